@@ -1,0 +1,22 @@
+// Bundles the extension host code, the CLI and the webview with esbuild.
+import * as esbuild from 'esbuild';
+
+const watch = process.argv.includes('--watch');
+// Native or heavy packages stay outside the bundles and load from node_modules at run time.
+const external = ['vscode', 'onnxruntime-node', '@huggingface/transformers', 'sharp', 'onnxruntime-web'];
+
+const node = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', sourcemap: true, external, logLevel: 'warning' };
+const builds = [
+  { ...node, entryPoints: { extension: 'src/extension.ts' }, outdir: 'out' },
+  // The CLI is run directly as a bin.
+  { ...node, entryPoints: { cli: 'src/cli.ts' }, outdir: 'out', banner: { js: '#!/usr/bin/env node' } },
+  { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: true, logLevel: 'warning',
+    entryPoints: { panel: 'webview/panel.ts' }, outdir: 'out/webview', loader: { '.css': 'css', '.ttf': 'file' } },
+];
+
+if (watch) {
+  for (const b of builds) await (await esbuild.context(b)).watch();
+  console.log('esbuild: watching');
+} else {
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+}

@@ -1,0 +1,1 @@
+// The SLHF side panel (webview).

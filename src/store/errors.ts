@@ -1,0 +1,47 @@
+// Turns file-system failures into messages a user can act on. The store's promise: a failed write
+// leaves every record already stored intact, so the messages say so.
+
+export type StoreErrorCode = 'disk-full' | 'permission' | 'read-only' | 'locked' | 'not-found' | 'invalid' | 'io';
+
+export class StoreError extends Error {
+  constructor(
+    message: string,
+    readonly code: StoreErrorCode,
+    readonly path: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StoreError';
+  }
+}
+
+const SAFE = 'Records already stored are safe; this change was not saved.';
+
+/**
+ * Wraps an fs error. `action` completes "Could not ... PATH", e.g. "append to the store file";
+ * `write` says whether a change was being saved (then the message says it was not).
+ */
+export function storeIoError(err: unknown, path: string, action: string, write = true): StoreError {
+  if (err instanceof StoreError) return err;
+  const code = (err as NodeJS.ErrnoException)?.code;
+  const tail = write ? ` ${SAFE}` : '';
+  const head = `Could not ${action} ${path}`;
+  switch (code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new StoreError(`${head}: the disk is full (${code}). Free some disk space and try again.${tail}`, 'disk-full', path, { cause: err });
+    case 'EACCES':
+    case 'EPERM':
+      return new StoreError(
+        `${head}: permission denied (${code}). Make the folder and file writable by your user, or choose another store location (--store PATH).${tail}`,
+        'permission', path, { cause: err });
+    case 'EROFS':
+      return new StoreError(
+        `${head}: the file system is read-only (EROFS). Choose a store location on a writable disk (--store PATH).${tail}`,
+        'read-only', path, { cause: err });
+    case 'ENOENT':
+      return new StoreError(`${head}: it does not exist (ENOENT).`, 'not-found', path, { cause: err });
+    default:
+      return new StoreError(`${head}: ${(err as Error)?.message ?? String(err)}.${tail}`, 'io', path, { cause: err });
+  }
+}

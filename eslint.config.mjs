@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['out/', 'dist/', '.cache/', 'node_modules/', 'test-results/', 'bench/results/'] },
+  { ignores: ['out/', 'dist/', '.cache/', 'node_modules/', 'test-results/', 'bench/results/', 'tmp/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,0 +1,40 @@
+// Debian's Chromium driven by playwright-core, and the few workbench gestures the tests share.
+import { chromium, type Browser, type FrameLocator, type Page } from 'playwright-core';
+import { ensureChromium } from './install';
+
+const chromiumArgs = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
+];
+
+export async function launchChromium(): Promise<Browser> {
+  // Playwright starts the browser in its own process group and kills that group on close().
+  return chromium.launch({ executablePath: ensureChromium(), args: chromiumArgs, headless: true });
+}
+
+export async function newWorkbenchPage(browser: Browser): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.setDefaultTimeout(30_000);
+  return page;
+}
+
+/** Opens the workbench and waits until it has rendered. */
+export async function openWorkbench(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await page.locator('.monaco-workbench .part.activitybar').waitFor();
+}
+
+/** Runs a command by its palette label, e.g. 'SLHF: Select Models'. */
+export async function runFromCommandPalette(page: Page, label: string): Promise<void> {
+  await page.locator('.monaco-workbench').click({ position: { x: 600, y: 400 } });
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.fill(`>${label}`);
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: label }).first().waitFor();
+  await input.press('Enter');
+}
+
+/** The content frame of the (single) visible webview. */
+export function webviewContent(page: Page): FrameLocator {
+  return page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+}

@@ -1,0 +1,185 @@
+// The three graphs built from the one decoder definition: the transformers.js inference graph with
+// its KV cache, the scoring graph (per-token log-probs of given tokens), and the training graph (the
+// same log-probs with LoRA A/B and dropout masks as inputs, for the trainer to differentiate).
+import { Graph, type Feed, type Tensor, gatherElements, logSoftmax, squeeze, unsqueeze } from '../onnx';
+import type { DecoderConfig } from './config';
+import { decoderForward, type KvTensors, type LoraTensors, type WeightSource } from './decoder';
+import { dropoutMask, loraScale, loraSlots, type LoraAdapter, type LoraConfig, type LoraPair } from './lora';
+import { peftTensorName } from './peft';
+import { decoderTensorLayout } from './weights-layout';
+
+/** Float32 weights under Hugging Face tensor names, row-major in the checkpoint's layout. */
+export type WeightMap = Map<string, Float32Array>;
+
+export interface GraphWeightOptions {
+  /** Store weights in the external data file when the graph is saved (needed past protobuf's 2 GB). */
+  external?: boolean;
+  /** Compute type; float64 serves precise gradient checks. Default float32. */
+  dtype?: 'float32' | 'float64';
+  /** Empty the weight map while building (export and scoring hold one copy of the weights). */
+  consume?: boolean;
+}
+
+/**
+ * Weights become initializers on first use, shapes checked against what config.json implies. With
+ * `consume`, each entry leaves the map as it becomes an initializer, so a transposed projection
+ * never coexists with its original for more than one tensor.
+ */
+export function initializerSource(graph: Graph, config: DecoderConfig, weights: WeightMap, options: GraphWeightOptions = {}): WeightSource {
+  const shapes = new Map(decoderTensorLayout(config).map((slot) => [slot.name, slot.shape]));
+  const made = new Map<string, Tensor>();
+  const dtype = options.dtype ?? 'float32';
+  const make = (name: string, transposed: boolean): Tensor => {
+    const key = transposed ? `${name}.T` : name;
+    let t = made.get(key);
+    if (t) return t;
+    const data = weights.get(name);
+    const shape = shapes.get(name);
+    if (!data || !shape) throw new Error(`decoder weights: ${name} is missing${made.has(transposed ? name : `${name}.T`) ? ' (already used in the other layout)' : ''}`);
+    let stored: Float32Array | Float64Array = transposed ? transposeCopy(data, shape[0], shape[1]) : data;
+    if (dtype === 'float64') stored = Float64Array.from(stored);
+    if (options.consume) weights.delete(name);
+    t = graph.initializer(key, dtype, transposed ? [shape[1], shape[0]] : shape, stored, { external: options.external ?? false });
+    made.set(key, t);
+    return t;
+  };
+  return Object.assign((name: string) => make(name, false), { transposed: (name: string) => make(name, true) });
+}
+
+function transposeCopy(data: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(data.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
+  return out;
+}
+
+
+/** log softmax(logits)[target] for every position: [batch, seq]. */
+export function tokenLogProbs(logits: Tensor, targets: Tensor): Tensor {
+  return squeeze(gatherElements(logSoftmax(logits, -1), unsqueeze(targets, [2]), 2), [2]);
+}
+
+/** Names transformers.js expects; see docs/models-graphs.md. */
+export const pastName = (layer: number, kind: 'key' | 'value'): string => `past_key_values.${layer}.${kind}`;
+export const presentName = (layer: number, kind: 'key' | 'value'): string => `present.${layer}.${kind}`;
+
+/**
+ * The inference graph transformers.js loads: inputs input_ids, attention_mask, position_ids and
+ * past_key_values.{i}.key|value; outputs logits and present.{i}.key|value. The batch dimension must
+ * be named batch_size and kv heads / head_dim must be numbers: transformers.js sizes the empty first
+ * cache from this metadata.
+ */
+export function buildInferenceGraph(config: DecoderConfig, weights: WeightMap, options: GraphWeightOptions = {}): Graph {
+  const graph = new Graph('decoder');
+  const inputIds = graph.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
+  const attentionMask = graph.input('attention_mask', 'int64', ['batch_size', 'total_sequence_length']);
+  const positionIds = graph.input('position_ids', 'int64', ['batch_size', 'sequence_length']);
+  const past: KvTensors[] = [];
+  for (let l = 0; l < config.numLayers; l++) {
+    const shape = ['batch_size', config.numKvHeads, 'past_sequence_length', config.headDim];
+    const dtype = options.dtype ?? 'float32';
+    past.push({ key: graph.input(pastName(l, 'key'), dtype, shape), value: graph.input(pastName(l, 'value'), dtype, shape) });
+  }
+  const weight = initializerSource(graph, config, weights, options);
+  const out = decoderForward(config, weight, { inputIds, attentionMask, positionIds, past });
+  graph.output(out.logits, 'logits');
+  out.present.forEach((kv, l) => {
+    graph.output(kv.key, presentName(l, 'key'));
+    graph.output(kv.value, presentName(l, 'value'));
+  });
+  return graph;
+}
+
+/** A LoRA pair's graph inputs, named as PEFT names the tensors in adapter_model.safetensors. */
+export interface LoraPairInputs {
+  slot: Omit<LoraPair, 'a' | 'b'>;
+  a: Tensor;
+  b: Tensor;
+  /** [batch, seq, in] inverted-dropout mask, present when the graph was built with dropout. */
+  dropoutMask?: Tensor;
+}
+
+export interface LogProbGraph {
+  graph: Graph;
+  inputIds: Tensor;
+  attentionMask: Tensor;
+  positionIds: Tensor;
+  /** int64 [batch, seq]: the token whose log-prob is read at each position (the next token). */
+  targetIds: Tensor;
+  /** float [batch, seq]: log p(target_ids[b, t] | input_ids[b, <= t]). Output `token_logprobs`. */
+  tokenLogProbs: Tensor;
+  lora: LoraPairInputs[];
+}
+
+export interface LogProbGraphOptions extends GraphWeightOptions {
+  /** Adapters as graph inputs (A [r, in], B [out, r]); merge them into the weights instead for plain scoring. */
+  lora?: LoraConfig;
+  /**
+   * LoRA dropout with p = lora.dropout. 'inputs': a mask input per adapted projection (deterministic;
+   * tests and replays). { seed }: masks drawn in the graph, fresh every run, nothing to feed.
+   * Absent: no dropout (evaluation).
+   */
+  dropout?: 'inputs' | { seed: number };
+}
+
+/** LoRA inputs carry PEFT's tensor names, so a saved adapter's tensors feed the graph by name. */
+export const loraInputName = peftTensorName;
+export const dropoutInputName = (module: string): string => `dropout_mask.${module}`;
+
+/**
+ * Per-token log-probs over whole (left-padded) sequences: the scoring graph without `lora`, the
+ * training graph with it. The trainer adds its loss on `tokenLogProbs` and calls `grad` on the LoRA
+ * inputs before marking outputs; `token_logprobs` is already an output.
+ */
+export function buildLogProbGraph(config: DecoderConfig, weights: WeightMap, options: LogProbGraphOptions = {}): LogProbGraph {
+  const graph = new Graph(options.lora ? 'decoder_train' : 'decoder_score');
+  const dims = ['batch_size', 'sequence_length'];
+  const inputIds = graph.input('input_ids', 'int64', dims);
+  const attentionMask = graph.input('attention_mask', 'int64', dims);
+  const positionIds = graph.input('position_ids', 'int64', dims);
+  const targetIds = graph.input('target_ids', 'int64', dims);
+  const lora: LoraPairInputs[] = [];
+  let loraTensors: LoraTensors | undefined;
+  if (options.lora) {
+    const rank = options.lora.rank;
+    const dtype = options.dtype ?? 'float32';
+    loraTensors = { scale: loraScale(options.lora), modules: new Map() };
+    const p = options.lora.dropout;
+    const dropout = options.dropout;
+    if (dropout && !(p > 0)) throw new Error('buildLogProbGraph: dropout requested but lora.dropout is 0');
+    loraSlots(config, options.lora).forEach((slot, i) => {
+      const a = graph.input(loraInputName(slot.module, 'A'), dtype, [rank, slot.inFeatures]);
+      const b = graph.input(loraInputName(slot.module, 'B'), dtype, [slot.outFeatures, rank]);
+      const dropoutMask = dropout === 'inputs' ? graph.input(dropoutInputName(slot.module), dtype, [...dims, slot.inFeatures]) : undefined;
+      // Each projection gets its own seed, or all would draw the same mask sequence.
+      const drawn = typeof dropout === 'object' ? { p, seed: dropout.seed + i } : undefined;
+      lora.push({ slot, a, b, dropoutMask });
+      loraTensors!.modules.set(slot.module, { a, b, dropoutMask, dropout: drawn });
+    });
+  }
+  const weight = initializerSource(graph, config, weights, options);
+  const { logits } = decoderForward(config, weight, { inputIds, attentionMask, positionIds, lora: loraTensors });
+  const logProbs = graph.output(tokenLogProbs(logits, targetIds), 'token_logprobs');
+  return { graph, inputIds, attentionMask, positionIds, targetIds, tokenLogProbs: logProbs, lora };
+}
+
+/** Feeds for a log-prob graph's LoRA inputs from an adapter's A/B values. */
+export function loraFeeds(adapter: LoraAdapter, dtype: 'float32' | 'float64' = 'float32'): Record<string, Feed> {
+  const feeds: Record<string, Feed> = {};
+  const rank = adapter.config.rank;
+  for (const pair of adapter.pairs) {
+    const cast = (x: Float32Array) => (dtype === 'float64' ? Float64Array.from(x) : x);
+    feeds[loraInputName(pair.module, 'A')] = { dtype, data: cast(pair.a), dims: [rank, pair.inFeatures] };
+    feeds[loraInputName(pair.module, 'B')] = { dtype, data: cast(pair.b), dims: [pair.outFeatures, rank] };
+  }
+  return feeds;
+}
+
+/** Fresh inverted-dropout masks for every adapted projection of a [batch, width] step. */
+export function dropoutFeeds(adapter: LoraAdapter, batch: number, width: number, rand: () => number, dtype: 'float32' | 'float64' = 'float32'): Record<string, Feed> {
+  const feeds: Record<string, Feed> = {};
+  for (const pair of adapter.pairs) {
+    const mask = dropoutMask(batch * width * pair.inFeatures, adapter.config.dropout, rand);
+    feeds[dropoutInputName(pair.module)] = { dtype, data: dtype === 'float64' ? Float64Array.from(mask) : mask, dims: [batch, width, pair.inFeatures] };
+  }
+  return feeds;
+}

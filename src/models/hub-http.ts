@@ -1,0 +1,206 @@
+// One file from the Hugging Face hub's resolve endpoint: metadata from a HEAD request (as
+// huggingface_hub does), then a resumable GET into a partial file, verified against the size and
+// hash the hub announced, then renamed into place.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+export type HubErrorCode = 'not-found' | 'unauthorized' | 'gated' | 'offline-missing' | 'integrity' | 'network' | 'bad-repo-id' | 'no-safetensors';
+
+export class HubError extends Error {
+  override name = 'HubError';
+  constructor(message: string, readonly code: HubErrorCode, readonly status?: number) {
+    super(message);
+  }
+}
+
+export interface FileMetadata {
+  /** Commit the revision resolved to (X-Repo-Commit), when the server says. */
+  commit: string | null;
+  /** Normalized ETag: sha256 hex for LFS files (X-Linked-Etag), git blob sha1 for small files. */
+  etag: string | null;
+  size: number | null;
+}
+
+export interface TransferOptions {
+  token: string | null;
+  /** Origin the token may be sent to; redirects elsewhere (a CDN) go without it. */
+  tokenOrigin: string;
+  onBytes?: (downloaded: number, total: number | null) => void;
+  /** Attempts to resume after a dropped connection. */
+  retries: number;
+  /** Abort a transfer that delivers no bytes for this long. */
+  idleTimeoutMs: number;
+}
+
+const MAX_REDIRECTS = 10;
+
+function normalizeEtag(value: string | null): string | null {
+  return value ? value.replace(/^W\//, '').replace(/"/g, '') : null;
+}
+
+function headersFor(url: string, options: TransferOptions, extra: Record<string, string> = {}): Record<string, string> {
+  const headers: Record<string, string> = { 'Accept-Encoding': 'identity', ...extra };
+  if (options.token && new URL(url).origin === options.tokenOrigin) headers.Authorization = `Bearer ${options.token}`;
+  return headers;
+}
+
+function statusError(url: string, res: Response, hadToken: boolean): HubError {
+  const code = res.headers.get('x-error-code');
+  if (res.status === 401) {
+    return new HubError(hadToken
+      ? `${url}: the hub rejected HF_TOKEN (401); check the token and that it may read this repository.`
+      : `${url}: 401 Unauthorized; the repository does not exist or is private. Set HF_TOKEN to a token that can read it.`, 'unauthorized', 401);
+  }
+  if (res.status === 403 && code === 'GatedRepo') {
+    return new HubError(`${url}: this model is gated; accept its license on the hub, then set HF_TOKEN.`, 'gated', 403);
+  }
+  if (res.status === 404) return new HubError(`${url}: not found (404${code ? `, ${code}` : ''}).`, 'not-found', 404);
+  return new HubError(`${url}: HTTP ${res.status} ${res.statusText}.`, 'network', res.status);
+}
+
+async function request(url: string, init: RequestInit & { headers: Record<string, string> }): Promise<Response> {
+  try {
+    return await fetch(url, { ...init, redirect: 'manual' });
+  } catch (err) {
+    throw new HubError(`${url}: ${(err as Error).message}${(err as { cause?: Error }).cause ? ` (${(err as { cause: Error }).cause.message})` : ''}`, 'network');
+  }
+}
+
+/**
+ * HEAD on the resolve URL, following only same-origin redirects (renamed repos): the hub answers
+ * an LFS file with a redirect to its CDN that already carries X-Linked-Size and X-Linked-Etag.
+ * Returns null for a missing file when `optional`.
+ */
+export async function fetchMetadata(url: string, options: TransferOptions, optional: boolean): Promise<FileMetadata | null> {
+  let current = url;
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    const headers = headersFor(current, options);
+    const res = await request(current, { method: 'HEAD', headers });
+    const location = res.headers.get('location');
+    const redirect = res.status >= 300 && res.status < 400 && location;
+    if (redirect && new URL(location, current).origin === new URL(current).origin && !res.headers.get('x-linked-etag')) {
+      current = new URL(location, current).toString();
+      continue;
+    }
+    if (!redirect && !res.ok) {
+      if (optional && res.status === 404 && res.headers.get('x-error-code') !== 'RepoNotFound') return null;
+      throw statusError(url, res, 'Authorization' in headers);
+    }
+    const size = res.headers.get('x-linked-size') ?? (redirect ? null : res.headers.get('content-length'));
+    return {
+      commit: res.headers.get('x-repo-commit'),
+      etag: normalizeEtag(res.headers.get('x-linked-etag') ?? res.headers.get('etag')),
+      size: size !== null && /^\d+$/.test(size) ? Number(size) : null,
+    };
+  }
+  throw new HubError(`${url}: more than ${MAX_REDIRECTS} redirects.`, 'network');
+}
+
+/** GET following every redirect by hand, so the token is never sent to another origin. */
+async function get(url: string, options: TransferOptions, range: number, signal: AbortSignal): Promise<Response> {
+  let current = url;
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    const headers = headersFor(current, options, range > 0 ? { Range: `bytes=${range}-` } : {});
+    const res = await request(current, { method: 'GET', headers, signal });
+    const location = res.headers.get('location');
+    if (res.status >= 300 && res.status < 400 && location) {
+      await res.body?.cancel();
+      current = new URL(location, current).toString();
+      continue;
+    }
+    if (!res.ok && res.status !== 416) throw statusError(url, res, 'Authorization' in headers);
+    return res;
+  }
+  throw new HubError(`${url}: more than ${MAX_REDIRECTS} redirects.`, 'network');
+}
+
+async function sizeOf(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Appends the response body to `partial`; returns false if the connection dropped midway. */
+async function appendBody(res: Response, partial: string, startAt: number, total: number | null, options: TransferOptions, abort: AbortController): Promise<boolean> {
+  const handle = await open(partial, startAt > 0 ? 'a' : 'w');
+  let downloaded = startAt;
+  let idle: ReturnType<typeof setTimeout> | undefined;
+  const arm = () => {
+    clearTimeout(idle);
+    idle = setTimeout(() => abort.abort(), options.idleTimeoutMs);
+  };
+  try {
+    arm();
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      await handle.write(chunk);
+      downloaded += chunk.length;
+      options.onBytes?.(downloaded, total);
+      arm();
+    }
+    return true;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(idle);
+    await handle.close();
+  }
+}
+
+async function digest(path: string, algorithm: 'sha256' | 'sha1', prefix?: string): Promise<string> {
+  const hash = createHash(algorithm);
+  if (prefix) hash.update(prefix);
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Checks size and, where the ETag is one, the sha256 (LFS) or git blob sha1 (small files). */
+async function verify(url: string, partial: string, meta: FileMetadata): Promise<void> {
+  const size = await sizeOf(partial);
+  const fail = async (why: string) => {
+    await rm(partial, { force: true });
+    return new HubError(`${url}: download corrupted (${why}); the partial file was removed, try again.`, 'integrity');
+  };
+  if (meta.size !== null && size !== meta.size) throw await fail(`${size} bytes, expected ${meta.size}`);
+  if (meta.etag && /^[0-9a-f]{64}$/.test(meta.etag)) {
+    const sha = await digest(partial, 'sha256');
+    if (sha !== meta.etag) throw await fail(`sha256 ${sha}, expected ${meta.etag}`);
+  } else if (meta.etag && /^[0-9a-f]{40}$/.test(meta.etag)) {
+    const sha = await digest(partial, 'sha1', `blob ${size}\0`);
+    if (sha !== meta.etag) throw await fail(`git sha1 ${sha}, expected ${meta.etag}`);
+  }
+}
+
+/**
+ * Downloads `url` to `dest` through `partial`, resuming with Range requests after dropped
+ * connections (and across runs, since `partial` persists), then verifies and renames atomically.
+ */
+export async function downloadTo(url: string, dest: string, partial: string, meta: FileMetadata, options: TransferOptions): Promise<void> {
+  await mkdir(dirname(partial), { recursive: true });
+  for (let attempt = 0; ; attempt++) {
+    let have = await sizeOf(partial);
+    if (meta.size !== null && have > meta.size) {
+      await rm(partial, { force: true });
+      have = 0;
+    }
+    if (meta.size !== null && have === meta.size) break;
+    const abort = new AbortController();
+    const res = await get(url, options, have, abort.signal);
+    if (res.status === 416) {
+      // The partial file is not a prefix the server recognizes: start over.
+      await res.body?.cancel();
+      await rm(partial, { force: true });
+      continue;
+    }
+    const resumed = res.status === 206 && (res.headers.get('content-range') ?? '').startsWith(`bytes ${have}-`);
+    const complete = await appendBody(res, partial, resumed ? have : 0, meta.size, options, abort);
+    if (complete) break;
+    if (attempt >= options.retries) throw new HubError(`${url}: connection dropped ${attempt + 1} times; giving up (the partial download is kept and resumes next time).`, 'network');
+  }
+  await verify(url, partial, meta);
+  await mkdir(dirname(dest), { recursive: true });
+  await rename(partial, dest);
+}

@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['out/', 'dist/', '.cache/', 'node_modules/', 'test-results/', 'bench/results/', 'tmp/'] },
+  { ignores: ['out/', 'dist/', '.cache/', 'node_modules/', 'test-results/', 'bench/results/', 'tmp/', '.gl/', '.gpu/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -8,6 +8,8 @@ const external = ['vscode', 'onnxruntime-node', '@huggingface/transformers', 'sh
 const node = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', sourcemap: true, external, logLevel: 'warning' };
 const builds = [
   { ...node, entryPoints: { extension: 'src/extension.ts' }, outdir: 'out' },
+  // Generation runs off the extension host's main thread, in this worker.
+  { ...node, entryPoints: { 'refiner-worker': 'src/refiner/worker.ts' }, outdir: 'out' },
   // The CLI is run directly as a bin.
   { ...node, entryPoints: { cli: 'src/cli.ts' }, outdir: 'out', banner: { js: '#!/usr/bin/env node' } },
   { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: true, logLevel: 'warning',

@@ -1,0 +1,101 @@
+// `slhf refine`: the refinement loop from the command line, in process (the extension runs the same
+// loop in a worker).
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { numberOption, requireString, UsageError, type Command, type ParsedArgs } from './command';
+import { DEVICE_SETTINGS, DOCUMENT_KINDS, ModelHost, refine, RefinerInputError, type DeviceSetting, type DocumentKind, type GeneratedText } from '../refiner';
+
+function optionalString(args: ParsedArgs, name: string): string | undefined {
+  const value = args.values[name];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function oneOf<T extends string>(args: ParsedArgs, name: string, allowed: readonly T[]): T | undefined {
+  const value = optionalString(args, name);
+  if (value !== undefined && !allowed.includes(value as T)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}.`);
+  return value as T | undefined;
+}
+
+/** Where exported graphs are cached: --cache-dir, $SLHF_CACHE_DIR, else ~/.cache/slhf-refine. */
+function cacheDir(args: ParsedArgs): string {
+  return optionalString(args, 'cache-dir') ?? process.env.SLHF_CACHE_DIR ?? join(homedir(), '.cache', 'slhf-refine');
+}
+
+function jsonLine(r: GeneratedText): string {
+  return JSON.stringify({
+    role: r.role, round: r.round, text: r.text, tokens: r.tokenIds.length, tokenIds: r.tokenIds,
+    logprobSum: r.logprobSum, logprobs: r.logprobs, model: r.modelId, adapter: r.adapterVersion,
+    sampling: r.sampling, timings: r.timings, stopReason: r.stopReason, fixedPoint: r.fixedPoint,
+  }) + '\n';
+}
+
+export const refineCommand: Command = {
+  name: 'refine',
+  summary: 'refine the text on stdin with the Follower model (optionally drafted first by a Leader)',
+  usage: [
+    'Usage: slhf refine --follower SPEC [--leader SPEC --instruction TEXT] [--rounds N] [--seed N]',
+    '         [--temperature T] [--top-p P] [--top-k K] [--repetition-penalty R] [--max-new-tokens N]',
+    '         [--adapter DIR] [--follower-instruction TEXT] [--context TEXT] [--language ID] [--kind KIND]',
+    '         [--device DEVICE] [--cache-dir DIR] [--json]',
+    '',
+    'Reads the draft from stdin and prints each round\'s text, the final one last. SPEC is a Hugging Face',
+    'model folder, a transformers.js ONNX folder or a hub id. With --leader and --instruction the Leader',
+    'drafts first (stdin is not read). Rounds stop early when one returns the text it was given.',
+    '--json prints one line per generated text: {role, round, text, tokens, tokenIds, logprobSum, logprobs,',
+    'model, adapter, sampling, timings, stopReason, fixedPoint}; log-probs are at the sampling temperature.',
+    `--kind: ${DOCUMENT_KINDS.join(', ')} (default from --language, a VS Code language id; plaintext).`,
+    `--device: ${DEVICE_SETTINGS.join(', ')} (default auto = cpu); an unavailable device falls back to cpu.`,
+  ].join('\n'),
+  options: {
+    follower: { type: 'string' }, leader: { type: 'string' }, instruction: { type: 'string' }, rounds: { type: 'string' },
+    seed: { type: 'string' }, temperature: { type: 'string' }, 'top-p': { type: 'string' }, 'top-k': { type: 'string' },
+    'repetition-penalty': { type: 'string' }, 'max-new-tokens': { type: 'string' }, adapter: { type: 'string' },
+    'follower-instruction': { type: 'string' }, context: { type: 'string' }, language: { type: 'string' },
+    kind: { type: 'string' }, device: { type: 'string' }, 'cache-dir': { type: 'string' }, json: { type: 'boolean' },
+  },
+  async run(args, io) {
+    const follower = requireString(args, 'follower', this);
+    const leader = optionalString(args, 'leader');
+    const instruction = optionalString(args, 'instruction');
+    if (leader && !instruction) throw new UsageError(`--leader drafts from --instruction; give --instruction too.\n\n${this.usage}`);
+    const leaderDraft = Boolean(leader && instruction);
+    const settings = {
+      seed: args.values.seed === undefined ? null : numberOption(args, 'seed', 0, { integer: true, min: 0, max: 2 ** 32 - 1 }),
+      temperature: numberOption(args, 'temperature', 0.7, { min: 0 }),
+      topP: numberOption(args, 'top-p', 1, { min: 0, max: 1 }),
+      topK: numberOption(args, 'top-k', 0, { integer: true, min: 0 }),
+      repetitionPenalty: numberOption(args, 'repetition-penalty', 1, { min: 0 }),
+      maxNewTokens: numberOption(args, 'max-new-tokens', 256, { integer: true, min: 1 }),
+    };
+    const rounds = numberOption(args, 'rounds', 2, { integer: true, min: 1, max: 64 });
+    const draft = leaderDraft ? undefined : await io.stdin();
+    const host = new ModelHost({ cacheDir: cacheDir(args), device: oneOf<DeviceSetting>(args, 'device', DEVICE_SETTINGS), log: (m) => io.stderr(`${m}\n`) });
+    host.configure({ leader: leader ? { spec: leader } : null, follower: { spec: follower, adapter: optionalString(args, 'adapter') ?? null } });
+    try {
+      const events = refine(host, {
+        draft, leaderDraft, instruction, rounds, settings,
+        context: optionalString(args, 'context'),
+        followerInstruction: optionalString(args, 'follower-instruction'),
+        languageId: optionalString(args, 'language'),
+        kind: oneOf<DocumentKind>(args, 'kind', DOCUMENT_KINDS),
+      });
+      for await (const event of events) {
+        if (event.type === 'round-end') {
+          const r = event.result;
+          io.stdout(args.values.json ? jsonLine(r) : `--- ${r.role === 'leader' ? 'draft (leader)' : `round ${r.round}`} ---\n${r.text}\n`);
+        } else if (event.type === 'done' && event.stoppedBy === 'fixed-point') {
+          io.stderr(`round ${event.rounds.length} returned its input unchanged; stopping early\n`);
+        }
+      }
+      return 0;
+    } catch (err) {
+      if (err instanceof RefinerInputError) throw new UsageError(err.message);
+      throw err;
+    } finally {
+      await host.unloadAll();
+    }
+  },
+};
+
+/** The `slhf` subcommands of src/refiner. */
+export const refinerCommands: Command[] = [refineCommand];

@@ -1,0 +1,199 @@
+// Hosts the Leader and Follower models: loaded lazily on first use, unloaded after an idle time,
+// held once when both roles resolve to the same folder, and the Follower's adapter version switched
+// without touching the Leader. Runs wherever generation runs (the worker).
+import { readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { prepareModel, type ModelSource, type SourceOptions } from './model-source';
+import type { Role } from './settings';
+
+export type DeviceSetting = 'auto' | 'cpu' | 'cuda' | 'webgpu' | 'dml' | 'coreml';
+export const DEVICE_SETTINGS: readonly DeviceSetting[] = ['auto', 'cpu', 'cuda', 'webgpu', 'dml', 'coreml'];
+
+export interface HostOptions extends SourceOptions {
+  /** 'auto' means the CPU: the GPU providers are not bundled with onnxruntime-node on every platform. */
+  device?: DeviceSetting;
+  /** Unload a model this long after its last use; 0 keeps models loaded. Default 10 minutes. */
+  idleUnloadMs?: number;
+}
+
+export interface RoleConfig {
+  spec: string;
+  /** A PEFT adapter folder merged into this role's weights. */
+  adapter?: string | null;
+}
+
+export interface LoadedModel {
+  /** transformers.js PreTrainedModel and tokenizer. */
+  model: any;
+  tokenizer: any;
+  source: ModelSource;
+  device: string;
+  contextLength: number;
+  eosIds: number[];
+}
+
+interface Entry {
+  loading: Promise<LoadedModel>;
+  users: number;
+  timer: NodeJS.Timeout | null;
+}
+
+function eosIdsOf(dir: string): number[] {
+  const ids = new Set<number>();
+  for (const file of ['config.json', 'generation_config.json']) {
+    try {
+      const eos = JSON.parse(readFileSync(join(dir, file), 'utf8')).eos_token_id;
+      for (const id of [eos].flat()) if (Number.isInteger(id)) ids.add(id);
+    } catch {
+      // generation_config.json is optional
+    }
+  }
+  return [...ids];
+}
+
+let loadChain: Promise<unknown> = Promise.resolve();
+
+/** transformers.js reads models relative to one global folder, so loads take turns. */
+function serially<T>(fn: () => Promise<T>): Promise<T> {
+  const next = loadChain.then(fn, fn);
+  loadChain = next.catch(() => undefined);
+  return next;
+}
+
+async function loadTransformers(source: ModelSource, device: DeviceSetting, log: (m: string) => void): Promise<LoadedModel> {
+  const { env, AutoModelForCausalLM, AutoTokenizer } = await import('@huggingface/transformers');
+  return serially(async () => {
+    env.allowRemoteModels = false;
+    env.allowLocalModels = true;
+    env.localModelPath = dirname(source.dir);
+    const id = basename(source.dir);
+    const tokenizer = await AutoTokenizer.from_pretrained(id);
+    const wanted = device === 'auto' ? 'cpu' : device;
+    let model: any;
+    let used = wanted;
+    try {
+      model = await AutoModelForCausalLM.from_pretrained(id, { device: wanted as any, dtype: 'fp32' });
+    } catch (err) {
+      if (wanted === 'cpu') throw err;
+      log(`device ${wanted} is not available (${(err as Error).message.split('\n')[0]}); falling back to cpu`);
+      used = 'cpu';
+      model = await AutoModelForCausalLM.from_pretrained(id, { device: 'cpu', dtype: 'fp32' });
+    }
+    const config = JSON.parse(readFileSync(join(source.dir, 'config.json'), 'utf8'));
+    return { model, tokenizer, source, device: used, contextLength: config.max_position_embeddings ?? 2048, eosIds: eosIdsOf(source.dir) };
+  });
+}
+
+export class ModelHost {
+  private roles = new Map<Role, RoleConfig>();
+  private sources = new Map<string, Promise<ModelSource>>();
+  private entries = new Map<string, Entry>();
+  /** The entry key each role is bound to, once it has been resolved. */
+  private bound = new Map<Role, string>();
+  private readonly log: (m: string) => void;
+
+  constructor(private readonly options: HostOptions) {
+    this.log = options.log ?? (() => undefined);
+  }
+
+  /** Sets both roles; without a Leader the Follower's base checkpoint plays it (the paper's default). */
+  configure(roles: { leader?: RoleConfig | null; follower: RoleConfig }): void {
+    this.setRole('follower', roles.follower);
+    this.setRole('leader', roles.leader ?? { spec: roles.follower.spec, adapter: null });
+  }
+
+  /** Switches the Follower's adapter version; only the Follower reloads. */
+  setFollowerAdapter(adapter: string | null): void {
+    const follower = this.roles.get('follower');
+    if (!follower) throw new Error('configure the models before setting an adapter');
+    this.setRole('follower', { ...follower, adapter });
+  }
+
+  private setRole(role: Role, config: RoleConfig): void {
+    const old = this.roles.get(role);
+    if (old && old.spec === config.spec && (old.adapter ?? null) === (config.adapter ?? null)) return;
+    this.roles.set(role, config);
+    this.bound.delete(role);
+    this.dropUnbound();
+  }
+
+  /** Runs `fn` with the role's model, loading it first if needed; the model stays loaded meanwhile. */
+  async use<T>(role: Role, fn: (model: LoadedModel) => Promise<T>): Promise<T> {
+    const config = this.roles.get(role);
+    if (!config) throw new Error(`no ${role} model configured`);
+    const sourceKey = `${config.spec}\0${config.adapter ?? ''}`;
+    let sourcePromise = this.sources.get(sourceKey);
+    if (!sourcePromise) {
+      sourcePromise = prepareModel(config.spec, config.adapter ?? null, this.options);
+      this.sources.set(sourceKey, sourcePromise);
+      sourcePromise.catch(() => this.sources.delete(sourceKey));
+    }
+    const source = await sourcePromise;
+    if (this.roles.get(role) !== config) return this.use(role, fn); // reconfigured while preparing
+    // Same folder (same checkpoint content, same adapter) means the same loaded model object.
+    const key = source.dir;
+    this.bound.set(role, key);
+    let entry = this.entries.get(key);
+    if (!entry) {
+      entry = { loading: loadTransformers(source, this.options.device ?? 'auto', this.log), users: 0, timer: null };
+      this.entries.set(key, entry);
+      entry.loading.catch(() => this.entries.get(key) === entry && this.entries.delete(key));
+    }
+    entry.users++;
+    if (entry.timer) clearTimeout(entry.timer);
+    entry.timer = null;
+    try {
+      return await fn(await entry.loading);
+    } finally {
+      entry.users--;
+      this.release(key, entry);
+    }
+  }
+
+  private release(key: string, entry: Entry): void {
+    if (entry.users > 0 || this.entries.get(key) !== entry) return;
+    if (![...this.bound.values()].includes(key)) {
+      void this.unload(key);
+      return;
+    }
+    const idle = this.options.idleUnloadMs ?? 10 * 60_000;
+    if (idle > 0) {
+      entry.timer = setTimeout(() => void this.unload(key), idle);
+      entry.timer.unref();
+    }
+  }
+
+  private dropUnbound(): void {
+    const inUse = new Set(this.bound.values());
+    for (const [key, entry] of this.entries) if (!inUse.has(key) && entry.users === 0) void this.unload(key);
+  }
+
+  private async unload(key: string): Promise<void> {
+    const entry = this.entries.get(key);
+    if (!entry || entry.users > 0) return;
+    this.entries.delete(key);
+    if (entry.timer) clearTimeout(entry.timer);
+    try {
+      const loaded = await entry.loading;
+      await loaded.model.dispose();
+      this.log(`unloaded ${loaded.source.modelId}`);
+    } catch {
+      // a model that failed to load holds nothing
+    }
+  }
+
+  /** Distinct loaded (or loading) models, for status displays and tests. */
+  loadedModels(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  /** The entry key a role used last, if it is still loaded. */
+  boundKey(role: Role): string | undefined {
+    return this.bound.get(role);
+  }
+
+  async unloadAll(): Promise<void> {
+    this.bound.clear();
+    await Promise.all([...this.entries.keys()].map((key) => this.unload(key)));
+  }
+}

@@ -1,0 +1,15 @@
+// The refiner's public API (the UI layer and the CLI import from here).
+export { RefinerClient, WorkerCrashedError, type RefinerClientOptions } from './client';
+export { ModelHost, DEVICE_SETTINGS, type DeviceSetting, type HostOptions, type LoadedModel, type RoleConfig } from './host';
+export { refine, roundSeed, type RefineEvent, type RefineRequest } from './loop';
+export { decodeUtf8Strict, checkText } from './limits';
+export { GRAPH_BUILDER_VERSION, prepareModel, type ModelSource } from './model-source';
+export {
+  DEFAULT_FOLLOWER_INSTRUCTION, DOCUMENT_KINDS, PRESETS, presetFor, leaderMessages, followerMessages, renderPrompt,
+  type ChatMessage, type DocumentKind, type Preset,
+} from './prompts';
+export type { WorkerConfig } from './protocol';
+export {
+  DEFAULT_SETTINGS, RefinerInputError, resolveSettings,
+  type GeneratedText, type GenerationSettings, type GenerationTimings, type Role, type SamplingRecord, type StopReason,
+} from './settings';

@@ -1,0 +1,113 @@
+// The refinement loop: an optional Leader draft, then Follower rounds, each refining the previous
+// output, until the round count or a fixed point (a round returns the text it was given). Everything
+// arrives as one ordered stream of events.
+import { randomInt } from 'node:crypto';
+import { EventQueue } from './event-queue';
+import { generateText, type StepCounters } from './generate';
+import type { ModelHost } from './host';
+import { checkText } from './limits';
+import { DEFAULT_FOLLOWER_INSTRUCTION, followerMessages, leaderMessages, presetFor, type DocumentKind, type PromptContext } from './prompts';
+import { RefinerInputError, resolveSettings, type GeneratedText, type GenerationSettings, type Role } from './settings';
+
+export interface RefineRequest {
+  /** The Leader's action y: the user's text. Leave out with `leaderDraft` to have the Leader write it. */
+  draft?: string;
+  leaderDraft?: boolean;
+  /** Part of the context x: what the text should be. Required for a Leader draft. */
+  instruction?: string;
+  /** Surrounding text (part of x). */
+  context?: string;
+  /** VS Code language id; picks the preset unless `kind` is given. */
+  languageId?: string;
+  kind?: DocumentKind;
+  followerInstruction?: string;
+  /** Follower rounds (>= 1). */
+  rounds: number;
+  settings?: Partial<GenerationSettings>;
+  /** Caps the models' context, in tokens. */
+  contextLimit?: number;
+}
+
+export type RefineEvent =
+  | { type: 'round-start'; role: Role; round: number }
+  | { type: 'chunk'; role: Role; round: number; text: string }
+  | { type: 'round-end'; result: GeneratedText }
+  | { type: 'done'; draft: string; rounds: GeneratedText[]; stoppedBy: 'rounds' | 'fixed-point' | 'cancelled' };
+
+/** Each generation gets its own seed from the request's seed, so any round can be replayed alone. */
+export function roundSeed(seed: number, round: number): number {
+  let h = (seed ^ Math.imul(round + 1, 0x9e3779b1)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+async function runLoop(host: ModelHost, request: RefineRequest, signal: AbortSignal, emit: (e: RefineEvent) => void, counters: StepCounters): Promise<void> {
+  const settings = resolveSettings(request.settings);
+  const seed = settings.seed ?? randomInt(2 ** 32);
+  if (!(Number.isInteger(request.rounds) && request.rounds >= 1)) throw new RefinerInputError(`rounds must be an integer >= 1, got ${request.rounds}.`);
+  if (request.leaderDraft) {
+    if (!request.instruction?.trim()) throw new RefinerInputError('A Leader draft needs an instruction: say what the text should be.');
+    checkText(request.instruction, 'The instruction');
+  } else checkText(request.draft ?? '', 'The draft');
+  if (request.context) checkText(request.context, 'The context');
+  const followerInstruction = request.followerInstruction?.trim() || DEFAULT_FOLLOWER_INSTRUCTION;
+  const x: PromptContext = {
+    preset: presetFor(request.languageId, request.draft ?? '', request.kind),
+    instruction: request.instruction,
+    context: request.context,
+  };
+  const rounds: GeneratedText[] = [];
+  const run = async (role: Role, round: number, messages: ReturnType<typeof leaderMessages>, original: string) => {
+    emit({ type: 'round-start', role, round });
+    const result = await host.use(role, (model) => generateText(model, {
+      role, round, messages, original, echo: role === 'follower' ? followerInstruction : undefined,
+      settings: { ...settings, seed: roundSeed(seed, round) }, contextLimit: request.contextLimit, signal,
+      onChunk: (text) => emit({ type: 'chunk', role, round, text }),
+    }, counters));
+    return result;
+  };
+  let current = request.draft ?? '';
+  if (request.leaderDraft) {
+    const draft = await run('leader', 0, leaderMessages(x), request.draft ?? '');
+    emit({ type: 'round-end', result: draft });
+    if (draft.stopReason === 'cancelled') return emit({ type: 'done', draft: draft.text, rounds, stoppedBy: 'cancelled' });
+    current = draft.text;
+  }
+  const draftText = current;
+  for (let round = 1; round <= request.rounds; round++) {
+    if (signal.aborted) return emit({ type: 'done', draft: draftText, rounds, stoppedBy: 'cancelled' });
+    const result = await run('follower', round, followerMessages(x, current, followerInstruction), current);
+    result.fixedPoint = result.stopReason !== 'cancelled' && result.text === current;
+    rounds.push(result);
+    emit({ type: 'round-end', result });
+    if (result.stopReason === 'cancelled') return emit({ type: 'done', draft: draftText, rounds, stoppedBy: 'cancelled' });
+    if (result.fixedPoint) return emit({ type: 'done', draft: draftText, rounds, stoppedBy: 'fixed-point' });
+    current = result.text;
+  }
+  emit({ type: 'done', draft: draftText, rounds, stoppedBy: 'rounds' });
+}
+
+/**
+ * Refines a draft. Events arrive in order: per generation round-start, its chunks, round-end; then
+ * one done. Aborting `signal` (or leaving the loop early) stops within one decoding step.
+ */
+export async function* refine(host: ModelHost, request: RefineRequest, signal?: AbortSignal, counters: StepCounters = { steps: 0, stepsAfterAbort: 0 }): AsyncGenerator<RefineEvent> {
+  const local = new AbortController();
+  const onAbort = () => local.abort(signal?.reason);
+  if (signal?.aborted) onAbort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const queue = new EventQueue<RefineEvent>();
+  const running = runLoop(host, request, local.signal, (e) => queue.push(e), counters).then(() => queue.close(), (err) => queue.close(err));
+  try {
+    for (;;) {
+      const next = await queue.next();
+      if (next.done) break;
+      yield next.value;
+    }
+  } finally {
+    local.abort(); // the consumer left early: stop generating
+    signal?.removeEventListener('abort', onAbort);
+    await running;
+  }
+}

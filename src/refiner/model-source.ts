@@ -1,0 +1,120 @@
+// A model SPEC becomes a folder transformers.js can load: a ready transformers.js folder is used as
+// is; a Hugging Face checkpoint (local or from the hub), with an optional LoRA adapter merged in, is
+// exported once into the cache, keyed by the content of both plus the builder version, so a second
+// start builds nothing.
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PICKLE_PATTERN } from '../models/checkpoint';
+import { exportOnnx, ONNX_MODEL } from '../models/export';
+import type { HubOptions } from '../models/hub';
+import { resolveModelSpec } from '../models/spec';
+
+/**
+ * Bump when the models layer's exported graphs change in a way cached exports must not survive.
+ * (The models layer has no version of its own yet.)
+ */
+export const GRAPH_BUILDER_VERSION = 'decoder-graph-1';
+const MARKER = 'slhf-export.json';
+
+export interface ModelSource {
+  /** A folder with config.json, tokenizer files and onnx/model.onnx. */
+  dir: string;
+  /** The spec as given, with a short content hash: names exactly which weights generated a text. */
+  modelId: string;
+  /** Short content hash of the adapter, or null without one. */
+  adapterVersion: string | null;
+  /** Whether this call exported the graph (false: ready folder or cache hit). */
+  built: boolean;
+}
+
+export interface SourceOptions {
+  cacheDir: string;
+  hub?: HubOptions;
+  log?: (message: string) => void;
+}
+
+/** Files that make up a model or adapter folder (top level; pickles, docs and dotfiles left out). */
+function contentFiles(dir: string, sub = ''): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(join(dir, sub)).sort()) {
+    const rel = sub ? `${sub}/${name}` : name;
+    if (name.startsWith('.') || PICKLE_PATTERN.test(name) || /\.(md|txt|png|jpg)$/i.test(name) || name === MARKER) continue;
+    const st = statSync(join(dir, rel));
+    if (st.isFile()) out.push(rel);
+    else if (st.isDirectory() && rel === 'onnx') out.push(...contentFiles(dir, rel));
+  }
+  return out;
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/**
+ * sha256 over a folder's files (names and contents). Per-file hashes are remembered by path, size and
+ * mtime in the cache, so multi-GB weights are read once, not on every start.
+ */
+export async function folderHash(dir: string, cacheDir: string): Promise<string> {
+  const memoPath = join(cacheDir, 'file-hashes.json');
+  let memo: Record<string, string>;
+  try {
+    memo = JSON.parse(readFileSync(memoPath, 'utf8'));
+  } catch {
+    memo = {}; // first use, or a damaged memo: hashes are recomputed
+  }
+  let changed = false;
+  const total = createHash('sha256');
+  for (const rel of contentFiles(dir)) {
+    const path = join(dir, rel);
+    const st = statSync(path);
+    const key = `${path}|${st.size}|${st.mtimeMs}`;
+    if (!memo[key]) {
+      memo[key] = await sha256File(path);
+      changed = true;
+    }
+    total.update(`${rel}\0${memo[key]}\n`);
+  }
+  if (changed) {
+    mkdirSync(cacheDir, { recursive: true });
+    const tmp = `${memoPath}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(memo));
+    renameSync(tmp, memoPath);
+  }
+  return total.digest('hex');
+}
+
+export function isTransformersJsFolder(dir: string): boolean {
+  return existsSync(join(dir, ONNX_MODEL));
+}
+
+/** Resolves a spec (and adapter folder) to a loadable folder, exporting into the cache when needed. */
+export async function prepareModel(spec: string, adapterDir: string | null, options: SourceOptions): Promise<ModelSource> {
+  const folder = await resolveModelSpec(spec, options.hub);
+  const hash = await folderHash(folder, options.cacheDir);
+  const modelId = `${spec.trim()}#${hash.slice(0, 12)}`;
+  const adapterHash = adapterDir ? await folderHash(adapterDir, options.cacheDir) : null;
+  const adapterVersion = adapterHash ? adapterHash.slice(0, 12) : null;
+  if (isTransformersJsFolder(folder)) {
+    if (adapterDir) throw new Error(`${spec} is an exported ONNX folder; an adapter can only be merged into a Hugging Face checkpoint folder.`);
+    return { dir: folder, modelId, adapterVersion, built: false };
+  }
+  const key = createHash('sha256').update(`${GRAPH_BUILDER_VERSION}\n${hash}\n${adapterHash ?? ''}`).digest('hex').slice(0, 24);
+  const dir = join(options.cacheDir, 'onnx', key);
+  if (existsSync(join(dir, MARKER))) return { dir, modelId, adapterVersion, built: false };
+  const tmp = `${dir}.${process.pid}.${Date.now()}.tmp`;
+  options.log?.(`exporting ${spec}${adapterDir ? ` with adapter ${adapterVersion}` : ''} to ONNX (cache key ${key})`);
+  try {
+    await exportOnnx(folder, tmp, { lora: adapterDir ?? undefined });
+    writeFileSync(join(tmp, MARKER), JSON.stringify({ spec, folder, checkpointHash: hash, adapterHash, builder: GRAPH_BUILDER_VERSION }, null, 2));
+    if (existsSync(dir)) rmSync(dir, { recursive: true, force: true }); // an unfinished export (no marker)
+    renameSync(tmp, dir);
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (existsSync(join(dir, MARKER))) return { dir, modelId, adapterVersion, built: false }; // another process won
+    throw err;
+  }
+  return { dir, modelId, adapterVersion, built: true };
+}

@@ -1,0 +1,78 @@
+// Token choice with a seeded generator, and the log-probs training needs, both from one step's logits.
+// transformers.js 4.3 samples with its own global Math-style generator and has no top-p, so the whole
+// choice happens here and transformers.js only runs the model and the KV cache.
+import type { GenerationSettings } from './settings';
+
+export interface TokenChoice {
+  token: number;
+  /** log softmax(raw logits / T) at the token, over the full vocabulary (T = 1 when greedy). */
+  logprob: number;
+  /** log-prob under the filtered distribution the token was drawn from; 0 when greedy. */
+  samplingLogprob: number;
+}
+
+/** Tokens whose tempered logit is this far below the best carry < e^-30 each: left out of top-p. */
+const NEGLIGIBLE = 30;
+
+function logSumExp(values: ArrayLike<number>, scale: number): number {
+  let max = -Infinity;
+  for (let i = 0; i < values.length; i++) max = Math.max(max, values[i] * scale);
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += Math.exp(values[i] * scale - max);
+  return max + Math.log(sum);
+}
+
+export type SamplingParams = Pick<GenerationSettings, 'temperature' | 'topP' | 'topK' | 'repetitionPenalty'>;
+
+/**
+ * Chooses the next token. Order as in Hugging Face: repetition penalty, temperature, top-k, top-p.
+ * The recorded `logprob` ignores the penalty and the filters: it is the model's own tempered
+ * distribution, which is what the trainer recomputes; `samplingLogprob` is the behaviour policy exactly.
+ */
+export function chooseToken(logits: Float32Array, previous: Iterable<number>, params: SamplingParams, random: () => number): TokenChoice {
+  const greedy = params.temperature === 0;
+  const scale = greedy ? 1 : 1 / params.temperature;
+  const normalizer = logSumExp(logits, scale);
+  let penalized: Float32Array = logits;
+  if (params.repetitionPenalty !== 1) {
+    penalized = Float32Array.from(logits);
+    for (const id of new Set(previous)) {
+      const v = penalized[id];
+      penalized[id] = v < 0 ? v * params.repetitionPenalty : v / params.repetitionPenalty;
+    }
+  }
+  const pick = (token: number, samplingLogprob: number): TokenChoice => ({ token, logprob: logits[token] * scale - normalizer, samplingLogprob });
+  if (greedy) {
+    let best = 0;
+    for (let i = 1; i < penalized.length; i++) if (penalized[i] > penalized[best]) best = i;
+    return pick(best, 0);
+  }
+  let max = -Infinity;
+  for (let i = 0; i < penalized.length; i++) max = Math.max(max, penalized[i] * scale);
+  // Candidates, best first; far-below tokens cannot change which tokens top-p keeps.
+  let candidates: number[] = [];
+  for (let i = 0; i < penalized.length; i++) if (penalized[i] * scale >= max - NEGLIGIBLE) candidates.push(i);
+  candidates.sort((a, b) => penalized[b] - penalized[a] || a - b);
+  if (params.topK > 0) candidates = candidates.slice(0, params.topK);
+  const weights = candidates.map((i) => Math.exp(penalized[i] * scale - max));
+  let total = weights.reduce((a, b) => a + b, 0);
+  if (params.topP < 1) {
+    // Keep the smallest prefix whose mass reaches topP (at least one token), as Hugging Face does.
+    let kept = 0;
+    let mass = 0;
+    while (kept < weights.length && (kept === 0 || mass / total < params.topP)) mass += weights[kept++];
+    candidates = candidates.slice(0, kept);
+    weights.length = kept;
+    total = mass;
+  }
+  let x = random() * total;
+  let chosen = candidates.length - 1;
+  for (let j = 0; j < candidates.length; j++) {
+    x -= weights[j];
+    if (x < 0) {
+      chosen = j;
+      break;
+    }
+  }
+  return pick(candidates[chosen], Math.log(weights[chosen] / total));
+}

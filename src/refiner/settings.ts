@@ -1,0 +1,87 @@
+// Sampling settings, the errors users see, and the records a generation leaves behind. The record
+// types mirror src/store/schema.ts (GenerationInfo, FollowerRound) structurally; the store sits on the
+// same layer, so it cannot be imported here, and test/unit/refiner/schema-compat.test.ts keeps the two
+// in step.
+
+/** A problem with the user's input or settings; the message is meant for the user as is. */
+export class RefinerInputError extends Error {
+  override name = 'RefinerInputError';
+}
+
+export interface GenerationSettings {
+  maxNewTokens: number;
+  /** 0 decodes greedily. */
+  temperature: number;
+  /** 1 disables nucleus filtering. */
+  topP: number;
+  /** 0 disables top-k filtering. */
+  topK: number;
+  /** 1 disables the penalty (Hugging Face semantics: positive logits divided, negative multiplied). */
+  repetitionPenalty: number;
+  /** null draws a fresh seed; the seed actually used is recorded either way. */
+  seed: number | null;
+}
+
+export const DEFAULT_SETTINGS: GenerationSettings = {
+  maxNewTokens: 256, temperature: 0.7, topP: 1, topK: 0, repetitionPenalty: 1, seed: null,
+};
+
+function check(ok: boolean, what: string, value: unknown): void {
+  if (!ok) throw new RefinerInputError(`${what}, got ${JSON.stringify(value)}.`);
+}
+
+/** Fills in defaults and refuses values generation cannot honour. */
+export function resolveSettings(partial: Partial<GenerationSettings> = {}): GenerationSettings {
+  const s = { ...DEFAULT_SETTINGS, ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) };
+  check(Number.isInteger(s.maxNewTokens) && s.maxNewTokens >= 1, 'maxNewTokens must be an integer >= 1', s.maxNewTokens);
+  check(Number.isFinite(s.temperature) && s.temperature >= 0, 'temperature must be a number >= 0', s.temperature);
+  check(Number.isFinite(s.topP) && s.topP > 0 && s.topP <= 1, 'topP must be in (0, 1]', s.topP);
+  check(Number.isInteger(s.topK) && s.topK >= 0, 'topK must be an integer >= 0', s.topK);
+  check(Number.isFinite(s.repetitionPenalty) && s.repetitionPenalty > 0, 'repetitionPenalty must be a number > 0', s.repetitionPenalty);
+  check(s.seed === null || (Number.isInteger(s.seed) && s.seed >= 0 && s.seed < 2 ** 32), 'seed must be an integer in [0, 2^32)', s.seed);
+  return s;
+}
+
+/** As the store records them (src/store/schema.ts SamplingSettings): the seed actually used. */
+export type SamplingRecord = Omit<GenerationSettings, 'maxNewTokens'> & { maxNewTokens: number | null };
+
+export interface GenerationTimings {
+  /** ISO 8601 time the generation started. */
+  startedAt: string;
+  totalMs: number;
+  /** From the start (prompt included) to the first generated token. */
+  firstTokenMs?: number;
+  tokens?: number;
+  /** Generated tokens after the first, per second of decoding after the first. */
+  tokensPerSecond?: number;
+}
+
+export type Role = 'leader' | 'follower';
+export type StopReason = 'eos' | 'max-new-tokens' | 'stop-string' | 'cancelled';
+
+/** One generated text with what training needs later. */
+export interface GeneratedText {
+  role: Role;
+  /** 0 is the Leader's draft; follower rounds count from 1. */
+  round: number;
+  /** The extracted text: no chat markup, the original's outer whitespace. */
+  text: string;
+  /** The decoded completion, special tokens removed, before extraction. */
+  rawText: string;
+  /** The exact prompt tokens the model was conditioned on. */
+  promptTokenIds: number[];
+  /** Generated tokens, the end-of-turn token included when the model produced one. */
+  tokenIds: number[];
+  /** log softmax(logits / T) of each generated token over the full vocabulary (T = 1 when greedy). */
+  logprobs: number[];
+  /** Log-prob under the distribution actually sampled from (after penalty, top-k, top-p); 0 when greedy. */
+  samplingLogprobs: number[];
+  logprobSum: number;
+  modelId: string;
+  adapterVersion: string | null;
+  sampling: SamplingRecord;
+  timings: GenerationTimings;
+  stopReason: StopReason;
+  /** The round returned the text it was given: the loop stops after it. */
+  fixedPoint: boolean;
+}

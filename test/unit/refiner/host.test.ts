@@ -1,0 +1,138 @@
+// Model hosting: SPEC resolution (checkpoint folder, ready transformers.js folder, hub id), the
+// export cache, one loaded model for two roles on the same base, adapter switching that reloads only
+// the Follower, idle unloading and the CPU fallback.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseDecoderConfig } from '../../../src/models/config';
+import { initLoraAdapter } from '../../../src/models/lora';
+import { savePeftAdapter } from '../../../src/models/peft';
+import { ModelHost, type LoadedModel } from '../../../src/refiner/host';
+import { refine } from '../../../src/refiner/loop';
+import { prepareModel } from '../../../src/refiner/model-source';
+import { FakeHub } from '../models/hub-server';
+import { collect, results, tempRoot, tinyModel } from './fixtures';
+
+const { root, cleanup } = tempRoot('host');
+let modelDir: string;
+let adapterA: string;
+let adapterB: string;
+
+async function adapter(dir: string, seed: number): Promise<string> {
+  const config = parseDecoderConfig(JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')));
+  const lora = initLoraAdapter(config, { rank: 2, alpha: 4, dropout: 0, targets: ['q', 'v', 'down'] }, seed);
+  for (const pair of lora.pairs) pair.b.forEach((_, i) => (pair.b[i] = Math.sin(seed + i) * 0.5)); // nonzero: the merge changes the model
+  await savePeftAdapter(dir, lora);
+  return dir;
+}
+
+before(async () => {
+  modelDir = await tinyModel(join(root, 'tiny'));
+  adapterA = await adapter(join(root, 'adapter-a'), 1);
+  adapterB = await adapter(join(root, 'adapter-b'), 2);
+});
+after(cleanup);
+
+const draft = { draft: 'Some text.', rounds: 1, settings: { seed: 3, maxNewTokens: 8, temperature: 0 } };
+
+test('a checkpoint is exported once; the second start builds nothing', async () => {
+  const cacheDir = join(root, 'cache-once');
+  const first = await prepareModel(modelDir, null, { cacheDir });
+  assert.equal(first.built, true);
+  assert.ok(statSync(join(first.dir, 'onnx', 'model.onnx')).isFile());
+  const stamp = statSync(join(first.dir, 'onnx', 'model.onnx')).mtimeMs;
+  const second = await prepareModel(modelDir, null, { cacheDir });
+  assert.deepEqual({ ...second, built: true }, first);
+  assert.equal(second.built, false);
+  assert.equal(statSync(join(first.dir, 'onnx', 'model.onnx')).mtimeMs, stamp);
+  assert.match(first.modelId, /#[0-9a-f]{12}$/);
+  assert.equal(first.adapterVersion, null);
+  // An adapter is a separate export, keyed by its content.
+  const withA = await prepareModel(modelDir, adapterA, { cacheDir });
+  const withB = await prepareModel(modelDir, adapterB, { cacheDir });
+  assert.equal(withA.built && withB.built, true);
+  assert.notEqual(withA.dir, first.dir);
+  assert.notEqual(withA.adapterVersion, withB.adapterVersion);
+  assert.equal(readdirSync(join(cacheDir, 'onnx')).filter((n) => !n.endsWith('.tmp')).length, 3);
+});
+
+test('a ready transformers.js folder is used as is, and an adapter for it is refused', async () => {
+  const cacheDir = join(root, 'cache-ready');
+  const exported = await prepareModel(modelDir, null, { cacheDir });
+  const ready = await prepareModel(exported.dir, null, { cacheDir: join(root, 'cache-ready-2') });
+  assert.equal(ready.dir, exported.dir);
+  assert.equal(ready.built, false);
+  await assert.rejects(prepareModel(exported.dir, adapterA, { cacheDir }), /adapter can only be merged into a Hugging Face checkpoint/);
+});
+
+test('a hub id is resolved through the hub cache', async () => {
+  const hub = await new FakeHub().start();
+  try {
+    const files = new Map(readdirSync(modelDir).map((name) => [name, readFileSync(join(modelDir, name))]));
+    hub.repos.set('org/tiny', { files, lfs: (f) => f.endsWith('.safetensors') });
+    const host = new ModelHost({ cacheDir: join(root, 'cache-hub'), hub: { endpoint: hub.hubUrl, cacheDir: join(root, 'hub-cache'), env: {} } });
+    host.configure({ follower: { spec: 'org/tiny' } });
+    const [r] = results(await collect(refine(host, draft)));
+    assert.match(r.modelId, /^org\/tiny#[0-9a-f]{12}$/);
+    assert.equal(r.tokenIds.length > 0, true);
+    await host.unloadAll();
+  } finally {
+    await hub.stop();
+  }
+});
+
+test('Leader and Follower on the same base share one loaded model; an adapter switch reloads only the Follower', async () => {
+  const host = new ModelHost({ cacheDir: join(root, 'cache-share'), idleUnloadMs: 0 });
+  host.configure({ leader: { spec: modelDir }, follower: { spec: modelDir } });
+  const grab = (role: 'leader' | 'follower') => host.use(role, async (m: LoadedModel) => m);
+  const leader = await grab('leader');
+  const follower = await grab('follower');
+  assert.equal(leader.model, follower.model, 'one model object for both roles');
+  assert.equal(host.loadedModels().length, 1);
+
+  host.setFollowerAdapter(adapterA);
+  const followerA = await grab('follower');
+  assert.notEqual(followerA.model, leader.model);
+  assert.equal((await grab('leader')).model, leader.model, 'the Leader was not reloaded');
+  assert.equal(followerA.source.adapterVersion?.length, 12);
+  const withA = results(await collect(refine(host, draft)));
+  host.setFollowerAdapter(adapterB);
+  const followerB = await grab('follower');
+  assert.notEqual(followerB.model, followerA.model);
+  assert.notEqual(followerB.source.adapterVersion, followerA.source.adapterVersion);
+  assert.equal(host.loadedModels().length, 2, 'the adapter-A Follower was unloaded');
+  const other = results(await collect(refine(host, draft)));
+  assert.equal(other[0].adapterVersion, followerB.source.adapterVersion);
+  assert.notDeepEqual(other[0].logprobs, withA[0].logprobs, 'the merged adapter changes the model');
+
+  host.setFollowerAdapter(null);
+  assert.equal((await grab('follower')).model, leader.model, 'back on the shared base');
+  await host.unloadAll();
+  assert.equal(host.loadedModels().length, 0);
+});
+
+test('models load on first use and unload after the idle time', async () => {
+  const host = new ModelHost({ cacheDir: join(root, 'cache-idle'), idleUnloadMs: 30 });
+  host.configure({ follower: { spec: modelDir } });
+  assert.deepEqual(host.loadedModels(), [], 'nothing loads before use');
+  const first = await host.use('follower', async (m) => m.model);
+  assert.equal(host.loadedModels().length, 1);
+  for (let i = 0; i < 200 && host.loadedModels().length > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(host.loadedModels(), []);
+  const again = await host.use('follower', async (m) => m.model);
+  assert.notEqual(again, first, 'loaded afresh');
+  await host.unloadAll();
+});
+
+test('an unavailable device falls back to the CPU with the reason logged', async () => {
+  const logs: string[] = [];
+  const host = new ModelHost({ cacheDir: join(root, 'cache-device'), device: 'cuda', log: (m) => logs.push(m) });
+  host.configure({ follower: { spec: modelDir } });
+  const device = await host.use('follower', async (m) => m.device);
+  assert.equal(device, 'cpu');
+  assert.ok(logs.some((l) => /device cuda is not available \(.+\); falling back to cpu/.test(l)), logs.join('\n'));
+  const [r] = results(await collect(refine(host, draft)));
+  assert.ok(r.tokenIds.length > 0);
+  await host.unloadAll();
+});

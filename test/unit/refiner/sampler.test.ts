@@ -1,0 +1,76 @@
+// Token choice: the recorded log-probs against a float64 log-softmax, HF's repetition penalty,
+// top-k / top-p supports, seeded reproducibility, and draw frequencies against the filtered distribution.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chooseToken, type SamplingParams } from '../../../src/refiner/sampler';
+import { seededRandom } from '../../../src/models/seeded-random';
+
+const logits = Float32Array.from([2.0, 1.0, 0.5, -1.0, 3.0, -0.5, 0.0, 1.5]);
+const base: SamplingParams = { temperature: 1, topP: 1, topK: 0, repetitionPenalty: 1 };
+
+function logSoftmax(values: ArrayLike<number>, t: number): number[] {
+  const scaled = Array.from(values, (v) => v / t);
+  const max = Math.max(...scaled);
+  const lse = max + Math.log(scaled.reduce((s, v) => s + Math.exp(v - max), 0));
+  return scaled.map((v) => v - lse);
+}
+
+function frequencies(params: SamplingParams, draws: number, previous: number[] = []): number[] {
+  const random = seededRandom(123);
+  const counts = new Array(logits.length).fill(0);
+  for (let i = 0; i < draws; i++) counts[chooseToken(logits, previous, params, random).token]++;
+  return counts.map((c) => c / draws);
+}
+
+test('the recorded log-prob is log softmax(logits / T) over the full vocabulary, whatever the filters', () => {
+  for (const params of [base, { ...base, temperature: 0.5, topK: 2 }, { ...base, temperature: 1.7, topP: 0.5, repetitionPenalty: 1.5 }]) {
+    const expected = logSoftmax(logits, params.temperature);
+    const random = seededRandom(5);
+    for (let i = 0; i < 20; i++) {
+      const choice = chooseToken(logits, [0, 4], params, random);
+      assert.ok(Math.abs(choice.logprob - expected[choice.token]) < 1e-6);
+    }
+  }
+});
+
+test('greedy picks the (penalized) argmax and records T = 1 log-probs', () => {
+  const choice = chooseToken(logits, [], { ...base, temperature: 0 }, () => 0.5);
+  assert.equal(choice.token, 4);
+  assert.ok(Math.abs(choice.logprob - logSoftmax(logits, 1)[4]) < 1e-6);
+  assert.equal(choice.samplingLogprob, 0);
+  // Penalty 2 halves token 4's logit to 1.5 < 2.0: token 0 wins (HF: positive logits are divided).
+  assert.equal(chooseToken(logits, [4], { ...base, temperature: 0, repetitionPenalty: 2 }, () => 0.5).token, 0);
+  // Negative logits are multiplied: token 3 (-1) gets further away, never closer.
+  const penalized = frequencies({ ...base, repetitionPenalty: 3 }, 20000, [3]);
+  const plain = frequencies(base, 20000);
+  assert.ok(penalized[3] < plain[3] / 3);
+});
+
+test('top-k and top-p restrict the support as Hugging Face does', () => {
+  const topK = frequencies({ ...base, topK: 3 }, 5000);
+  assert.deepEqual(topK.map((f) => f > 0), [true, false, false, false, true, false, false, true]);
+  // Sorted probabilities: 4 (0.50), 0 (0.18), 7 (0.11), 1 (0.07)...; top-p 0.6 keeps 4 and 0 (0.68 >= 0.6).
+  const p = logSoftmax(logits, 1).map(Math.exp);
+  assert.ok(p[4] < 0.6 && p[4] + p[0] >= 0.6);
+  const topP = frequencies({ ...base, topP: 0.6 }, 5000);
+  assert.deepEqual(topP.map((f) => f > 0), [true, false, false, false, true, false, false, false]);
+  const random = seededRandom(1);
+  const choice = chooseToken(logits, [], { ...base, topP: 0.6 }, random);
+  const kept = p[4] + p[0];
+  assert.ok(Math.abs(choice.samplingLogprob - Math.log(p[choice.token] / kept)) < 1e-6);
+});
+
+test('draw frequencies follow the tempered distribution', () => {
+  const expected = logSoftmax(logits, 0.7).map(Math.exp);
+  const observed = frequencies({ ...base, temperature: 0.7 }, 40000);
+  for (let i = 0; i < expected.length; i++) assert.ok(Math.abs(observed[i] - expected[i]) < 0.01, `token ${i}: ${observed[i]} vs ${expected[i]}`);
+});
+
+test('the same seed gives the same choices', () => {
+  const run = (seed: number) => {
+    const random = seededRandom(seed);
+    return Array.from({ length: 50 }, () => chooseToken(logits, [], { ...base, temperature: 1.3 }, random).token);
+  };
+  assert.deepEqual(run(9), run(9));
+  assert.notDeepEqual(run(9), run(10));
+});

@@ -1,0 +1,103 @@
+// Generation off the main thread: the worker (run from source under tsx) streams events through the
+// typed protocol, cancels promptly, keeps input errors user-facing, and recovers from crashes.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseDecoderConfig } from '../../../src/models/config';
+import { initLoraAdapter } from '../../../src/models/lora';
+import { savePeftAdapter } from '../../../src/models/peft';
+import { RefinerClient, WorkerCrashedError } from '../../../src/refiner/client';
+import type { RefineEvent, RefineRequest } from '../../../src/refiner/loop';
+import { RefinerInputError } from '../../../src/refiner/settings';
+import { collect, constantModel, results, tempRoot, tinyModel } from './fixtures';
+
+const { root, cleanup } = tempRoot('worker');
+let client: RefinerClient;
+const crashes: WorkerCrashedError[] = [];
+const logs: string[] = [];
+let adapterDir: string;
+
+before(async () => {
+  const modelDir = await tinyModel(join(root, 'tiny'));
+  const constantDir = await constantModel(join(root, 'constant'));
+  const config = parseDecoderConfig(JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')));
+  adapterDir = join(root, 'adapter');
+  await savePeftAdapter(adapterDir, initLoraAdapter(config, { rank: 2, alpha: 4, dropout: 0, targets: ['q'] }, 1));
+  client = new RefinerClient(
+    { host: { cacheDir: join(root, 'cache') }, roles: { leader: { spec: constantDir }, follower: { spec: modelDir } } },
+    { onCrash: (e) => crashes.push(e), onLog: (m) => logs.push(m) },
+  );
+});
+after(async () => {
+  await client.dispose();
+  cleanup();
+});
+
+const request: RefineRequest = { draft: 'Hello there.', rounds: 2, settings: { seed: 4, maxNewTokens: 8, temperature: 1 } };
+
+test('a request runs in the worker and streams its events in order', async () => {
+  const events = await collect(client.refine(request));
+  assert.deepEqual(events.filter((e) => e.type !== 'chunk').map((e) => e.type), ['round-start', 'round-end', 'round-start', 'round-end', 'done']);
+  const rounds = results(events);
+  const again = results(await collect(client.refine(request)));
+  assert.deepEqual(again.map((r) => r.tokenIds), rounds.map((r) => r.tokenIds), 'seeded: the same rounds again');
+  const chunks = events.filter((e): e is Extract<RefineEvent, { type: 'chunk' }> => e.type === 'chunk' && e.round === 1).map((e) => e.text).join('');
+  assert.equal(chunks, rounds[0].text);
+  assert.ok(logs.some((l) => /^exporting .* to ONNX/.test(l)), 'the worker\'s log reaches the client');
+});
+
+test('input errors come back as RefinerInputError', async () => {
+  await assert.rejects(collect(client.refine({ ...request, draft: '\u0000\u0001' })), (err: Error) => err instanceof RefinerInputError && /NUL bytes/.test(err.message));
+});
+
+test('cancelling through the worker stops within one step', async () => {
+  const controller = new AbortController();
+  const events: RefineEvent[] = [];
+  const long = { ...request, leaderDraft: true, instruction: 'Write a poem.', draft: undefined, settings: { seed: 1, maxNewTokens: 500, temperature: 0 } };
+  for await (const e of client.refine(long, controller.signal)) {
+    events.push(e);
+    if (e.type === 'chunk') controller.abort();
+  }
+  const [draft] = results(events);
+  assert.equal(draft.role, 'leader');
+  assert.equal(draft.stopReason, 'cancelled');
+  // The abort crosses a message hop, so a few steps may pass before the worker sees it, not hundreds.
+  assert.ok(draft.tokenIds.length < 50, `${draft.tokenIds.length} tokens of 500`);
+});
+
+for (const how of ['exit', 'throw'] as const) {
+  test(`a crashed worker (${how}) is reported and the next request works`, async () => {
+    const before = client.crashCount;
+    // The constant Leader never ends on its own, so the crash lands mid-generation.
+    const long = { ...request, leaderDraft: true, instruction: 'Write.', draft: undefined, settings: { seed: 1, maxNewTokens: 2000, temperature: 0 } };
+    const running = (async () => {
+      let crashed = false;
+      for await (const e of client.refine(long)) {
+        if (e.type !== 'chunk' || crashed) continue;
+        client.crashForTest(how);
+        crashed = true;
+      }
+    })();
+    await assert.rejects(running, (err: Error) => err instanceof WorkerCrashedError && /restarts with the next request/.test(err.message));
+    assert.equal(client.crashCount, before + 1);
+    assert.equal(crashes.length, before + 1);
+    if (how === 'throw') assert.match(crashes.at(-1)!.message, /crash requested by a test/);
+    const next = results(await collect(client.refine(request)));
+    assert.equal(next.length, 2);
+  });
+}
+
+test('the Follower\'s adapter version survives a worker restart', async () => {
+  client.setFollowerAdapter(adapterDir);
+  const [withAdapter] = results(await collect(client.refine({ ...request, rounds: 1 })));
+  assert.match(withAdapter.adapterVersion ?? '', /^[0-9a-f]{12}$/);
+  const crashed = client.crashCount;
+  client.crashForTest('exit');
+  while (client.crashCount === crashed) await new Promise((r) => setTimeout(r, 10));
+  const [afterCrash] = results(await collect(client.refine({ ...request, rounds: 1 })));
+  assert.equal(afterCrash.adapterVersion, withAdapter.adapterVersion);
+  client.setFollowerAdapter(null);
+  const [base] = results(await collect(client.refine({ ...request, rounds: 1 })));
+  assert.equal(base.adapterVersion, null);
+});

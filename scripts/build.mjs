@@ -10,6 +10,8 @@ const builds = [
   { ...node, entryPoints: { extension: 'src/extension.ts' }, outdir: 'out' },
   // Generation runs off the extension host's main thread, in this worker.
   { ...node, entryPoints: { 'refiner-worker': 'src/refiner/worker.ts' }, outdir: 'out' },
+  // Training runs in its own process, so a crash or out-of-memory there cannot take VS Code down.
+  { ...node, entryPoints: { 'train-worker': 'src/training/worker.ts' }, outdir: 'out' },
   // The CLI is run directly as a bin.
   { ...node, entryPoints: { cli: 'src/cli.ts' }, outdir: 'out', banner: { js: '#!/usr/bin/env node' } },
   { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: true, logLevel: 'warning',

@@ -1,0 +1,237 @@
+// `slhf train`, `slhf eval` and `slhf adapters`: SLHF fine-tuning of the Follower on the store's
+// decisions, held-out evaluation, and the adapter versions (list, activate, roll back).
+import { resolve } from 'node:path';
+import { numberOption, requireString, UsageError, type CliIO, type Command, type ParsedArgs } from './command';
+import { followerSuffixIds, loadTokenizer, tokenizePairs } from './training-data';
+import { openCheckpoint } from '../models/checkpoint';
+import { loadDecoderWeights } from '../models/export';
+import { initLoraAdapter } from '../models/lora';
+import { loraFeeds } from '../models/graphs';
+import { loadPeftAdapter } from '../models/peft';
+import { seededRandom } from '../models/seeded-random';
+import { ModelSpecError, resolveModelSpec } from '../models/spec';
+import { createLogger, PreferenceStore } from '../store';
+import {
+  activate, activeAdapterDir, DEFAULT_TRAIN_SETTINGS, evaluatePairs, KL_ESTIMATORS, listVersions, Policy, readActive, readMeta, rollback,
+  JUDGES, Sampler, splitPairs, startTraining, zeroAdapter, type KlEstimator, type TrainSettings, type TrainingPair, type WorkerMessage,
+} from '../training';
+
+const HELD_OUT = 0.2;
+
+function text(args: ParsedArgs, name: string): string | undefined {
+  const v = args.values[name];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+async function model(spec: string, flag: string): Promise<string> {
+  try {
+    return await resolveModelSpec(spec);
+  } catch (err) {
+    if (err instanceof ModelSpecError) throw new UsageError(`--${flag}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** The store's pairs, tokenized for `modelDir`, split into train and held-out by pair id. */
+async function storePairs(args: ParsedArgs, command: Command, io: CliIO, modelDir: string, seed: number) {
+  const logger = createLogger({ level: 'warn', sink: (lvl, m) => io.stderr(`slhf ${command.name}: ${lvl}: ${m}\n`) });
+  const store = await PreferenceStore.open(requireString(args, 'store', command), { logger });
+  const pairs = await store.pairs();
+  const checkpoint = await openCheckpoint(modelDir, { requireTokenizer: true });
+  const endOfTurn = checkpoint.config.eosTokenIds.at(-1) ?? checkpoint.config.padTokenId ?? 0;
+  await checkpoint.close();
+  const tokenizer = await loadTokenizer(modelDir);
+  const tokenized = tokenizePairs(pairs, tokenizer, endOfTurn);
+  const heldOut = numberOption(args, 'held-out', HELD_OUT, { min: 0, max: 0.9 });
+  return { ...splitPairs(tokenized, heldOut, seed), tokenizer, eos: checkpoint.config.eosTokenIds };
+}
+
+const commonOptions = {
+  store: { type: 'string' as const }, follower: { type: 'string' as const }, seed: { type: 'string' as const }, 'held-out': { type: 'string' as const },
+};
+
+function settingsFrom(args: ParsedArgs, trainLeader: boolean): Partial<TrainSettings> {
+  const d = DEFAULT_TRAIN_SETTINGS;
+  const kl = text(args, 'kl') ?? d.kl;
+  if (!KL_ESTIMATORS.includes(kl as KlEstimator)) throw new UsageError(`--kl must be one of ${KL_ESTIMATORS.join('|')}, got ${JSON.stringify(kl)}.`);
+  const steps = args.values.steps === undefined ? null : numberOption(args, 'steps', 1, { min: 1, integer: true });
+  const rank = numberOption(args, 'lora-r', d.lora.rank, { min: 1, integer: true });
+  return {
+    steps, trainLeader, kl: kl as KlEstimator,
+    epochs: numberOption(args, 'epochs', d.epochs, { min: 1, integer: true }),
+    lr: numberOption(args, 'lr', d.lr, { min: 1e-12 }),
+    beta: numberOption(args, 'beta', d.beta, { min: 0 }),
+    followerWeight: numberOption(args, 'follower-weight', d.followerWeight, { min: 1e-9 }),
+    leaderEvery: numberOption(args, 'leader-every', d.leaderEvery, { min: 1, integer: true }),
+    batchSize: numberOption(args, 'batch-size', d.batchSize, { min: 1, integer: true }),
+    seed: numberOption(args, 'seed', d.seed, { integer: true }),
+    followerReference: args.values['leader-free-kl'] ? 'leader-free' : 'standard',
+    lora: { ...d.lora, rank, alpha: numberOption(args, 'lora-alpha', 2 * rank, { min: 1e-9 }) },
+  };
+}
+
+function describe(m: WorkerMessage): string | null {
+  switch (m.type) {
+    case 'started': return `training on ${m.pairs} pairs (${m.heldOut} held out)`;
+    case 'winrate': return `judge's Follower win rate ${m.phase}: ${m.value.toFixed(3)}`;
+    case 'eval': return `held-out accuracy ${m.phase}: ${m.result.accuracy.toFixed(3)} on ${m.result.pairs} pairs (KL to base ${m.result.kl.toFixed(4)})`;
+    case 'progress': {
+      const p = m.progress;
+      return `step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} kl ${p.kl.toFixed(4)} score ${p.followerScore.toFixed(2)} lr ${p.lr.toExponential(1)} ${p.tokensPerSecond.toFixed(0)} tok/s eta ${p.etaSeconds.toFixed(0)} s${p.skipped ? ` (${p.skipped})` : ''}`;
+    }
+    default: return null;
+  }
+}
+
+const trainCommand: Command = {
+  name: 'train',
+  summary: 'fine-tune the Follower (LoRA) with SLHF on the store\'s decisions; activates a new adapter version',
+  usage: [
+    'Usage: slhf train --store PATH --follower SPEC --out DIR [--leader SPEC] [--mode offline|online] [--judge NAME]',
+    '         [--steps N] [--epochs N] [--lr X] [--beta X] [--follower-weight X] [--kl k1|k2|k3]',
+    '         [--lora-r N] [--lora-alpha N] [--seed N] [--held-out F] [--batch-size N] [--leader-every K]',
+    '         [--leader-free-kl] [--max-new-tokens N] [--json-progress]',
+    '',
+    'Runs in a separate process. Versions go to DIR/adapters/vNNNN (PEFT files + meta.json); DIR/active.json',
+    'switches to the new version only after a successful run. --leader equal to --follower (or "same")',
+    'trains the Leader too, sharing the adapter (the paper\'s default); another Leader is frozen.',
+    'Offline (default) trains on the logged decisions; online samples fresh drafts and refinements for the',
+    'store\'s contexts and scores them with a programmatic judge (--judge shorter|longer).',
+    '--json-progress prints every progress message as one JSON line on stdout.',
+  ].join('\n'),
+  options: {
+    ...commonOptions, out: { type: 'string' }, leader: { type: 'string' }, mode: { type: 'string' }, judge: { type: 'string' },
+    steps: { type: 'string' }, epochs: { type: 'string' }, lr: { type: 'string' }, beta: { type: 'string' }, 'follower-weight': { type: 'string' },
+    kl: { type: 'string' }, 'lora-r': { type: 'string' }, 'lora-alpha': { type: 'string' }, 'batch-size': { type: 'string' },
+    'leader-every': { type: 'string' }, 'leader-free-kl': { type: 'boolean' }, 'json-progress': { type: 'boolean' }, 'max-new-tokens': { type: 'string' },
+  },
+  async run(args, io) {
+    const mode = text(args, 'mode') ?? 'offline';
+    if (mode !== 'offline' && mode !== 'online') throw new UsageError(`--mode must be offline or online, got ${JSON.stringify(mode)}.`);
+    const judge = text(args, 'judge') ?? 'shorter';
+    if (mode === 'online' && !(judge in JUDGES)) throw new UsageError(`--judge must be one of ${Object.keys(JUDGES).join('|')}, got ${JSON.stringify(judge)}.`);
+    const followerDir = await model(requireString(args, 'follower', this), 'follower');
+    const out = resolve(requireString(args, 'out', this));
+    const leader = text(args, 'leader');
+    const trainLeader = leader !== undefined && (leader === 'same' || resolve(await model(leader, 'leader')) === resolve(followerDir));
+    if (leader && !trainLeader) io.stderr('slhf train: the Leader is a different model; it stays frozen and only the Follower trains.\n');
+    const settings = settingsFrom(args, trainLeader);
+    const { train, heldOut, tokenizer, eos } = await storePairs(args, this, io, followerDir, settings.seed ?? 0);
+    if (train.length === 0) throw new UsageError('slhf train: the store has no decided pairs to train on yet (accept or reject a few refinements first).');
+    // Online: the store's contexts are the prompts; fresh samples replace the logged ones.
+    const online = mode === 'online'
+      ? {
+        prompts: [...new Map(train.map((p) => [p.leaderPrompt.join(','), p.leaderPrompt])).values()],
+        followerSuffix: followerSuffixIds(tokenizer), judge, eos,
+        maxNewTokens: numberOption(args, 'max-new-tokens', 64, { min: 1, integer: true }), temperature: 0.9,
+      }
+      : undefined;
+    const json = Boolean(args.values['json-progress']);
+    const run = startTraining({ modelDir: followerDir, outRoot: out, pairs: train, heldOut, settings, online, baseModel: requireString(args, 'follower', this) }, (m) => {
+      if (json) io.stdout(JSON.stringify(m) + '\n');
+      else {
+        const line = describe(m);
+        if (line) io.stderr(line + '\n');
+      }
+    });
+    const stop = () => run.cancel();
+    process.once('SIGINT', stop);
+    const outcome = await run.result;
+    process.off('SIGINT', stop);
+    if (!outcome.ok) {
+      io.stderr(`slhf train: ${outcome.kind}: ${outcome.message}\n`);
+      return 1;
+    }
+    if (!json) io.stdout(`activated ${outcome.version} in ${out} (held-out accuracy ${outcome.meta.metrics.heldOutAccuracy})\n`);
+    return 0;
+  },
+};
+
+const evalCommand: Command = {
+  name: 'eval',
+  summary: 'held-out preference accuracy of a Follower adapter against its base model',
+  usage: [
+    'Usage: slhf eval --store PATH --follower SPEC [--lora DIR | --out DIR] [--seed N] [--held-out F] [--samples N] [--json]',
+    '',
+    'Accuracy: how often log p(chosen) - log p_base(chosen) > log p(rejected) - log p_base(rejected) on the',
+    'held-out pairs (the split slhf train uses for the same --seed and --held-out; ties count one half).',
+    '--lora is a PEFT adapter folder; --out uses the active version of a training folder. Without either,',
+    'the base model is evaluated (accuracy 0.5: every margin is zero). --samples N also shows N refinements of',
+    'held-out drafts sampled by the base model and by the adapter (same seed).',
+  ].join('\n'),
+  options: { ...commonOptions, lora: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, samples: { type: 'string' } },
+  async run(args, io) {
+    const followerDir = await model(requireString(args, 'follower', this), 'follower');
+    const seed = numberOption(args, 'seed', DEFAULT_TRAIN_SETTINGS.seed, { integer: true });
+    const { heldOut, tokenizer, eos } = await storePairs(args, this, io, followerDir, seed);
+    const loraDir = text(args, 'lora') ?? (text(args, 'out') ? activeAdapterDir(resolve(text(args, 'out')!)) : null);
+    const examples = numberOption(args, 'samples', 0, { min: 0, max: 50, integer: true });
+    const { result, refinements } = await evaluate(followerDir, loraDir, heldOut, { count: examples, eos, seed });
+    const decoded = refinements.map((r) => ({ before: tokenizer.decode(r.before, { skip_special_tokens: true }), after: tokenizer.decode(r.after, { skip_special_tokens: true }) }));
+    const summary = { ...result, adapter: loraDir, split: 'held-out', ...(examples ? { refinements: decoded } : {}) };
+    if (args.values.json) io.stdout(JSON.stringify(summary) + '\n');
+    else {
+      io.stdout(`accuracy ${result.accuracy.toFixed(3)} on ${result.pairs} held-out pairs, KL to base ${result.kl.toFixed(4)}\n`);
+      decoded.forEach((r, i) => io.stdout(`\n[${i + 1}] base:    ${JSON.stringify(r.before)}\n    trained: ${JSON.stringify(r.after)}\n`));
+    }
+    return 0;
+  },
+};
+
+/** Held-out metrics, and `count` refinements sampled with the base model and with the adapter (same seed). */
+async function evaluate(modelDir: string, loraDir: string | null, pairs: TrainingPair[], examples: { count: number; eos: number[]; seed: number }) {
+  const checkpoint = await openCheckpoint(modelDir, { requireTokenizer: false });
+  try {
+    const adapter = loraDir ? await loadPeftAdapter(loraDir, checkpoint.config) : initLoraAdapter(checkpoint.config, DEFAULT_TRAIN_SETTINGS.lora, 0);
+    const lora = { ...adapter.config, dropout: 0 };
+    const weights = await loadDecoderWeights(checkpoint);
+    const policy = await Policy.create(checkpoint.config, weights, { lora });
+    const base = zeroAdapter(adapter);
+    try {
+      const result = await evaluatePairs(policy, pairs, policy.adapterFeeds(adapter), policy.adapterFeeds(base));
+      const refinements: { before: number[]; after: number[] }[] = [];
+      if (examples.count > 0 && pairs.length > 0) {
+        const sampler = await Sampler.create(checkpoint.config, weights, lora);
+        const prompts = pairs.slice(0, examples.count).map((p) => p.followerPrompt);
+        const settings = { maxNewTokens: 64, temperature: 0.9, eos: examples.eos };
+        const before = await sampler.sample(prompts, loraFeeds(base), settings, seededRandom(examples.seed));
+        const after = await sampler.sample(prompts, loraFeeds(adapter), settings, seededRandom(examples.seed));
+        await sampler.release();
+        prompts.forEach((_, i) => refinements.push({ before: before[i].ids, after: after[i].ids }));
+      }
+      return { result, refinements };
+    } finally {
+      await policy.release();
+    }
+  } finally {
+    await checkpoint.close();
+  }
+}
+
+const adaptersCommand: Command = {
+  name: 'adapters',
+  summary: 'list the Follower adapter versions of a training folder; activate one or roll back',
+  usage: 'Usage: slhf adapters --out DIR [--activate vNNNN|base] [--rollback] [--json]',
+  options: { out: { type: 'string' }, activate: { type: 'string' }, rollback: { type: 'boolean' }, json: { type: 'boolean' } },
+  async run(args, io) {
+    const out = resolve(requireString(args, 'out', this));
+    const target = text(args, 'activate');
+    try {
+      if (target) activate(out, target === 'base' ? null : target);
+      if (args.values.rollback) rollback(out);
+    } catch (err) {
+      throw new UsageError(`slhf adapters: ${(err as Error).message}`);
+    }
+    const active = readActive(out)?.version ?? null;
+    const versions = listVersions(out).map((v) => ({ ...readMeta(out, v), active: v === active }));
+    if (args.values.json) io.stdout(JSON.stringify({ active, versions }) + '\n');
+    else {
+      for (const v of versions) io.stdout(`${v.active ? '*' : ' '} ${v.version}  ${v.createdAt}  ${v.data.trainPairs} pairs  held-out accuracy ${v.metrics.heldOutAccuracy ?? '-'}\n`);
+      io.stdout(`active: ${active ?? 'base model'}\n`);
+    }
+    return 0;
+  },
+};
+
+/** The `slhf` subcommands of src/training. */
+export const trainingCommands: Command[] = [trainCommand, evalCommand, adaptersCommand];

@@ -1,0 +1,13 @@
+// The training layer's public API (the CLI and the UI import from here).
+export { KL_ESTIMATORS, klEstimate, importanceWeights, termCoefficients, type KlEstimator, type ObjectiveSettings, type Role } from './objective';
+export { samplesOf, splitPairs, validatePair, TrainingInputError, type FollowerReference, type Sample, type TokenSide, type TrainingPair } from './data';
+export { DEFAULT_TRAIN_SETTINGS, resolveSettings, learningRate, type LrSchedule, type TrainSettings } from './settings';
+export { Policy, type PolicyOptions } from './policy';
+export { trainOffline, zeroAdapter, TrainingCancelledError, TrainingDivergedError, type StepProgress, type TrainResult } from './trainer';
+export { evaluatePairs, type EvalResult } from './evaluate';
+export { startTraining, defaultWorkerEntry, type RunOutcome, type TrainingRun, type WorkerEntry } from './process';
+export type { OnlineJob, TrainJob, WorkerMessage, ParentMessage } from './protocol';
+export { activate, activeAdapterDir, listVersions, readActive, readMeta, rollback, saveVersion, loadVersion, type VersionMeta, type ActivePointer } from './versions';
+export { trainOnline, followerWinRate, type Judge, type JudgeInput, type OnlineTask } from './online';
+export { JUDGES, judgeByName, tokenSetJudge } from './judges';
+export { Sampler, type SampleSettings } from './sampler';

@@ -1,0 +1,104 @@
+// One training run, start to finish, inside the training process: load the model, evaluate the
+// starting adapter, train (offline on logged pairs, or online against a judge), evaluate, save a
+// new version and only then activate it.
+import { existsSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { openCheckpoint } from '../models/checkpoint';
+import { loadDecoderWeights } from '../models/export';
+import { initLoraAdapter, type LoraAdapter } from '../models/lora';
+import { loadPeftAdapter, savePeftAdapter } from '../models/peft';
+import { writeSafetensors } from '../models/safetensors-writer';
+import type { AdamW } from '../onnx';
+import { TrainingInputError, validatePair } from './data';
+import { evaluatePairs } from './evaluate';
+import { judgeByName } from './judges';
+import { followerWinRate, trainOnline, type OnlineTask } from './online';
+import { Policy } from './policy';
+import type { TrainJob, WorkerMessage } from './protocol';
+import { Sampler } from './sampler';
+import { resolveSettings } from './settings';
+import { trainOffline, zeroAdapter, type TrainHooks } from './trainer';
+import { activate, readMeta, saveVersion, writeDirAtomic, type VersionMeta } from './versions';
+
+/** Writes the adapter and optimizer moments; the previous checkpoint goes only once the new one is complete. */
+async function writeCheckpoint(runDir: string, adapter: LoraAdapter, optimizer: AdamW): Promise<string> {
+  const target = join(runDir, 'checkpoint');
+  await writeDirAtomic(`${target}-new`, async (dir) => {
+    await savePeftAdapter(dir, adapter);
+    const state = optimizer.state();
+    const moments = Object.entries(state.m).flatMap(([name, m]) => [
+      { name: `m.${name}`, dtype: 'F32' as const, shape: [m.length], data: m },
+      { name: `v.${name}`, dtype: 'F32' as const, shape: [m.length], data: state.v[name] },
+    ]);
+    await writeSafetensors(join(dir, 'optimizer.safetensors'), moments, { step: String(state.step) });
+  });
+  if (existsSync(target)) rmSync(target, { recursive: true, force: true });
+  renameSync(`${target}-new`, target);
+  return target;
+}
+
+export async function runJob(job: TrainJob, emit: (m: WorkerMessage) => void, cancelled: () => boolean): Promise<{ version: string; meta: VersionMeta }> {
+  const settings = resolveSettings(job.settings);
+  const checkpoint = await openCheckpoint(job.modelDir, { requireTokenizer: false });
+  const config = checkpoint.config;
+  let start: LoraAdapter;
+  let policy: Policy;
+  let sampler: Sampler | null = null;
+  try {
+    for (const pair of [...job.pairs, ...job.heldOut]) validatePair(pair, config.vocabSize);
+    if (job.pairs.length === 0 && !job.online) throw new TrainingInputError('no training pairs');
+    start = job.startFrom ? await loadPeftAdapter(job.startFrom, config) : initLoraAdapter(config, settings.lora, settings.seed);
+    settings.lora = { ...start.config, dropout: settings.lora.dropout };
+    const weights = await loadDecoderWeights(checkpoint);
+    policy = await Policy.create(config, weights, { lora: settings.lora, intraOpThreads: settings.intraOpThreads, dropoutSeed: settings.seed });
+    if (job.online) sampler = await Sampler.create(config, weights, settings.lora, settings.intraOpThreads);
+  } finally {
+    await checkpoint.close();
+  }
+  try {
+    emit({ type: 'started', pairs: job.pairs.length, heldOut: job.heldOut.length });
+    const base = zeroAdapter(start);
+    const evaluate = (adapter: LoraAdapter) => evaluatePairs(policy, job.heldOut, policy.adapterFeeds(adapter), policy.adapterFeeds(base));
+    const before = await evaluate(start);
+    emit({ type: 'eval', phase: 'before', result: before });
+    let task: OnlineTask | null = null;
+    let winRateBefore: number | null = null;
+    if (job.online && sampler) {
+      const { followerSuffix, judge, prompts, maxNewTokens, temperature, eos } = job.online;
+      task = { prompts, followerPrompt: (x, y) => [...x, ...y, ...followerSuffix], judge: judgeByName(judge), sampling: { maxNewTokens, temperature, eos } };
+      winRateBefore = await followerWinRate(sampler, task, base, start, settings.seed);
+      emit({ type: 'winrate', phase: 'before', value: winRateBefore });
+    }
+    const runDir = join(job.outRoot, 'runs', `run-${Date.now()}-${process.pid}`);
+    const trainHooks: TrainHooks = {
+      onStep: (progress) => emit({ type: 'progress', progress }),
+      cancelled,
+      onCheckpoint: async (adapter, optimizer, step) => emit({ type: 'checkpoint', step, dir: await writeCheckpoint(runDir, adapter, optimizer) }),
+    };
+    const result = task && sampler
+      ? await trainOnline(policy, sampler, task, settings, trainHooks, start)
+      : await trainOffline(policy, job.pairs, settings, trainHooks, start);
+    const after = await evaluate(result.adapter);
+    emit({ type: 'eval', phase: 'after', result: after });
+    let winRate: number | null = null;
+    if (task && sampler) {
+      winRate = await followerWinRate(sampler, task, base, result.adapter, settings.seed);
+      emit({ type: 'winrate', phase: 'after', value: winRate });
+    }
+    const version = await saveVersion(job.outRoot, result.adapter, {
+      baseModel: job.baseModel ?? null,
+      data: { trainPairs: job.pairs.length, heldOutPairs: job.heldOut.length, samples: result.samples },
+      metrics: {
+        heldOutAccuracyBefore: before.accuracy, heldOutAccuracy: after.accuracy, heldOutKl: after.kl, winRateBefore, winRate,
+        steps: result.steps, skippedSteps: result.skippedSteps, finalLoss: result.last?.loss ?? null, finalKl: result.last?.kl ?? null,
+      },
+      settings: { ...settings, mode: task ? 'online' : 'offline', judge: job.online?.judge ?? null, startFrom: job.startFrom ?? null },
+    });
+    activate(job.outRoot, version);
+    rmSync(runDir, { recursive: true, force: true });
+    return { version, meta: readMeta(job.outRoot, version) };
+  } finally {
+    await policy.release();
+    await sampler?.release();
+  }
+}

@@ -1,0 +1,47 @@
+// The typed messages between a training process and its parent (CLI or extension host).
+import type { TrainingPair } from './data';
+import type { EvalResult } from './evaluate';
+import type { TrainSettings } from './settings';
+import type { StepProgress } from './trainer';
+import type { VersionMeta } from './versions';
+
+export interface TrainJob {
+  /** The Follower's model folder (Hugging Face layout). */
+  modelDir: string;
+  /** Where versions and active.json live. */
+  outRoot: string;
+  pairs: TrainingPair[];
+  heldOut: TrainingPair[];
+  settings: Partial<TrainSettings>;
+  /** Recorded in adapter_config.json's base_model_name_or_path. */
+  baseModel?: string;
+  /** Continue from this PEFT adapter folder (the active version) instead of a fresh adapter. */
+  startFrom?: string | null;
+  /** Online mode: fresh samples from the Leader and the Follower, scored by a named judge. */
+  online?: OnlineJob;
+}
+
+export interface OnlineJob {
+  /** Leader prompts x (token ids). */
+  prompts: number[][];
+  /** Tokens after the draft in the Follower's prompt: its prompt is x, then y, then these. */
+  followerSuffix: number[];
+  /** A programmatic judge's name (see judges.ts). */
+  judge: string;
+  maxNewTokens: number;
+  temperature: number;
+  eos: number[];
+}
+
+export type ParentMessage = { type: 'start'; job: TrainJob } | { type: 'cancel' };
+
+export type ErrorKind = 'cancelled' | 'diverged' | 'invalid' | 'failed';
+
+export type WorkerMessage =
+  | { type: 'started'; pairs: number; heldOut: number }
+  | { type: 'progress'; progress: StepProgress }
+  | { type: 'eval'; phase: 'before' | 'after'; result: EvalResult }
+  | { type: 'winrate'; phase: 'before' | 'after'; value: number }
+  | { type: 'checkpoint'; step: number; dir: string }
+  | { type: 'done'; version: string; meta: VersionMeta }
+  | { type: 'error'; kind: ErrorKind; message: string };

@@ -1,0 +1,125 @@
+// Adapter versions on disk: <root>/adapters/v0001/ (PEFT files + meta.json), and <root>/active.json
+// naming the active one. A version folder is written under a temporary name and renamed into place,
+// and active.json is replaced by rename, so a crash (kill -9 included) leaves either the old state
+// or the new one: never a half-written version, never a pointer to one.
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DecoderConfig } from '../models/config';
+import type { LoraAdapter } from '../models/lora';
+import { loadPeftAdapter, savePeftAdapter } from '../models/peft';
+
+export const ACTIVE_FILE = 'active.json';
+export const META_FILE = 'meta.json';
+const VERSION_NAME = /^v(\d{4,})$/;
+
+export interface VersionMeta {
+  version: string;
+  createdAt: string;
+  baseModel: string | null;
+  /** Pairs and samples trained on, and held out. */
+  data: { trainPairs: number; heldOutPairs: number; samples: number };
+  metrics: Record<string, number | null>;
+  settings: Record<string, unknown>;
+}
+
+export interface ActivePointer {
+  version: string | null;
+  previous: string | null;
+  activatedAt: string;
+}
+
+/** Writes a file by temp + fsync + rename, then fsyncs the folder. */
+export function writeFileAtomic(path: string, text: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  fsyncPath(tmp);
+  renameSync(tmp, path);
+  fsyncPath(join(path, '..'));
+}
+
+function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writes a folder's contents under a temporary name, then renames it to `target` (which must not exist). */
+export async function writeDirAtomic(target: string, fill: (dir: string) => Promise<void>): Promise<void> {
+  const tmp = `${target}.tmp-${process.pid}-${Date.now()}`;
+  mkdirSync(tmp, { recursive: true });
+  try {
+    await fill(tmp);
+    for (const name of readdirSync(tmp)) fsyncPath(join(tmp, name));
+    fsyncPath(tmp);
+    renameSync(tmp, target);
+    fsyncPath(join(target, '..'));
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+export const adaptersDir = (root: string): string => join(root, 'adapters');
+
+/** Complete versions (folders with meta.json), oldest first. Temporary folders are ignored. */
+export function listVersions(root: string): string[] {
+  const dir = adaptersDir(root);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((name) => VERSION_NAME.test(name) && existsSync(join(dir, name, META_FILE)))
+    .sort((a, b) => Number(VERSION_NAME.exec(a)![1]) - Number(VERSION_NAME.exec(b)![1]));
+}
+
+export function readMeta(root: string, version: string): VersionMeta {
+  return JSON.parse(readFileSync(join(adaptersDir(root), version, META_FILE), 'utf8')) as VersionMeta;
+}
+
+/** Saves an adapter as the next version (not activated). */
+export async function saveVersion(root: string, adapter: LoraAdapter, meta: Omit<VersionMeta, 'version' | 'createdAt'>): Promise<string> {
+  mkdirSync(adaptersDir(root), { recursive: true });
+  const taken = readdirSync(adaptersDir(root)).map((n) => VERSION_NAME.exec(n)).filter((m) => m).map((m) => Number(m![1]));
+  const version = `v${String(Math.max(0, ...taken) + 1).padStart(4, '0')}`;
+  const full: VersionMeta = { version, createdAt: new Date().toISOString(), ...meta };
+  await writeDirAtomic(join(adaptersDir(root), version), async (dir) => {
+    await savePeftAdapter(dir, adapter, { baseModel: meta.baseModel ?? undefined });
+    writeFileSync(join(dir, META_FILE), JSON.stringify(full, null, 2) + '\n');
+  });
+  return version;
+}
+
+export function readActive(root: string): ActivePointer | null {
+  const path = join(root, ACTIVE_FILE);
+  if (!existsSync(path)) return null;
+  return JSON.parse(readFileSync(path, 'utf8')) as ActivePointer;
+}
+
+/** The active version's folder, or null for the base model. */
+export function activeAdapterDir(root: string): string | null {
+  const version = readActive(root)?.version;
+  return version ? join(adaptersDir(root), version) : null;
+}
+
+/** Points active.json at `version` (null: the base model). */
+export function activate(root: string, version: string | null): ActivePointer {
+  if (version !== null && !listVersions(root).includes(version)) throw new Error(`no adapter version ${version} in ${adaptersDir(root)}`);
+  const pointer: ActivePointer = { version, previous: readActive(root)?.version ?? null, activatedAt: new Date().toISOString() };
+  mkdirSync(root, { recursive: true });
+  writeFileAtomic(join(root, ACTIVE_FILE), JSON.stringify(pointer, null, 2) + '\n');
+  return pointer;
+}
+
+/** Activates the version before the active one (or the base model before the first). */
+export function rollback(root: string): ActivePointer {
+  const current = readActive(root)?.version ?? null;
+  if (current === null) throw new Error('nothing to roll back: the base model is active');
+  const versions = listVersions(root);
+  const index = versions.indexOf(current);
+  return activate(root, index > 0 ? versions[index - 1] : null);
+}
+
+export function loadVersion(root: string, version: string, config: DecoderConfig): Promise<LoraAdapter> {
+  return loadPeftAdapter(join(adaptersDir(root), version), config);
+}

@@ -1,0 +1,59 @@
+// Shared fixtures for the training tests: a tiny decoder and synthetic decisions with a learnable
+// pattern (users accept refinements that end with '.', and reject those that end with '!').
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openCheckpoint } from '../../../src/models/checkpoint';
+import type { DecoderConfig } from '../../../src/models/config';
+import { loadDecoderWeights } from '../../../src/models/export';
+import { makeTinyModel } from '../../../src/models/fixtures/tiny-model';
+import type { WeightMap } from '../../../src/models/graphs';
+import { seededRandom } from '../../../src/models/seeded-random';
+import type { TrainingPair } from '../../../src/training/data';
+
+export interface TinyFixture {
+  dir: string;
+  modelDir: string;
+  config: DecoderConfig;
+  weights: () => Promise<WeightMap>;
+  cleanup: () => void;
+}
+
+/** One layer, hidden 32, the byte tokenizer (vocab 320): small enough for a 2-core CI. */
+export async function tinyFixture(seed = 3): Promise<TinyFixture> {
+  const dir = mkdtempSync(join(tmpdir(), 'slhf-train-'));
+  const modelDir = join(dir, 'model');
+  const { config } = await makeTinyModel({ arch: 'qwen2', tokenizer: 'bytes', out: modelDir, seed, layers: 1, hidden: 32, heads: 2, kvHeads: 1, intermediate: 64 });
+  const weights = async () => {
+    const ckpt = await openCheckpoint(modelDir, { requireTokenizer: false });
+    try {
+      return await loadDecoderWeights(ckpt);
+    } finally {
+      await ckpt.close();
+    }
+  };
+  return { dir, modelDir, config, weights, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+const code = (ch: string) => ch.charCodeAt(0);
+const letters = (rand: () => number, n: number) => Array.from({ length: n }, () => code('a') + Math.floor(rand() * 26));
+
+/**
+ * Decisions on refinements: accepted (p = 0) when the refinement ends with '.', rejected (p = 1)
+ * when it ends with '!'. With behaviour log-probs when `behaviour` is given (one value per token).
+ */
+export function syntheticPairs(count: number, seed: number, options: { behaviour?: number } = {}): TrainingPair[] {
+  const rand = seededRandom(seed);
+  return Array.from({ length: count }, (_, i) => {
+    const x = letters(rand, 4);
+    const draft = letters(rand, 4);
+    const accepted = rand() < 0.5;
+    const refinement = [...letters(rand, 3), code(accepted ? '.' : '!')];
+    const leaderPrompt = [code('>'), ...x, code(':')];
+    const followerPrompt = [...leaderPrompt, ...draft, code('|')];
+    const behaviour = (ids: number[]) => (options.behaviour === undefined ? null : ids.map(() => options.behaviour!));
+    const d = { ids: draft, kind: 'draft' as const, behaviour: null };
+    const r = { ids: refinement, kind: 'refinement' as const, behaviour: behaviour(refinement) };
+    return { id: `pair-${seed}-${i}`, leaderPrompt, followerPrompt, chosen: accepted ? r : d, rejected: accepted ? d : r };
+  });
+}

@@ -1,0 +1,100 @@
+// The SLHF objective's pieces against hand-worked values: KL estimators, truncated importance
+// weights, per-token coefficients, the mapping from decisions to game terms, settings, schedule
+// and bucketing.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { importanceWeights, klEstimate, termCoefficients, type ObjectiveSettings } from '../../../src/training/objective';
+import { samplesOf, splitPairs, type TrainingPair } from '../../../src/training/data';
+import { epochBatches, learningRate, resolveSettings, sampleLength } from '../../../src/training/settings';
+import { seededRandom } from '../../../src/models/seeded-random';
+import { syntheticPairs } from './fixtures';
+
+const close = (a: number, b: number, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${a} vs ${b}`);
+
+test('KL estimators k1, k2, k3 of log-probs l (trained) and r (reference)', () => {
+  const l = -1.2;
+  const r = -0.7;
+  close(klEstimate('k1', l, r), -0.5);
+  close(klEstimate('k2', l, r), 0.5 * 0.25);
+  close(klEstimate('k3', l, r), Math.exp(0.5) - 1 - 0.5);
+  for (const k of ['k1', 'k2', 'k3'] as const) close(klEstimate(k, -2, -2), 0);
+  // k3 is non-negative and agrees with k2 to second order for small differences.
+  close(klEstimate('k3', -1, -1.001), klEstimate('k2', -1, -1.001), 1e-3);
+  assert.ok(klEstimate('k3', 0, -3) >= 0 && klEstimate('k3', -3, 0) >= 0);
+});
+
+test('importance weights are min(exp(l - behaviour), c), and 1 without behaviour log-probs', () => {
+  const w = importanceWeights([-1, -2, -0.1], [-1.5, -1, -3], 2);
+  close(w[0], Math.exp(0.5));
+  close(w[1], Math.exp(-1));
+  assert.equal(w[2], 2);
+  assert.deepEqual(importanceWeights([-1, -2], null, 2), [1, 1]);
+  assert.throws(() => importanceWeights([-1], [-1, -2], 2), /2 behaviour log-probs for 1 tokens/);
+});
+
+test('per-token coefficients: scale * roleWeight * w_t * (beta kl_t - (score - b)), loss = sum coef l', () => {
+  const s: ObjectiveSettings = { beta: 0.1, kl: 'k1', baseline: 0.5, followerWeight: 3, isClip: 5 };
+  const term = { role: 'follower' as const, score: 1, logprobs: [-1, -2], reference: [-1.5, -1], behaviour: [-1, -2.5] };
+  const out = termCoefficients(term, s, 0.25);
+  const want = [0.25 * 3 * 1 * (0.1 * 0.5 - 0.5), 0.25 * 3 * Math.exp(0.5) * (0.1 * -1 - 0.5)];
+  close(out.coef[0], want[0]);
+  close(out.coef[1], want[1]);
+  close(out.loss, want[0] * -1 + want[1] * -2);
+  close(out.kl, (0.5 + -1) / 2);
+  const leader = termCoefficients({ ...term, role: 'leader', score: 0, behaviour: null }, s);
+  close(leader.coef[0], 0.1 * 0.5 + 0.5);
+});
+
+const pair = (chosen: 'draft' | 'refinement' | 'other', rejected: 'draft' | 'refinement' | 'other'): TrainingPair => ({
+  id: 'p', leaderPrompt: [1, 2], followerPrompt: [1, 2, 7, 8],
+  chosen: { ids: [10], kind: chosen, behaviour: null }, rejected: { ids: [20], kind: rejected, behaviour: [-0.3] },
+});
+
+test('decisions become game terms: p = 1 when the draft was kept, p = 0 when the refinement was accepted', () => {
+  const kept = samplesOf(pair('draft', 'refinement'), { trainLeader: true, followerReference: 'standard' });
+  assert.deepEqual(kept.map((x) => [x.role, x.completion[0], x.score]), [['follower', 20, 0], ['leader', 10, 1]]);
+  assert.deepEqual(kept[0].prompt, [1, 2, 7, 8]);
+  assert.deepEqual(kept[0].referencePrompt, [1, 2, 7, 8]);
+  assert.deepEqual(kept[0].behaviour, [-0.3]);
+  assert.deepEqual(kept[1].prompt, [1, 2]);
+  const accepted = samplesOf(pair('refinement', 'draft'), { trainLeader: false, followerReference: 'leader-free' });
+  assert.deepEqual(accepted.map((x) => [x.role, x.completion[0], x.score]), [['follower', 10, 1]]);
+  // Leader-free reference: the Follower's text is scored by the reference without the draft.
+  assert.deepEqual(accepted[0].referencePrompt, [1, 2]);
+  const other = samplesOf(pair('other', 'refinement'), { trainLeader: true, followerReference: 'standard' });
+  assert.deepEqual(other.map((x) => [x.role, x.completion[0], x.score]), [['follower', 10, 1], ['follower', 20, 0]]);
+});
+
+test('held-out split is deterministic per seed and id, and keeps every pair once', () => {
+  const pairs = syntheticPairs(200, 1);
+  const a = splitPairs(pairs, 0.25, 7);
+  const b = splitPairs([...pairs].reverse(), 0.25, 7);
+  assert.deepEqual(new Set(a.heldOut.map((p) => p.id)), new Set(b.heldOut.map((p) => p.id)));
+  assert.equal(a.train.length + a.heldOut.length, 200);
+  assert.ok(a.heldOut.length > 30 && a.heldOut.length < 70, `held out ${a.heldOut.length} of 200`);
+  assert.notDeepEqual(splitPairs(pairs, 0.25, 8).heldOut.map((p) => p.id), a.heldOut.map((p) => p.id));
+});
+
+test('settings: defaults validate, bad values are refused by name; linear warm-up then constant', () => {
+  const s = resolveSettings();
+  assert.equal(s.kl, 'k3');
+  assert.throws(() => resolveSettings({ lr: 0 }), /lr must be a positive number/);
+  assert.throws(() => resolveSettings({ kl: 'k4' as never }), /kl must be one of k1, k2, k3/);
+  assert.throws(() => resolveSettings({ batchSize: 1.5 }), /batchSize must be a positive integer/);
+  assert.throws(() => resolveSettings({ lora: { rank: 0, alpha: 1, dropout: 0, targets: ['q'] } }), /rank/);
+  const w = { lr: 1e-3, schedule: 'linear-warmup' as const, warmupSteps: 4 };
+  assert.deepEqual([1, 2, 4, 5, 100].map((k) => learningRate(w, k)), [2.5e-4, 5e-4, 1e-3, 1e-3, 1e-3]);
+  assert.equal(learningRate({ ...w, schedule: 'constant' }, 1), 1e-3);
+});
+
+test('length buckets: every sample once per epoch, each batch within one bucket', () => {
+  const samples = syntheticPairs(30, 4).flatMap((p) => samplesOf(p, { trainLeader: true, followerReference: 'standard' }));
+  samples.forEach((x, i) => x.completion.push(...new Array(i % 3 === 0 ? 40 : 0).fill(97)));
+  const batches = epochBatches(samples, 4, 16, seededRandom(1));
+  assert.equal(batches.flat().length, samples.length);
+  assert.equal(new Set(batches.flat()).size, samples.length);
+  for (const b of batches) {
+    assert.ok(b.length <= 4);
+    assert.equal(new Set(b.map((x) => Math.ceil(sampleLength(x) / 16))).size, 1);
+  }
+});

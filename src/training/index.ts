@@ -3,7 +3,7 @@ export { KL_ESTIMATORS, klEstimate, importanceWeights, termCoefficients, type Kl
 export { samplesOf, splitPairs, validatePair, TrainingInputError, type FollowerReference, type Sample, type TokenSide, type TrainingPair } from './data';
 export { DEFAULT_TRAIN_SETTINGS, resolveSettings, learningRate, type LrSchedule, type TrainSettings } from './settings';
 export { Policy, type PolicyOptions } from './policy';
-export { trainOffline, zeroAdapter, TrainingCancelledError, TrainingDivergedError, type StepProgress, type TrainResult } from './trainer';
+export { trainOffline, trainEpochs, slhfObjective, zeroAdapter, TrainingCancelledError, TrainingDivergedError, type StepObjective, type StepProgress, type TrainResult } from './trainer';
 export { evaluatePairs, type EvalResult } from './evaluate';
 export { startTraining, defaultWorkerEntry, type RunOutcome, type TrainingRun, type WorkerEntry } from './process';
 export type { OnlineJob, TrainJob, WorkerMessage, ParentMessage } from './protocol';
@@ -11,3 +11,6 @@ export { activate, activeAdapterDir, listVersions, readActive, readMeta, rollbac
 export { trainOnline, followerWinRate, type Judge, type JudgeInput, type OnlineTask } from './online';
 export { JUDGES, judgeByName, tokenSetJudge } from './judges';
 export { Sampler, type SampleSettings } from './sampler';
+export { trainSft, sftObjective, meanTargetLogprob, validateSftExample, type SftExample } from './sft';
+export { applyCorruption, corrupt, makeRefinementPairs, CORRUPTION_KINDS, MISSPELLINGS, type Corrupted, type CorruptionKind, type PairOptions, type RefinementPair } from './corruption';
+export { fixMetrics, type FixMetrics, type KindFixes, type RefineFn } from './fix-metrics';

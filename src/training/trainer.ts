@@ -9,7 +9,7 @@ import { seededRandom } from '../models/seeded-random';
 import type { ScoreRow } from '../models/score';
 import { loraInputName } from '../models/graphs';
 import { samplesOf, type Sample, type TrainingPair } from './data';
-import { termCoefficients } from './objective';
+import { termCoefficients, type TermCoefficients } from './objective';
 import type { Policy } from './policy';
 import { epochBatches, learningRate, type TrainSettings } from './settings';
 
@@ -86,9 +86,36 @@ export function adapterParams(adapter: LoraAdapter): Map<string, Float32Array> {
 }
 
 /**
+ * How a step's detached per-token coefficients are made. SLHF needs the current log-probs (a probe
+ * run per micro-batch); supervised fine-tuning does not (its coefficients are constants).
+ */
+export interface StepObjective {
+  readonly probe: boolean;
+  /** Coefficients of one micro-batch; `current` is null without a probe; `micro` is the whole step. */
+  terms(batch: Sample[], current: number[][] | null, micro: Sample[][]): TermCoefficients[];
+}
+
+/** The SLHF objective, normalized over the step's sequences, against the given reference log-probs. */
+export function slhfObjective(s: TrainSettings, reference: Map<Sample, number[]>): StepObjective {
+  return {
+    probe: true,
+    terms(batch, current, micro) {
+      const count = micro.reduce((n, b) => n + b.length, 0);
+      return batch.map((x, i) => {
+        const ref = reference.get(x)!;
+        // Unknown behaviour (user text, edits, imports): as if sampled from the frozen base. The
+        // weight starts at 1 (on-policy) and shrinks as the policy moves away from the text, which
+        // bounds the push-down on rejected text that weight 1 would leave unbounded.
+        return termCoefficients({ ...x, behaviour: x.behaviour ?? ref, logprobs: current![i], reference: ref }, s, 1 / count);
+      });
+    },
+  };
+}
+
+/**
  * Optimizer steps over given micro-batches: probe, coefficients, gradients, accumulation, the
  * NaN/inf guard (skip, halve the learning rate, abort after maxBadSteps in a row), clipping and
- * AdamW. Offline and online training share it.
+ * AdamW. Offline, online and supervised training share it.
  */
 export class StepRunner {
   readonly params: Map<string, Float32Array>;
@@ -110,11 +137,16 @@ export class StepRunner {
     return this.s.trainLeader && (step - 1) % this.s.leaderEvery === 0;
   }
 
+  /** An SLHF step: the Leader's terms enter on Leader steps only. */
   async step(step: number, epoch: number, batches: Sample[][], reference: Map<Sample, number[]>): Promise<StepProgress> {
-    const { policy, s, hooks } = this;
-    if (hooks.cancelled?.()) throw new TrainingCancelledError(`training cancelled at step ${step} of ${this.totalSteps}`);
     const leaderStep = this.leaderStep(step);
     const micro = batches.map((b) => b.filter((x) => x.role === 'follower' || leaderStep)).filter((b) => b.length > 0);
+    return this.stepWith(step, epoch, micro, slhfObjective(this.s, reference));
+  }
+
+  async stepWith(step: number, epoch: number, micro: Sample[][], objective: StepObjective): Promise<StepProgress> {
+    const { policy, s, hooks } = this;
+    if (hooks.cancelled?.()) throw new TrainingCancelledError(`training cancelled at step ${step} of ${this.totalSteps}`);
     const count = micro.reduce((n, b) => n + b.length, 0);
     const feeds = policy.adapterFeeds(this.adapter);
     const sums = new Map<string, Float32Array>([...this.params].map(([name, p]) => [name, new Float32Array(p.length)]));
@@ -122,14 +154,8 @@ export class StepRunner {
     let loss = 0;
     for (const batch of micro) {
       const rows = batch.map((x) => rowOf(x.prompt, x.completion));
-      const current = await policy.logprobs(rows, feeds);
-      const terms = batch.map((x, i) => {
-        const ref = reference.get(x)!;
-        // Unknown behaviour (user text, edits, imports): as if sampled from the frozen base. The
-        // weight starts at 1 (on-policy) and shrinks as the policy moves away from the text, which
-        // bounds the push-down on rejected text that weight 1 would leave unbounded.
-        return termCoefficients({ ...x, behaviour: x.behaviour ?? ref, logprobs: current[i], reference: ref }, s, 1 / count);
-      });
+      const current = objective.probe ? await policy.logprobs(rows, feeds) : null;
+      const terms = objective.terms(batch, current, micro);
       const result = await policy.gradients(rows, terms.map((t) => t.coef), feeds);
       loss += result.loss;
       for (const [name, g] of result.grads) {
@@ -150,7 +176,8 @@ export class StepRunner {
     const elapsed = (performance.now() - this.started) / 1000;
     const progress: StepProgress = {
       step, totalSteps: this.totalSteps, epoch, loss,
-      followerLoss: stats.follower[0],
+      // Without a probe the per-sequence losses are unknown; the graph's total is the loss.
+      followerLoss: objective.probe ? stats.follower[0] : loss,
       leaderLoss: stats.leader[2] ? stats.leader[0] : null,
       kl: stats.kl,
       followerScore: stats.follower[2] ? stats.follower[1] / stats.follower[2] : 0,
@@ -189,6 +216,17 @@ export async function trainOffline(policy: Policy, pairs: TrainingPair[], s: Tra
   if (samples.length === 0) throw new Error('training: no samples (no usable preference pairs)');
   const adapter = start ?? initLoraAdapter(policy.config, s.lora, s.seed);
   const reference = await referenceLogprobs(policy, samples, policy.adapterFeeds(zeroAdapter(adapter)), s.batchSize);
+  return trainEpochs(policy, samples, s, hooks, adapter, (runner, step, epoch, batches) => runner.step(step, epoch, batches, reference));
+}
+
+/**
+ * Optimizer steps over fixed samples in shuffled, length-bucketed epochs (offline SLHF and
+ * supervised fine-tuning): `steps`, or as many as `epochs` passes take.
+ */
+export async function trainEpochs(
+  policy: Policy, samples: Sample[], s: TrainSettings, hooks: TrainHooks, adapter: LoraAdapter,
+  takeStep: (runner: StepRunner, step: number, epoch: number, batches: Sample[][]) => Promise<StepProgress>,
+): Promise<TrainResult> {
   const rand = seededRandom(s.seed ^ 0x5eed);
   let queue: Sample[][] = [];
   let epoch = 0;
@@ -204,7 +242,7 @@ export async function trainOffline(policy: Policy, pairs: TrainingPair[], s: Tra
   const runner = new StepRunner(policy, adapter, s, hooks, totalSteps);
   for (let step = 1; step <= totalSteps; step++) {
     const batches = Array.from({ length: s.accumulate }, nextBatch);
-    await runner.step(step, epoch, batches, reference);
+    await takeStep(runner, step, epoch, batches);
   }
   return { adapter, steps: totalSteps, skippedSteps: runner.skippedSteps, samples: samples.length, last: runner.last };
 }

@@ -1,7 +1,8 @@
-// Sampling settings, the errors users see, and the records a generation leaves behind. The record
-// types mirror src/store/schema.ts (GenerationInfo, FollowerRound) structurally; the store sits on the
-// same layer, so it cannot be imported here, and test/unit/refiner/schema-compat.test.ts keeps the two
-// in step.
+// Sampling settings, the errors users see, and the records a generation leaves behind. The shared
+// record parts come from src/models/generation-record.ts; the rest mirrors src/store/schema.ts
+// (GenerationInfo, FollowerRound) structurally, since the store sits on the same layer, and
+// test/unit/refiner/schema-compat.test.ts keeps the two in step.
+import type { GenerationTimings, SamplingSettings } from '../models/generation-record';
 
 /** A problem with the user's input or settings; the message is meant for the user as is. */
 export class RefinerInputError extends Error {
@@ -42,19 +43,9 @@ export function resolveSettings(partial: Partial<GenerationSettings> = {}): Gene
   return s;
 }
 
-/** As the store records them (src/store/schema.ts SamplingSettings): the seed actually used. */
-export type SamplingRecord = Omit<GenerationSettings, 'maxNewTokens'> & { maxNewTokens: number | null };
-
-export interface GenerationTimings {
-  /** ISO 8601 time the generation started. */
-  startedAt: string;
-  totalMs: number;
-  /** From the start (prompt included) to the first generated token. */
-  firstTokenMs?: number;
-  tokens?: number;
-  /** Generated tokens after the first, per second of decoding after the first. */
-  tokensPerSecond?: number;
-}
+/** As the store records them: the seed actually used. */
+export type SamplingRecord = SamplingSettings;
+export type { GenerationTimings };
 
 export type Role = 'leader' | 'follower';
 export type StopReason = 'eos' | 'max-new-tokens' | 'stop-string' | 'cancelled';

@@ -3,28 +3,8 @@
 
 export const SCHEMA_VERSION = 2;
 
-export interface SamplingSettings {
-  temperature: number;
-  topP: number;
-  /** 0 disables top-k. */
-  topK: number;
-  /** 1 disables the penalty. */
-  repetitionPenalty: number;
-  /** null when sampling was not seeded (or the seed is unknown, e.g. migrated records). */
-  seed: number | null;
-  /** null when unknown (migrated records). */
-  maxNewTokens: number | null;
-}
-
-export interface GenerationTimings {
-  /** ISO 8601 time the generation started. */
-  startedAt: string;
-  totalMs: number;
-  firstTokenMs?: number;
-  /** Number of generated tokens, when the generator counted them. */
-  tokens?: number;
-  tokensPerSecond?: number;
-}
+export type { GenerationTimings, SamplingSettings } from '../models/generation-record';
+import type { GenerationTimings, SamplingSettings } from '../models/generation-record';
 
 /**
  * How a model produced a text. The refiner fills this in at generation time; `logprobs` are the

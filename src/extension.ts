@@ -1,26 +1,123 @@
-// The extension's entry point. Activation stays light: it registers commands and the panel and
-// loads no model and no ONNX Runtime (features load those lazily when first used).
+// The extension's entry point. Activation stays light: it registers commands, the panel, the review
+// documents and the status bar, and loads no model and no ONNX Runtime. The refiner's worker (which
+// loads ORT and the models) starts on the first refinement.
 import * as vscode from 'vscode';
-import { registerSlhfCommands, runSlhfCommand } from './ui/commands';
+import { registerSlhfCommands, runSlhfCommand, type CommandFeatures } from './ui/commands';
+import { AcceptedEditWatcher } from './ui/editWatch';
+import { HistoryService } from './ui/history';
+import { HistoryActions } from './ui/historyActions';
 import { PANEL_VIEW_ID, PanelViewProvider } from './ui/panelView';
+import { RefineFlow, type StreamEvent } from './ui/refineFlow';
+import { RefinerService } from './ui/refinerService';
+import { ReviewController, type ReviewState } from './ui/review';
+import { REVIEW_SCHEME, ReviewDocuments } from './ui/reviewDocuments';
+import { createStatusBar } from './ui/statusBar';
+import { TrainingRunner } from './ui/trainingRun';
+import { streamMessage } from './ui/streamView';
 
 /** What `activate` returns; other extensions and the in-host tests see it as `extension.exports`. */
 export interface SlhfExtensionApi {
   /** Settles when the SLHF panel's webview has been resolved. */
   whenPanelResolved(): Promise<void>;
+  /** The folder of the preference store. */
+  readonly storeLocation: string;
+  /** The refinement being reviewed, if any. */
+  reviewState(): ReviewState | undefined;
+  /** Every event of running refinements, as the panel's live view gets them. */
+  readonly onDidStream: vscode.Event<StreamEvent>;
+  /** Ends the watches over accepted refinements now and records what became of them. */
+  finishEditWatches(): Promise<void>;
+  /** Hands a message to the panel's handler as if the webview had sent it. */
+  receivePanelMessage(raw: unknown): Promise<void>;
+  /** How many invalid panel messages were ignored so far. */
+  ignoredPanelMessages(): number;
+  /** Writes the preference pairs (TRL paired JSONL) to `file` without asking. */
+  exportPairs(file: vscode.Uri): Promise<{ ok: boolean; message: string }>;
 }
+
+let stopping: (() => Promise<void>) | undefined;
 
 export function activate(context: vscode.ExtensionContext): SlhfExtensionApi {
   const log = vscode.window.createOutputChannel('SLHF', { log: true });
-  const panel = new PanelViewProvider(context.extensionUri, log, (command) => runSlhfCommand(command, log));
+  const documents = new ReviewDocuments();
+  const history = new HistoryService(context.globalStorageUri, log);
+  const refiner = new RefinerService(context.extensionUri, context.globalStorageUri, TrainingRunner.adaptersRoot(context.globalStorageUri), log);
+  const trainer = new TrainingRunner(context.extensionUri, context.globalStorageUri, history.location, log);
+  const edits = new AcceptedEditWatcher((id, decision) => history.decide(id, decision), log);
+  const review = new ReviewController(documents, history, edits, log);
+  const flow = new RefineFlow(refiner, history, review, edits, log);
+  const actions = new HistoryActions(history, documents, log);
+  const status = createStatusBar();
+  status.update(refiner.status());
+
+  const features: CommandFeatures = {
+    refineSelection: () => flow.refineSelection(),
+    draftAndRefine: (instruction) => flow.draftAndRefine(instruction),
+    accept: (conflict) => review.accept(conflict),
+    reject: () => review.reject(),
+    step: (delta) => review.step(delta),
+    retry: () => review.retry(),
+    cancel: () => flow.cancel(),
+    showHistory: async () => {
+      await vscode.commands.executeCommand(`${PANEL_VIEW_ID}.focus`);
+      return { ok: true, message: 'SLHF: Showing the history.' };
+    },
+    exportHistory: () => actions.exportPairs(),
+    train: (options) => trainer.train(options),
+    selectModels: async () => {
+      await vscode.commands.executeCommand('workbench.action.openSettings', 'slhf.follower.model slhf.leader.model');
+      return { ok: true, message: 'SLHF: Opened the model settings.' };
+    },
+  };
+
+  const panel = new PanelViewProvider(context.extensionUri, log, {
+    runCommand: async (command) => runSlhfCommand(command, features, log),
+    history: (text, filter) => actions.list(text, filter),
+    training: () => actions.training(),
+    models: () => refiner.status(),
+    deleteSession: (id) => actions.delete(id),
+    reopenSession: (id) => actions.reopen(id),
+    versions: () => trainer.versions(),
+    switchVersion: (target) => trainer.switchVersion(target),
+  });
+  const refreshPanel = () => void Promise.all([panel.refreshHistory(), panel.refreshTraining()]).catch((error: Error) => log.error(`panel refresh: ${error.message}`));
+
   context.subscriptions.push(
-    log,
-    panel,
-    ...registerSlhfCommands(log),
-    vscode.window.registerWebviewViewProvider(PANEL_VIEW_ID, panel),
+    log, documents, history, refiner, trainer, edits, review, flow, panel, status.item,
+    ...registerSlhfCommands(features, log),
+    vscode.workspace.registerTextDocumentContentProvider(REVIEW_SCHEME, documents),
+    vscode.window.registerWebviewViewProvider(PANEL_VIEW_ID, panel, { webviewOptions: { retainContextWhenHidden: true } }),
+    refiner.onDidChangeStatus((s) => {
+      status.update(s);
+      panel.pushModels();
+    }),
+    history.onDidChange(refreshPanel),
+    trainer.onDidReportMetrics((metrics) => panel.post({ type: 'trainingMetrics', metrics })),
+    trainer.onDidActivate(() => {
+      status.update(refiner.status());
+      panel.pushModels();
+      void panel.refreshVersions().catch((error: Error) => log.error(`panel versions: ${error.message}`));
+    }),
+    flow.onDidStream((event) => {
+      const message = streamMessage(event);
+      if (message) panel.post(message);
+    }),
   );
+  stopping = () => edits.finishAll();
   log.info(`SLHF Refine ${String(context.extension.packageJSON.version)} activated`);
-  return { whenPanelResolved: () => panel.whenResolved };
+  return {
+    whenPanelResolved: () => panel.whenResolved,
+    storeLocation: history.location,
+    reviewState: () => review.state(),
+    onDidStream: flow.onDidStream,
+    finishEditWatches: () => edits.finishAll(),
+    receivePanelMessage: (raw) => panel.receive(raw),
+    ignoredPanelMessages: () => panel.ignoredMessages,
+    exportPairs: (file) => actions.exportPairs(file),
+  };
 }
 
-export function deactivate(): void {}
+/** Records what became of accepted refinements still being watched. */
+export function deactivate(): Promise<void> | undefined {
+  return stopping?.();
+}

@@ -1,11 +1,20 @@
 // The SLHF side panel page. Runs inside the webview with no access to Node or the network; it talks
 // to the extension only through postMessage (protocol in src/ui/panelProtocol.ts).
 import '@vscode/codicons/dist/codicon.css';
+import './panel.css';
 import '@vscode-elements/elements/dist/vscode-tabs/index.js';
 import '@vscode-elements/elements/dist/vscode-tab-header/index.js';
 import '@vscode-elements/elements/dist/vscode-tab-panel/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
-import type { HostMessage, PanelCommand, PanelMessage, PanelSettings } from '../src/ui/panelProtocol';
+import '@vscode-elements/elements/dist/vscode-badge/index.js';
+import '@vscode-elements/elements/dist/vscode-textfield/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import type { HostMessage, PanelMessage, PanelModelStatus, PanelSettings } from '../src/ui/panelProtocol';
+import { custom, element } from './dom';
+import { createHistoryTab } from './history';
+import { createTrainingTab } from './training';
+import { createVersionViews } from './versions';
 
 interface VsCodeApi {
   postMessage(message: PanelMessage): void;
@@ -13,57 +22,85 @@ interface VsCodeApi {
 declare function acquireVsCodeApi(): VsCodeApi;
 
 const vscode = acquireVsCodeApi();
-
-function element<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function commandButton(label: string, icon: string, command: PanelCommand): HTMLElement {
-  const button = element('vscode-button', { icon, 'data-command': command }, label);
-  button.addEventListener('click', () => vscode.postMessage({ type: 'runCommand', command }));
-  return button;
-}
+const send = (message: PanelMessage) => vscode.postMessage(message);
 
 // vscode-tabs assigns its own ids to headers and panels, so tabs are named by data-tab.
-function tab(header: string, name: string, ...content: Node[]): [HTMLElement, HTMLElement] {
-  const panel = element('vscode-tab-panel', { 'data-tab': name });
+function tab(header: string, name: string, content: Node[]): [HTMLElement, HTMLElement] {
+  const panel = custom('vscode-tab-panel', { 'data-tab': name });
   panel.append(...content);
-  return [element('vscode-tab-header', { slot: 'header', 'data-tab': name }, header), panel];
+  return [custom('vscode-tab-header', { slot: 'header', 'data-tab': name }, header), panel];
 }
+
+// The live view: the text of the refinement that is running, as it streams in.
+const live = element('section', { id: 'live', 'aria-label': 'Refinement in progress', hidden: '' });
+const liveLabel = element('div', { id: 'live-label', role: 'status', 'aria-live': 'polite' });
+const liveText = element('pre', { id: 'live-text' });
+live.append(liveLabel, liveText);
 
 const modelList = element('dl', { id: 'models' });
-const status = element('p', { id: 'status', role: 'status', 'aria-live': 'polite' });
-
-function showSettings(settings: PanelSettings): void {
+function showModels(status: PanelModelStatus): void {
   const rows: [string, string][] = [
-    ['Leader', settings.leaderModel || 'built-in demo model'],
-    ['Follower', settings.followerModel || 'same as the Leader'],
-    ['Device', settings.device],
+    ['State', status.detail],
+    ['Follower', status.follower || 'not set (slhf.follower.model)'],
+    ['Follower version', status.followerVersion ?? 'base model (no trained adapter yet)'],
+    ['Leader', status.leader || 'not set (slhf.leader.model)'],
+    ['Device', status.device],
+    ['Memory', `${status.memoryMiB} MiB (extension host, models included)`],
   ];
+  modelList.setAttribute('data-state', status.state);
   modelList.replaceChildren(...rows.flatMap(([name, value]) => [element('dt', {}, name), element('dd', {}, value)]));
 }
+const settingsLine = element('p', { id: 'model-settings' });
+function showSettings(settings: PanelSettings): void {
+  settingsLine.textContent = `Settings: Follower ${settings.followerModel || '(empty)'}, Leader ${settings.leaderModel || '(empty)'}, device ${settings.device}.`;
+}
+const selectModels = custom('vscode-button', { icon: 'settings-gear', 'data-command': 'slhf.selectModels' }, 'Select Models…');
+selectModels.addEventListener('click', () => send({ type: 'runCommand', command: 'slhf.selectModels' }));
 
-const tabs = element('vscode-tabs', { panel: '' });
+const versions = createVersionViews(send);
+const history = createHistoryTab(send);
+const training = createTrainingTab(send);
+const status = element('p', { id: 'status', role: 'status', 'aria-live': 'polite' });
+
+const tabs = custom('vscode-tabs', { panel: '' });
 tabs.append(
-  ...tab('History', 'history',
-    element('p', {}, 'No refinements recorded yet. The history of refinements and your decisions is not available in this version.'),
-    commandButton('Show History', 'history', 'slhf.showHistory')),
-  ...tab('Models', 'models',
-    element('p', {}, 'Configured models (from your settings; nothing is loaded yet):'),
-    modelList,
-    commandButton('Select Models…', 'settings-gear', 'slhf.selectModels')),
-  ...tab('Training', 'training',
-    element('p', {}, 'Training the Follower on your accept/reject decisions is not available in this version.'),
-    commandButton('Train Follower', 'rocket', 'slhf.trainFollower')),
+  ...tab('History', 'history', history.content),
+  ...tab('Models', 'models', [modelList, element('label', { for: 'version-switcher' }, 'Active Follower version'), versions.switcher, settingsLine, selectModels]),
+  ...tab('Training', 'training', [...training.content, versions.list]),
 );
-document.getElementById('app')?.append(tabs, status);
+document.getElementById('app')?.append(live, tabs, status);
 
 window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
   const message = event.data;
-  if (message.type === 'settings') showSettings(message.settings);
-  else if (message.type === 'status') status.textContent = message.text;
+  switch (message.type) {
+    case 'settings':
+      showSettings(message.settings);
+      break;
+    case 'status':
+      status.textContent = message.text;
+      break;
+    case 'models':
+      showModels(message.status);
+      break;
+    case 'history':
+      history.show(message.sessions, message.total);
+      break;
+    case 'training':
+      training.showCounts(message.counts);
+      break;
+    case 'versions':
+      versions.show(message.active, message.versions);
+      break;
+    case 'trainingMetrics':
+      training.showMetrics(message.metrics);
+      break;
+    case 'stream':
+      live.hidden = false;
+      if (message.phase === 'begin') liveText.textContent = '';
+      if (message.phase === 'round-start' && liveText.textContent) liveText.textContent += '\n\n';
+      if (message.label) liveLabel.textContent = message.label;
+      if (message.text) liveText.textContent += message.text;
+      break;
+  }
 });
-vscode.postMessage({ type: 'ready' });
+send({ type: 'ready' });

@@ -24,9 +24,12 @@ export async function openWorkbench(page: Page, url: string): Promise<void> {
   await page.locator('.monaco-workbench .part.activitybar').waitFor();
 }
 
-/** Runs a command by its palette label, e.g. 'SLHF: Select Models'. */
-export async function runFromCommandPalette(page: Page, label: string): Promise<void> {
-  await page.locator('.monaco-workbench').click({ position: { x: 600, y: 400 } });
+/**
+ * Runs a command by its palette label, e.g. 'SLHF: Select Models'. By default it first clicks the
+ * workbench to give it focus; `keepFocus` skips that, so an editor's selection survives.
+ */
+export async function runFromCommandPalette(page: Page, label: string, options: { keepFocus?: boolean } = {}): Promise<void> {
+  if (!options.keepFocus) await page.locator('.monaco-workbench').click({ position: { x: 600, y: 400 } });
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
   await input.fill(`>${label}`);

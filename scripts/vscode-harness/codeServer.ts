@@ -21,10 +21,20 @@ export interface CodeServerOptions {
   installExtensions?: string[];
   /** The port to listen on; a free one when absent. */
   port?: number;
+  /** Written as the isolated profile's user settings.json before VS Code starts. */
+  userSettings?: Record<string, unknown>;
+  /**
+   * Written as the server machine's settings.json (code-server's remote user settings). Settings
+   * with machine or machine-overridable scope (model paths) belong here: code-server drops them
+   * from the User settings once any user setting changes.
+   */
+  machineSettings?: Record<string, unknown>;
 }
 
 export interface CodeServer {
   readonly origin: string;
+  /** The isolated profile (logs, settings, global storage); removed by stop(). */
+  readonly userDataDir: string;
   /** code-server's own output, for error messages. */
   logTail(): string;
   /** The workbench URL for `folder`, optionally with the extension loaded from `extensionDevelopmentPath`. */
@@ -58,6 +68,11 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
   for (const folder of options.installExtensions ?? []) {
     const manifest = JSON.parse(readFileSync(join(folder, 'package.json'), 'utf8')) as { publisher: string; name: string; version: string };
     symlinkSync(folder, join(dirs.extensions, `${manifest.publisher}.${manifest.name}-${manifest.version}`), 'dir');
+  }
+  for (const [folder, settings] of [['User', options.userSettings], ['Machine', options.machineSettings]] as const) {
+    if (!settings) continue;
+    mkdirSync(join(dirs['user-data'], folder), { recursive: true });
+    writeFileSync(join(dirs['user-data'], folder, 'settings.json'), JSON.stringify(settings, null, 2));
   }
   const port = options.port ?? (await freePort());
   const host = '127.0.0.1';
@@ -102,6 +117,7 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
   const remote = (path: string): string => `vscode-remote://${host}:${port}${path}`;
   return {
     origin,
+    userDataDir: dirs['user-data'],
     logTail,
     exited: server.exited,
     stop,

@@ -25,22 +25,31 @@ async function bundleHostTests(outDir: string): Promise<string> {
   return outfile;
 }
 
+export interface HostTestOptions {
+  /** How long to wait for the exit code (default 120 s). */
+  timeoutMs?: number;
+  /** The isolated profile's user and machine settings (see CodeServerOptions). */
+  userSettings?: Record<string, unknown>;
+  machineSettings?: Record<string, unknown>;
+}
+
 /** Runs the in-host tests against the built extension (out/extension.js) with `workspace` open. */
-export async function runHostTests(workspace: string, timeoutMs = 120_000): Promise<HostTestResult> {
+export async function runHostTests(workspace: string, options: HostTestOptions = {}): Promise<HostTestResult> {
   if (!existsSync(join(repoRoot, 'out', 'extension.js'))) throw new Error('out/extension.js is missing: run `npm run build` first');
   const scratch = mkdtempSync(join(tmpdir(), 'slhf-host-tests-'));
   try {
-    return await runInCodeServer(workspace, scratch, timeoutMs);
+    return await runInCodeServer(workspace, scratch, options);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
 }
 
-async function runInCodeServer(workspace: string, scratch: string, timeoutMs: number): Promise<HostTestResult> {
+async function runInCodeServer(workspace: string, scratch: string, options: HostTestOptions): Promise<HostTestResult> {
+  const timeoutMs = options.timeoutMs ?? 120_000;
   const reportFile = join(scratch, 'report.txt');
   const readReport = (): string => (existsSync(reportFile) ? readFileSync(reportFile, 'utf8') : '');
   const testsPath = await bundleHostTests(scratch);
-  const server = await startCodeServer({ smokeTestDriver: true, workspaceTrust: true, env: { SLHF_HOST_TEST_REPORT: reportFile } });
+  const server = await startCodeServer({ smokeTestDriver: true, workspaceTrust: true, userSettings: options.userSettings, machineSettings: options.machineSettings, env: { SLHF_HOST_TEST_REPORT: reportFile } });
   let browser: Browser | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {

@@ -1,37 +1,82 @@
-// The one home of the SLHF command table: every command the manifest contributes, and what it does
-// today. Until a command's feature lands it answers honestly that it is not available yet.
+// The one home of the SLHF command table: every command the manifest contributes and what it does.
+// Each handler returns a CommandOutcome from executeCommand, so the panel and the tests can see it.
 import * as vscode from 'vscode';
+import type { FlowOutcome } from './refineFlow';
+import { CONFLICT_CHOICES, type ConflictChoice } from './review';
 
 export type SlhfCommandId =
   | 'slhf.refineSelection'
   | 'slhf.draftAndRefine'
   | 'slhf.acceptRefinement'
   | 'slhf.rejectRefinement'
+  | 'slhf.previousRound'
+  | 'slhf.nextRound'
+  | 'slhf.retryRefinement'
+  | 'slhf.cancelRefinement'
   | 'slhf.showHistory'
+  | 'slhf.exportHistory'
   | 'slhf.trainFollower'
   | 'slhf.selectModels';
 
-/** What running a command did; returned from `executeCommand` so callers (the panel, tests) can see it. */
-export interface CommandOutcome {
+/** What running a command did. */
+export interface CommandOutcome extends FlowOutcome {
   readonly command: SlhfCommandId;
+  /** False only where the feature is not in this version. */
   readonly available: boolean;
-  readonly message: string;
 }
 
-interface CommandSpec {
-  readonly title: string;
-  /** What the command will do once its feature lands; said in the "not available yet" answer. */
-  readonly purpose: string;
+/** What the commands act on; extension.ts wires the real features in. */
+export interface CommandFeatures {
+  refineSelection(): Promise<FlowOutcome>;
+  draftAndRefine(instruction?: string): Promise<FlowOutcome>;
+  accept(conflict?: ConflictChoice): Promise<FlowOutcome>;
+  reject(): Promise<FlowOutcome>;
+  step(delta: -1 | 1): Promise<FlowOutcome>;
+  retry(): Promise<FlowOutcome>;
+  cancel(): FlowOutcome;
+  showHistory(): Promise<FlowOutcome>;
+  exportHistory(): Promise<FlowOutcome>;
+  train(options?: { epochs?: number }): Promise<FlowOutcome>;
+  selectModels(): Promise<FlowOutcome>;
 }
 
-export const commandTable: Readonly<Record<SlhfCommandId, CommandSpec>> = {
-  'slhf.refineSelection': { title: 'Refine Selection', purpose: 'refining the selected text with the Follower' },
-  'slhf.draftAndRefine': { title: 'Draft and Refine', purpose: 'drafting with the Leader and refining with the Follower' },
-  'slhf.acceptRefinement': { title: 'Accept Refinement', purpose: 'accepting a reviewed refinement' },
-  'slhf.rejectRefinement': { title: 'Reject Refinement', purpose: 'rejecting a reviewed refinement' },
-  'slhf.showHistory': { title: 'Show History', purpose: 'browsing past refinements and decisions' },
-  'slhf.trainFollower': { title: 'Train Follower', purpose: 'training the Follower on your decisions' },
-  'slhf.selectModels': { title: 'Select Models', purpose: 'choosing the Leader and Follower models' },
+type Handler = (features: CommandFeatures, arg: unknown) => Promise<FlowOutcome> | FlowOutcome;
+
+/** Commands take an optional options object (from keybindings' args, other extensions, tests). */
+function option(arg: unknown, key: string): unknown {
+  return typeof arg === 'object' && arg !== null ? (arg as Record<string, unknown>)[key] : undefined;
+}
+
+export const commandTable: Readonly<Record<SlhfCommandId, { readonly title: string; readonly run: Handler }>> = {
+  'slhf.refineSelection': { title: 'Refine Selection', run: (f) => f.refineSelection() },
+  'slhf.draftAndRefine': {
+    title: 'Draft and Refine',
+    run: (f, arg) => f.draftAndRefine(typeof option(arg, 'instruction') === 'string' ? (option(arg, 'instruction') as string) : undefined),
+  },
+  'slhf.acceptRefinement': {
+    title: 'Accept Refinement',
+    // { conflict: 'rerun' | 'apply' | 'discard' } answers the "document changed" question up front.
+    run: (f, arg) => {
+      const conflict = option(arg, 'conflict');
+      return f.accept((CONFLICT_CHOICES as readonly unknown[]).includes(conflict) ? (conflict as ConflictChoice) : undefined);
+    },
+  },
+  'slhf.rejectRefinement': { title: 'Reject Refinement', run: (f) => f.reject() },
+  'slhf.previousRound': { title: 'Show Previous Round', run: (f) => f.step(-1) },
+  'slhf.nextRound': { title: 'Show Next Round', run: (f) => f.step(1) },
+  'slhf.retryRefinement': { title: 'Retry Refinement', run: (f) => f.retry() },
+  'slhf.cancelRefinement': { title: 'Cancel Refinement', run: (f) => f.cancel() },
+  'slhf.showHistory': { title: 'Show History', run: (f) => f.showHistory() },
+  'slhf.exportHistory': { title: 'Export Preference Pairs', run: (f) => f.exportHistory() },
+  'slhf.trainFollower': {
+    title: 'Train Follower',
+    // { epochs } shortens a run (tests); the palette uses the trainer's defaults.
+    run: (f, arg) => {
+      const epochs = option(arg, 'epochs');
+      return f.train(Number.isInteger(epochs) && (epochs as number) >= 1 ? { epochs: epochs as number } : undefined);
+    },
+  },
+  'slhf.selectModels': { title: 'Select Models', run: (f) => f.selectModels() },
 };
 
 export const commandIds = Object.keys(commandTable) as SlhfCommandId[];
@@ -40,24 +85,15 @@ export function isSlhfCommandId(value: unknown): value is SlhfCommandId {
   return typeof value === 'string' && Object.prototype.hasOwnProperty.call(commandTable, value);
 }
 
-function notAvailableYet(command: SlhfCommandId): CommandOutcome {
-  const { title, purpose } = commandTable[command];
-  return {
-    command,
-    available: false,
-    message: `SLHF: ${title} is not available yet. This version of SLHF Refine does not include ${purpose}.`,
-  };
-}
+/** Commands whose feature is not in this version yet. */
+const unavailable = new Set<SlhfCommandId>();
 
-/** Runs a command's handler, tells the user what happened, and returns the outcome. */
-export function runSlhfCommand(command: SlhfCommandId, log: vscode.LogOutputChannel): CommandOutcome {
-  const outcome = notAvailableYet(command);
+export async function runSlhfCommand(command: SlhfCommandId, features: CommandFeatures, log: vscode.LogOutputChannel, arg?: unknown): Promise<CommandOutcome> {
+  const outcome = await commandTable[command].run(features, arg);
   log.info(`${command}: ${outcome.message}`);
-  // Not awaited: the promise settles only when the user dismisses the message.
-  void vscode.window.showInformationMessage(outcome.message);
-  return outcome;
+  return { ...outcome, command, available: !unavailable.has(command) };
 }
 
-export function registerSlhfCommands(log: vscode.LogOutputChannel): vscode.Disposable[] {
-  return commandIds.map((id) => vscode.commands.registerCommand(id, () => runSlhfCommand(id, log)));
+export function registerSlhfCommands(features: CommandFeatures, log: vscode.LogOutputChannel): vscode.Disposable[] {
+  return commandIds.map((id) => vscode.commands.registerCommand(id, (arg: unknown) => runSlhfCommand(id, features, log, arg)));
 }

@@ -1,13 +1,27 @@
 // Messages between the SLHF side panel (webview/panel.ts) and the extension. Pure data, no vscode
 // import, so the webview bundle can share it. Everything arriving from the webview is untrusted
-// and goes through parsePanelMessage before use.
+// and goes through parsePanelMessage before use: exact shapes only, bounded strings.
 
 /** Commands the panel's buttons may ask the extension to run. */
-export const panelCommands = ['slhf.showHistory', 'slhf.selectModels', 'slhf.trainFollower'] as const;
+export const panelCommands = ['slhf.showHistory', 'slhf.selectModels', 'slhf.trainFollower', 'slhf.exportHistory'] as const;
 export type PanelCommand = (typeof panelCommands)[number];
 
+export const historyFilters = ['all', 'pending', 'accepted', 'accepted-edited', 'rejected'] as const;
+export type HistoryFilter = (typeof historyFilters)[number];
+
+/** Longest search text the panel may send. */
+export const MAX_SEARCH_LENGTH = 200;
+
 /** Webview -> extension. */
-export type PanelMessage = { readonly type: 'ready' } | { readonly type: 'runCommand'; readonly command: PanelCommand };
+export type PanelMessage =
+  | { readonly type: 'ready' }
+  | { readonly type: 'runCommand'; readonly command: PanelCommand }
+  | { readonly type: 'queryHistory'; readonly text: string; readonly filter: HistoryFilter }
+  | { readonly type: 'deleteSession'; readonly id: string }
+  | { readonly type: 'reopenSession'; readonly id: string }
+  /** Makes a trained Follower version (or 'base', the untrained model) the active one. */
+  | { readonly type: 'activateVersion'; readonly version: string }
+  | { readonly type: 'rollbackVersion' };
 
 export interface PanelSettings {
   readonly leaderModel: string;
@@ -15,22 +29,106 @@ export interface PanelSettings {
   readonly device: string;
 }
 
+export interface PanelModelStatus {
+  readonly state: string;
+  readonly leader: string;
+  readonly follower: string;
+  readonly device: string;
+  /** The Follower's adapter version from the last generation; null for the base model. */
+  readonly followerVersion: string | null;
+  /** The extension host's resident memory (the worker thread included), in MiB. */
+  readonly memoryMiB: number;
+  readonly detail: string;
+}
+
+/** One stored session as the History tab shows it. */
+export interface SessionSummary {
+  readonly id: string;
+  readonly createdAt: string;
+  readonly languageId: string;
+  readonly instruction: string;
+  readonly draft: string;
+  readonly draftSource: 'user' | 'leader';
+  readonly rounds: readonly string[];
+  readonly decision: 'pending' | 'accepted' | 'accepted-edited' | 'rejected';
+  /** The chosen round's index, for accepted decisions. */
+  readonly round?: number;
+  readonly finalText?: string;
+}
+
+export interface TrainingCounts {
+  readonly sessions: number;
+  readonly decided: number;
+  readonly pairs: number;
+  readonly pairsWithLogprobs: number;
+}
+
+/** One trained Follower version as the Models and Training tabs list it. */
+export interface VersionSummary {
+  readonly version: string;
+  readonly createdAt: string;
+  readonly trainPairs: number;
+  /** Held-out preference accuracy after training, when it was measured. */
+  readonly heldOutAccuracy: number | null;
+}
+
+/** Per-step training metrics for the Training tab's chart. */
+export interface TrainingMetrics {
+  readonly loss: readonly number[];
+  readonly kl: readonly number[];
+  readonly score: readonly number[];
+}
+
 /** Extension -> webview. */
 export type HostMessage =
   | { readonly type: 'settings'; readonly settings: PanelSettings }
-  | { readonly type: 'status'; readonly text: string };
+  | { readonly type: 'status'; readonly text: string }
+  | { readonly type: 'models'; readonly status: PanelModelStatus }
+  | { readonly type: 'history'; readonly sessions: readonly SessionSummary[]; readonly total: number }
+  | { readonly type: 'training'; readonly counts: TrainingCounts }
+  | { readonly type: 'trainingMetrics'; readonly metrics: TrainingMetrics }
+  | { readonly type: 'versions'; readonly active: string | null; readonly versions: readonly VersionSummary[] }
+  | { readonly type: 'stream'; readonly phase: 'begin' | 'round-start' | 'chunk' | 'done'; readonly label: string; readonly text: string };
 
 function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype;
+}
+
+function hasKeys(value: Record<string, unknown>, keys: string): boolean {
+  return Object.keys(value).sort().join(',') === keys;
+}
+
+function isOneOf<T extends string>(value: unknown, allowed: readonly T[]): value is T {
+  return typeof value === 'string' && (allowed as readonly string[]).includes(value);
+}
+
+/** Store ids are short and plain; anything else is not one of ours. */
+function isSessionId(value: unknown): value is string {
+  return typeof value === 'string' && /^[A-Za-z0-9_-]{1,100}$/.test(value);
 }
 
 /** The message if it has exactly one of the allowed shapes, else undefined. */
 export function parsePanelMessage(value: unknown): PanelMessage | undefined {
   if (!isRecord(value)) return undefined;
-  const keys = Object.keys(value).sort().join(',');
-  if (value.type === 'ready' && keys === 'type') return { type: 'ready' };
-  if (value.type === 'runCommand' && keys === 'command,type' && (panelCommands as readonly unknown[]).includes(value.command)) {
-    return { type: 'runCommand', command: value.command as PanelCommand };
+  switch (value.type) {
+    case 'ready':
+      return hasKeys(value, 'type') ? { type: 'ready' } : undefined;
+    case 'runCommand':
+      return hasKeys(value, 'command,type') && isOneOf(value.command, panelCommands) ? { type: 'runCommand', command: value.command } : undefined;
+    case 'queryHistory':
+      return hasKeys(value, 'filter,text,type') && typeof value.text === 'string' && value.text.length <= MAX_SEARCH_LENGTH && isOneOf(value.filter, historyFilters)
+        ? { type: 'queryHistory', text: value.text, filter: value.filter }
+        : undefined;
+    case 'deleteSession':
+    case 'reopenSession':
+      return hasKeys(value, 'id,type') && isSessionId(value.id) ? { type: value.type, id: value.id } : undefined;
+    case 'activateVersion':
+      return hasKeys(value, 'type,version') && typeof value.version === 'string' && /^(base|v\d{1,6})$/.test(value.version)
+        ? { type: 'activateVersion', version: value.version }
+        : undefined;
+    case 'rollbackVersion':
+      return hasKeys(value, 'type') ? { type: 'rollbackVersion' } : undefined;
+    default:
+      return undefined;
   }
-  return undefined;
 }

@@ -1,11 +1,25 @@
 // The SLHF side panel: a webview view with a strict Content-Security-Policy. The page itself is
-// webview/panel.ts, bundled to out/webview/panel.js.
+// webview/panel.ts, bundled to out/webview/panel.js. Every message from it is validated
+// (panelProtocol.ts); what the panel asks for is answered by a PanelBackend.
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { parsePanelMessage, type HostMessage, type PanelCommand, type PanelSettings } from './panelProtocol';
-import type { CommandOutcome } from './commands';
+import {
+  parsePanelMessage, type HistoryFilter, type HostMessage, type PanelCommand, type PanelModelStatus, type PanelSettings,
+  type SessionSummary, type TrainingCounts, type VersionSummary,
+} from './panelProtocol';
 
 export const PANEL_VIEW_ID = 'slhf.panel';
+
+export interface PanelBackend {
+  runCommand(command: PanelCommand): Promise<{ readonly message: string }>;
+  history(text: string, filter: HistoryFilter): Promise<{ sessions: SessionSummary[]; total: number }>;
+  training(): Promise<TrainingCounts>;
+  models(): PanelModelStatus;
+  deleteSession(id: string): Promise<void>;
+  reopenSession(id: string): Promise<void>;
+  versions(): Promise<{ active: string | null; versions: VersionSummary[] }>;
+  switchVersion(target: { version: string } | 'rollback'): Promise<unknown>;
+}
 
 function readPanelSettings(): PanelSettings {
   const config = vscode.workspace.getConfiguration('slhf');
@@ -19,14 +33,17 @@ function readPanelSettings(): PanelSettings {
 export class PanelViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
   private view: vscode.WebviewView | undefined;
   private readonly disposables: vscode.Disposable[] = [];
+  private query: { text: string; filter: HistoryFilter } = { text: '', filter: 'all' };
   private resolved!: () => void;
   /** Settles when VS Code first shows the panel (tests wait on it through the extension's API). */
   readonly whenResolved = new Promise<void>((resolve) => (this.resolved = resolve));
+  /** How many invalid messages were ignored (the API reports it to the tests). */
+  ignoredMessages = 0;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly log: vscode.LogOutputChannel,
-    private readonly runCommand: (command: PanelCommand) => CommandOutcome,
+    private readonly backend: PanelBackend,
   ) {
     this.disposables.push(
       vscode.workspace.onDidChangeConfiguration((event) => {
@@ -51,21 +68,73 @@ export class PanelViewProvider implements vscode.WebviewViewProvider, vscode.Dis
     this.resolved();
   }
 
-  private receive(raw: unknown): void {
+  /** Handles one message from the webview; invalid ones are logged and ignored. */
+  async receive(raw: unknown): Promise<void> {
     const message = parsePanelMessage(raw);
     if (!message) {
-      this.log.warn(`panel: ignored an invalid message: ${JSON.stringify(raw)?.slice(0, 200)}`);
+      this.ignoredMessages++;
+      let shown: string;
+      try {
+        shown = String(JSON.stringify(raw)).slice(0, 200);
+      } catch {
+        shown = Object.prototype.toString.call(raw);
+      }
+      this.log.warn(`panel: ignored an invalid message: ${shown}`);
       return;
     }
-    if (message.type === 'ready') {
-      this.post({ type: 'settings', settings: readPanelSettings() });
-      return;
+    try {
+      switch (message.type) {
+        case 'ready':
+          this.post({ type: 'settings', settings: readPanelSettings() });
+          this.pushModels();
+          await Promise.all([this.refreshHistory(), this.refreshTraining(), this.refreshVersions()]);
+          break;
+        case 'runCommand':
+          this.post({ type: 'status', text: (await this.backend.runCommand(message.command)).message });
+          break;
+        case 'queryHistory':
+          this.query = { text: message.text, filter: message.filter };
+          await this.refreshHistory();
+          break;
+        case 'deleteSession':
+          await this.backend.deleteSession(message.id);
+          break;
+        case 'reopenSession':
+          await this.backend.reopenSession(message.id);
+          break;
+        case 'activateVersion':
+          await this.backend.switchVersion({ version: message.version });
+          break;
+        case 'rollbackVersion':
+          await this.backend.switchVersion('rollback');
+          break;
+      }
+    } catch (error) {
+      const text = error instanceof Error ? error.message : String(error);
+      this.log.error(`panel: ${message.type} failed: ${text}`);
+      this.post({ type: 'status', text: `SLHF: ${text}` });
     }
-    const outcome = this.runCommand(message.command);
-    this.post({ type: 'status', text: outcome.message });
   }
 
-  private post(message: HostMessage): void {
+  async refreshHistory(): Promise<void> {
+    if (!this.view) return;
+    const { sessions, total } = await this.backend.history(this.query.text, this.query.filter);
+    this.post({ type: 'history', sessions, total });
+  }
+
+  async refreshTraining(): Promise<void> {
+    if (this.view) this.post({ type: 'training', counts: await this.backend.training() });
+  }
+
+  async refreshVersions(): Promise<void> {
+    if (this.view) this.post({ type: 'versions', ...(await this.backend.versions()) });
+  }
+
+  pushModels(): void {
+    this.post({ type: 'models', status: this.backend.models() });
+  }
+
+  post(message: HostMessage): void {
     void this.view?.webview.postMessage(message);
   }
 

@@ -6,22 +6,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureToolchain } from '../../scripts/vscode-harness/install';
 import { runHostTests } from '../../scripts/vscode-harness/hostTests';
+import { makeFixtureModel } from '../../scripts/vscode-harness/fixtures';
 
 test('code-server and Node 24 are installed in the cache', { timeout: 15 * 60_000 }, () => {
   ensureToolchain();
 });
 
-test('in-host tests pass in an untrusted workspace that tries to set model paths', { timeout: 5 * 60_000 }, async () => {
-  const workspace = mkdtempSync(join(tmpdir(), 'slhf-host-workspace-'));
+test('in-host tests pass in an untrusted workspace that tries to set model paths', { timeout: 6 * 60_000 }, async () => {
+  const root = mkdtempSync(join(tmpdir(), 'slhf-host-'));
+  const workspace = join(root, 'workspace');
   try {
-    mkdirSync(join(workspace, '.vscode'));
-    writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'slhf.leader.model': 'workspace/untrusted-leader', 'slhf.follower.model': 'workspace/untrusted-follower', 'slhf.refine.rounds': 5 }, null, 2));
+    const model = makeFixtureModel(join(root, 'tiny-follower'));
+    mkdirSync(join(workspace, '.vscode'), { recursive: true });
+    writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'slhf.leader.model': 'workspace/untrusted-leader', 'slhf.follower.model': 'workspace/untrusted-follower', 'slhf.refine.rounds': 3 }, null, 2));
     writeFileSync(join(workspace, 'notes.md'), 'teh quick brown fox\n');
-    const { exitCode, report } = await runHostTests(workspace);
+    // The Follower comes from the user settings, which an untrusted workspace cannot override.
+    const machineSettings = { 'slhf.follower.model': model, 'slhf.modelCacheDir': join(root, 'model-cache') };
+    const { exitCode, report } = await runHostTests(workspace, { timeoutMs: 5 * 60_000, machineSettings, userSettings: { 'slhf.refine.maxNewTokens': 12 } });
     console.log(report);
     assert.equal(exitCode, 0, `in-host tests failed:\n${report}`);
     assert.match(report, /# in-host tests: \d+ passed, 0 failed/);
   } finally {
-    rmSync(workspace, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
   }
 });

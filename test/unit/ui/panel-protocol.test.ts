@@ -1,25 +1,53 @@
 // The side panel's message validation: only the exact message shapes pass.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { panelCommands, parsePanelMessage } from '../../../src/ui/panelProtocol';
+import { historyFilters, MAX_SEARCH_LENGTH, panelCommands, parsePanelMessage } from '../../../src/ui/panelProtocol';
+
+const id = '0b5d2c9e-3f1a-4c3e-9a57-8d2f61f0a1b2';
 
 test('valid panel messages are accepted as they are', () => {
-  assert.deepEqual(parsePanelMessage({ type: 'ready' }), { type: 'ready' });
-  for (const command of panelCommands) {
-    assert.deepEqual(parsePanelMessage({ type: 'runCommand', command }), { type: 'runCommand', command });
-  }
+  const valid: unknown[] = [
+    { type: 'ready' },
+    ...panelCommands.map((command) => ({ type: 'runCommand', command })),
+    ...historyFilters.map((filter) => ({ type: 'queryHistory', text: 'fox', filter })),
+    { type: 'queryHistory', text: '', filter: 'all' },
+    { type: 'queryHistory', text: 'x'.repeat(MAX_SEARCH_LENGTH), filter: 'all' },
+    { type: 'deleteSession', id },
+    { type: 'reopenSession', id },
+    { type: 'activateVersion', version: 'v0001' },
+    { type: 'activateVersion', version: 'base' },
+    { type: 'rollbackVersion' },
+  ];
+  for (const message of valid) assert.deepEqual(parsePanelMessage(message), message, JSON.stringify(message));
 });
 
 test('anything else is rejected', () => {
+  const cyclic: Record<string, unknown> = { type: 'ready' };
+  cyclic.self = cyclic;
   const invalid: unknown[] = [
-    undefined, null, 'ready', 42, [], ['ready'], {},
+    undefined, null, 'ready', 42, [], ['ready'], {}, cyclic,
     { type: 'unknown' },
     { type: 'ready', extra: 1 },
+    Object.create({ type: 'ready' }),
+    Object.assign(Object.create(null), { type: 'ready' }),
     { type: 'runCommand' },
     { type: 'runCommand', command: 'slhf.refineSelection' }, // a real command, but not one the panel may run
     { type: 'runCommand', command: 'workbench.action.terminal.new' },
     { type: 'runCommand', command: 'slhf.trainFollower', args: ['x'] },
     { type: 'runCommand', command: { toString: () => 'slhf.trainFollower' } },
+    { type: 'queryHistory', text: 'x'.repeat(MAX_SEARCH_LENGTH + 1), filter: 'all' },
+    { type: 'queryHistory', text: 'fox', filter: 'everything' },
+    { type: 'queryHistory', text: 7, filter: 'all' },
+    { type: 'queryHistory', text: 'fox' },
+    { type: 'deleteSession', id: '../store.jsonl' },
+    { type: 'deleteSession', id: '' },
+    { type: 'deleteSession', id: 'a'.repeat(101) },
+    { type: 'reopenSession', id: 12 },
+    { type: 'reopenSession', id, extra: true },
+    { type: 'activateVersion', version: '../../adapters' },
+    { type: 'activateVersion', version: 'v1/../x' },
+    { type: 'activateVersion' },
+    { type: 'rollbackVersion', version: 'v0001' },
   ];
-  for (const message of invalid) assert.equal(parsePanelMessage(message), undefined, JSON.stringify(message));
+  for (const message of invalid) assert.equal(parsePanelMessage(message), undefined, String(JSON.stringify(message, (k, v) => (k === 'self' ? '[cycle]' : v))));
 });

@@ -10,7 +10,8 @@ import { test } from './runner';
 const extensionId = 'slhf-refine.slhf-refine';
 const expectedCommands = [
   'slhf.refineSelection', 'slhf.draftAndRefine', 'slhf.acceptRefinement', 'slhf.rejectRefinement',
-  'slhf.showHistory', 'slhf.trainFollower', 'slhf.selectModels',
+  'slhf.previousRound', 'slhf.nextRound', 'slhf.retryRefinement', 'slhf.cancelRefinement',
+  'slhf.showHistory', 'slhf.exportHistory', 'slhf.trainFollower', 'slhf.selectModels',
 ];
 
 function extension(): vscode.Extension<SlhfExtensionApi> {
@@ -64,15 +65,24 @@ test('activation is declared only for its own commands and views', () => {
   assert.ok(events.every((event) => /^(onCommand:slhf\.|onView:slhf\.)/.test(event)), `unexpected activation events: ${events.join(', ')}`);
 });
 
-test('each command answers honestly that it is not available yet', async () => {
-  for (const id of expectedCommands) {
-    const outcome = await vscode.commands.executeCommand<{ command: string; available: boolean; message: string }>(id);
+test('review commands without a review answer honestly and load nothing heavy', async () => {
+  for (const id of ['slhf.acceptRefinement', 'slhf.rejectRefinement', 'slhf.previousRound', 'slhf.nextRound', 'slhf.retryRefinement']) {
+    const outcome = await vscode.commands.executeCommand<{ command: string; ok: boolean; message: string }>(id);
     assert.equal(outcome.command, id);
-    assert.equal(outcome.available, false);
-    assert.match(outcome.message, /is not available yet/);
+    assert.equal(outcome.ok, false);
+    assert.match(outcome.message, /No refinement is being reviewed/);
   }
-  // Running them loaded nothing heavy either.
+  const cancel = await vscode.commands.executeCommand<{ ok: boolean; message: string }>('slhf.cancelRefinement');
+  assert.match(cancel.message, /No refinement is running/);
   assert.deepEqual(heavyThingsLoaded(), []);
+});
+
+test('the getting-started walkthrough is contributed and its pages exist', () => {
+  const walkthroughs = extension().packageJSON.contributes.walkthroughs as { id: string; steps: { media: { markdown: string } }[] }[];
+  assert.equal(walkthroughs[0].id, 'slhf.gettingStarted');
+  for (const step of walkthroughs[0].steps) {
+    readFileSync(vscode.Uri.joinPath(extension().extensionUri, step.media.markdown).fsPath, 'utf8');
+  }
 });
 
 test('the SLHF panel view is registered and resolves when shown', async () => {
@@ -110,7 +120,9 @@ test('in an untrusted workspace, model paths come only from user settings', () =
   assert.ok(keys.some((key) => restricted.includes(key)) && keys.some((key) => !restricted.includes(key)));
   const config = vscode.workspace.getConfiguration();
   for (const key of keys) {
-    if (restricted.includes(key)) assert.equal(config.get(key), config.inspect(key)?.defaultValue, `${key} was taken from the untrusted workspace`);
+    // The harness's user settings name the fixture model; the workspace's value must not win.
+    const inspected = config.inspect(key);
+    if (restricted.includes(key)) assert.equal(config.get(key), inspected?.globalValue ?? inspected?.defaultValue, `${key} was taken from the untrusted workspace`);
     else assert.equal(config.get(key), workspaceSettings[key], `${key} should still come from the workspace`);
   }
 });
@@ -118,7 +130,13 @@ test('in an untrusted workspace, model paths come only from user settings', () =
 test('editor context menu and keybindings offer refining when text is selected', () => {
   const contributes = extension().packageJSON.contributes;
   const menu = contributes.menus['editor/context'] as { command: string; when: string }[];
-  assert.ok(menu.some((item) => item.command === 'slhf.refineSelection' && /editorHasSelection/.test(item.when)));
+  assert.ok(menu.some((item) => item.command === 'slhf.refineSelection' && /editorTextFocus/.test(item.when)));
+  const title = contributes.menus['editor/title'] as { command: string; when: string }[];
+  for (const id of ['slhf.acceptRefinement', 'slhf.rejectRefinement', 'slhf.previousRound', 'slhf.nextRound', 'slhf.retryRefinement']) {
+    assert.ok(title.some((item) => item.command === id && /slhf\.reviewActive/.test(item.when)), `${id} is not in the diff editor's title bar`);
+  }
   const keys = contributes.keybindings as { command: string; key: string }[];
-  assert.ok(keys.some((binding) => binding.command === 'slhf.refineSelection' && binding.key));
+  for (const id of ['slhf.refineSelection', 'slhf.acceptRefinement', 'slhf.rejectRefinement', 'slhf.previousRound', 'slhf.nextRound', 'slhf.retryRefinement']) {
+    assert.ok(keys.some((binding) => binding.command === id && binding.key), `${id} has no keybinding`);
+  }
 });

@@ -7,12 +7,13 @@ import { appendFileSync } from 'node:fs';
 interface HostTest {
   readonly name: string;
   readonly fn: () => unknown;
+  readonly timeoutMs?: number;
 }
 
 const tests: HostTest[] = [];
 
-export function test(name: string, fn: () => unknown): void {
-  tests.push({ name, fn });
+export function test(name: string, fn: () => unknown, options: { timeoutMs?: number } = {}): void {
+  tests.push({ name, fn, timeoutMs: options.timeoutMs });
 }
 
 function report(line: string): void {
@@ -29,9 +30,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number, name: string): Promise<
 
 export async function runAll(timeoutMs = 30_000): Promise<void> {
   let failed = 0;
-  for (const [index, { name, fn }] of tests.entries()) {
+  for (const [index, { name, fn, timeoutMs: own }] of tests.entries()) {
     try {
-      await withTimeout(Promise.resolve().then(fn), timeoutMs, name);
+      await withTimeout(Promise.resolve().then(fn), own ?? timeoutMs, name);
       report(`ok ${index + 1} - ${name}`);
     } catch (error) {
       failed++;

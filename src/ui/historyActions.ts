@@ -1,0 +1,75 @@
+// What the History tab and the history commands do with the store: list sessions as summaries,
+// delete one, re-open one in the diff editor, export the preference pairs, count what training can use.
+import { writeFile } from 'node:fs/promises';
+import * as vscode from 'vscode';
+import { exportRows, type DecisionKind, type SessionRecord } from '../store';
+import type { HistoryService } from './history';
+import type { HistoryFilter, SessionSummary, TrainingCounts } from './panelProtocol';
+import type { ReviewDocuments } from './reviewDocuments';
+
+const PAGE = 100;
+
+export function summarize(record: SessionRecord): SessionSummary {
+  const d = record.decision;
+  return {
+    id: record.id, createdAt: record.createdAt, languageId: record.languageId, instruction: record.instruction,
+    draft: record.draft.text, draftSource: record.draft.source, rounds: record.rounds.map((r) => r.text), decision: d.kind,
+    ...(d.kind === 'accepted' || d.kind === 'accepted-edited' ? { round: d.round } : {}),
+    ...(d.kind === 'accepted-edited' ? { finalText: d.finalText } : {}),
+  };
+}
+
+export class HistoryActions {
+  private reopened = 0;
+
+  constructor(private readonly history: HistoryService, private readonly documents: ReviewDocuments, private readonly log: vscode.LogOutputChannel) {}
+
+  async list(text: string, filter: HistoryFilter): Promise<{ sessions: SessionSummary[]; total: number }> {
+    const store = await this.history.store();
+    const page = await store.list({ text: text || undefined, decision: filter === 'all' ? undefined : (filter as DecisionKind), limit: PAGE });
+    return { sessions: page.items.map(summarize), total: page.total };
+  }
+
+  async training(): Promise<TrainingCounts> {
+    const stats = await (await this.history.store()).stats();
+    return {
+      sessions: stats.sessions, decided: stats.acceptance.decided,
+      pairs: stats.pairs.total, pairsWithLogprobs: stats.pairs.withBehaviourLogprobs,
+    };
+  }
+
+  async delete(id: string): Promise<void> {
+    const answer = await vscode.window.showWarningMessage('SLHF: Delete this refinement from the history? Its text is removed from disk.', { modal: true }, 'Delete');
+    if (answer !== 'Delete') return;
+    await this.history.delete(id);
+  }
+
+  /** Shows a stored session in the diff editor: its draft against the chosen (or last) round. */
+  async reopen(id: string): Promise<void> {
+    const record = await (await this.history.store()).get(id);
+    if (!record || record.kind !== 'session') throw new Error('That refinement is no longer in the history.');
+    const d = record.decision;
+    const round = d.kind === 'accepted' || d.kind === 'accepted-edited' ? d.round : record.rounds.length - 1;
+    const right = d.kind === 'accepted-edited' ? d.finalText : record.rounds[round]?.text ?? '';
+    const key = `history-${++this.reopened}`;
+    const left = this.documents.put(key, 'draft', record.draft.text, '.txt');
+    const rightUri = this.documents.put(key, d.kind === 'accepted-edited' ? 'final' : `round-${round + 1}`, right, '.txt');
+    const label = d.kind === 'accepted-edited' ? 'your final text' : `Round ${round + 1}`;
+    await vscode.commands.executeCommand('vscode.diff', left, rightUri, `SLHF history: Draft ↔ ${label} (${d.kind})`, { preview: true });
+  }
+
+  /** Save dialog, then every usable pair as TRL paired JSONL. */
+  async exportPairs(target?: vscode.Uri): Promise<{ ok: boolean; message: string }> {
+    const uri = target ?? (await vscode.window.showSaveDialog({
+      title: 'SLHF: Export preference pairs (TRL paired JSONL)', saveLabel: 'Export',
+      filters: { 'JSON Lines': ['jsonl'] }, defaultUri: vscode.Uri.file('slhf-pairs.jsonl'),
+    }));
+    if (!uri) return { ok: false, message: 'SLHF: Export cancelled.' };
+    const rows = exportRows(await (await this.history.store()).records(), 'trl-paired');
+    await writeFile(uri.fsPath, rows.map((row) => `${JSON.stringify(row)}\n`).join(''));
+    this.log.info(`exported ${rows.length} pairs to ${uri.fsPath}`);
+    const message = `SLHF: Exported ${rows.length} preference pair(s) to ${uri.fsPath}.`;
+    void vscode.window.showInformationMessage(message);
+    return { ok: true, message };
+  }
+}

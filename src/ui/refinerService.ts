@@ -1,0 +1,144 @@
+// The extension host's handle on the refiner: reads the model settings, starts the generation
+// worker on first use (the refiner client itself loads no ONNX Runtime; only the worker does), and
+// reports the models' state for the status bar and the panel.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import type { RefinerClient } from '../refiner/client';
+import type { DeviceSetting } from '../refiner/host';
+import type { RefineEvent, RefineRequest } from '../refiner/loop';
+import type { WorkerConfig } from '../refiner/protocol';
+import type { PanelModelStatus } from './panelProtocol';
+
+export interface ModelSettings {
+  readonly leader: string;
+  readonly follower: string;
+  readonly device: DeviceSetting;
+  readonly cacheDir: string;
+}
+
+export type ModelState = 'not-configured' | 'idle' | 'working' | 'loaded' | 'error';
+
+/** The models' state as the status bar and the panel show it. */
+export type ModelStatus = PanelModelStatus & { readonly state: ModelState };
+
+export class ModelsNotConfiguredError extends Error {
+  override name = 'ModelsNotConfiguredError';
+  constructor() {
+    super('SLHF: No model is configured. Set "slhf.follower.model" (and optionally "slhf.leader.model") to a local model folder or a Hugging Face model id. A built-in default model is not included in this version.');
+  }
+}
+
+/** Models loaded by the worker stay for this long after their last use. */
+const IDLE_UNLOAD_MS = 10 * 60_000;
+
+export function readModelSettings(globalStorage: vscode.Uri): ModelSettings {
+  const config = vscode.workspace.getConfiguration('slhf');
+  const leader = config.get<string>('leader.model', '').trim();
+  const follower = config.get<string>('follower.model', '').trim();
+  const cacheDir = config.get<string>('modelCacheDir', '').trim() || join(globalStorage.fsPath, 'models');
+  // Either setting alone is enough: the Follower defaults to the Leader, and without a Leader the
+  // Follower's base checkpoint drafts (the refiner's default).
+  return { leader, follower: follower || leader, device: config.get<DeviceSetting>('device', 'auto'), cacheDir };
+}
+
+function workerConfig(settings: ModelSettings, followerAdapter: string | null): WorkerConfig {
+  return {
+    host: { cacheDir: settings.cacheDir, device: settings.device, idleUnloadMs: IDLE_UNLOAD_MS },
+    roles: { leader: settings.leader ? { spec: settings.leader } : null, follower: { spec: settings.follower, adapter: followerAdapter } },
+  };
+}
+
+export class RefinerService implements vscode.Disposable {
+  private client: RefinerClient | undefined;
+  private configKey = '';
+  private lastUse = 0;
+  private followerVersion: string | null = null;
+  private lastError = '';
+  private busy = 0;
+  private readonly changed = new vscode.EventEmitter<ModelStatus>();
+  readonly onDidChangeStatus = this.changed.event;
+  private readonly disposables: vscode.Disposable[] = [this.changed];
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly globalStorage: vscode.Uri,
+    /** Where trained Follower versions live; the active one is merged into the Follower. */
+    private readonly adaptersRoot: string,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.disposables.push(vscode.workspace.onDidChangeConfiguration((event) => {
+      if (event.affectsConfiguration('slhf')) this.changed.fire(this.status());
+    }));
+  }
+
+  status(): ModelStatus {
+    const settings = readModelSettings(this.globalStorage);
+    const base = {
+      leader: settings.leader || (settings.follower ? `${settings.follower} (the Follower's base model)` : ''),
+      follower: settings.follower,
+      device: settings.device === 'auto' ? 'auto (CPU)' : settings.device,
+      followerVersion: this.followerVersion,
+      memoryMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
+    };
+    if (!settings.follower) return { ...base, state: 'not-configured', detail: 'No model configured: set slhf.follower.model.' };
+    if (this.busy > 0) return { ...base, state: 'working', detail: 'Generating…' };
+    if (this.lastError) return { ...base, state: 'error', detail: this.lastError };
+    if (this.client && Date.now() - this.lastUse < IDLE_UNLOAD_MS) return { ...base, state: 'loaded', detail: 'Models loaded; they unload after 10 minutes without use.' };
+    return { ...base, state: 'idle', detail: 'Models load on first use.' };
+  }
+
+  private async ensureClient(): Promise<RefinerClient> {
+    const settings = readModelSettings(this.globalStorage);
+    if (!settings.follower) throw new ModelsNotConfiguredError();
+    // Read on every request: a training run may have activated a new version (or rolled back).
+    const { activeAdapterDir } = await import('../training/versions');
+    const config = workerConfig(settings, activeAdapterDir(this.adaptersRoot));
+    const key = JSON.stringify(config);
+    if (!this.client) {
+      const workerFile = vscode.Uri.joinPath(this.extensionUri, 'out', 'refiner-worker.js').fsPath;
+      if (!existsSync(workerFile)) throw new Error(`SLHF: the refiner worker is missing from this build (${workerFile}).`);
+      // Loaded on first use so that activation stays light.
+      const { RefinerClient } = await import('../refiner/client');
+      this.client = new RefinerClient(config, {
+        workerFile,
+        onLog: (message) => this.log.info(`refiner: ${message}`),
+        onCrash: (error) => {
+          this.log.error(error.message);
+          this.lastError = error.message;
+          this.changed.fire(this.status());
+        },
+      });
+    } else if (key !== this.configKey) {
+      this.client.configure(config);
+    }
+    this.configKey = key;
+    return this.client;
+  }
+
+  /** Runs a request in the worker; the events stream as they come. */
+  async *refine(request: RefineRequest, signal: AbortSignal): AsyncGenerator<RefineEvent> {
+    const client = await this.ensureClient();
+    this.busy++;
+    this.lastError = '';
+    this.changed.fire(this.status());
+    try {
+      for await (const event of client.refine(request, signal)) {
+        if (event.type === 'round-end' && event.result.role === 'follower') this.followerVersion = event.result.adapterVersion;
+        yield event;
+      }
+    } catch (error) {
+      this.lastError = error instanceof Error ? error.message : String(error);
+      throw error;
+    } finally {
+      this.busy--;
+      this.lastUse = Date.now();
+      this.changed.fire(this.status());
+    }
+  }
+
+  dispose(): void {
+    void this.client?.dispose();
+    for (const disposable of this.disposables) disposable.dispose();
+  }
+}

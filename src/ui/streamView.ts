@@ -1,0 +1,19 @@
+// Turns the refiner's events into the panel's live-view messages.
+import type { HostMessage } from './panelProtocol';
+import type { StreamEvent } from './refineFlow';
+
+/** The message for one event; undefined for events the live view does not show. */
+export function streamMessage(event: StreamEvent): HostMessage | undefined {
+  switch (event.type) {
+    case 'begin':
+      return { type: 'stream', phase: 'begin', label: event.mode === 'refine' ? `Refining (${event.rounds} rounds)…` : `Drafting, then ${event.rounds} refinement rounds…`, text: '' };
+    case 'round-start':
+      return { type: 'stream', phase: 'round-start', label: event.role === 'leader' ? 'Leader draft' : `Round ${event.round}`, text: '' };
+    case 'chunk':
+      return { type: 'stream', phase: 'chunk', label: '', text: event.text };
+    case 'round-end':
+      return undefined;
+    case 'done':
+      return { type: 'stream', phase: 'done', label: event.stoppedBy === 'cancelled' ? 'Cancelled.' : `Done: ${event.rounds.length} round(s), ready for review.`, text: '' };
+  }
+}

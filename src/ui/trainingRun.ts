@@ -1,0 +1,134 @@
+// Train Follower: runs `slhf train` (the CLI, in its own process, which forks the training worker)
+// on the store's pairs, shows its progress as a cancellable notification and in the panel's chart,
+// and points the refiner at the version it activates. The CLI keeps the tokenization of store pairs
+// in one home (src/cli/training-data.ts), which the UI layer may not import.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import type { WorkerMessage } from '../training/protocol';
+import type { FlowOutcome } from './refineFlow';
+import type { TrainingMetrics, VersionSummary } from './panelProtocol';
+import { ModelsNotConfiguredError, readModelSettings } from './refinerService';
+
+export interface TrainOptions {
+  /** Passed to `slhf train --epochs` (tests use 1). */
+  readonly epochs?: number;
+}
+
+export class TrainingRunner implements vscode.Disposable {
+  private child: ChildProcess | undefined;
+  private readonly metricsChanged = new vscode.EventEmitter<TrainingMetrics>();
+  readonly onDidReportMetrics = this.metricsChanged.event;
+  private readonly finished = new vscode.EventEmitter<string>();
+  /** Fires with the active version ('base' for none) after a run, a switch or a rollback. */
+  readonly onDidActivate = this.finished.event;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly globalStorage: vscode.Uri,
+    private readonly storeLocation: string,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  /** Where versions and active.json live (the refiner reads the active adapter from here). */
+  static adaptersRoot(globalStorage: vscode.Uri): string {
+    return join(globalStorage.fsPath, 'follower');
+  }
+
+  /** The trained versions, newest first, and the active one (null: the base model). */
+  async versions(): Promise<{ active: string | null; versions: VersionSummary[] }> {
+    const { listVersions, readActive, readMeta } = await import('../training/versions');
+    const root = TrainingRunner.adaptersRoot(this.globalStorage);
+    const versions = listVersions(root).reverse().map((version) => {
+      const meta = readMeta(root, version);
+      return { version, createdAt: meta.createdAt, trainPairs: meta.data.trainPairs, heldOutAccuracy: meta.metrics.heldOutAccuracy ?? null };
+    });
+    return { active: readActive(root)?.version ?? null, versions };
+  }
+
+  /** Activates a version ('base': the untrained model), or rolls back to the previous one. */
+  async switchVersion(target: { version: string } | 'rollback'): Promise<string | null> {
+    if (this.child) throw new Error('Training is running; switch versions after it ends.');
+    const { activate, rollback } = await import('../training/versions');
+    const root = TrainingRunner.adaptersRoot(this.globalStorage);
+    const pointer = target === 'rollback' ? rollback(root) : activate(root, target.version === 'base' ? null : target.version);
+    this.log.info(`Follower version: ${pointer.version ?? 'base model'}`);
+    this.finished.fire(pointer.version ?? 'base');
+    return pointer.version;
+  }
+
+  async train(options: TrainOptions = {}): Promise<FlowOutcome> {
+    if (this.child) return { ok: false, message: 'SLHF: Training is already running.' };
+    const settings = readModelSettings(this.globalStorage);
+    if (!settings.follower) {
+      const message = new ModelsNotConfiguredError().message;
+      void vscode.window.showErrorMessage(message);
+      return { ok: false, message };
+    }
+    const cli = vscode.Uri.joinPath(this.extensionUri, 'out', 'cli.js').fsPath;
+    const args = [cli, 'train', '--store', this.storeLocation, '--follower', settings.follower, '--out', TrainingRunner.adaptersRoot(this.globalStorage), '--json-progress'];
+    if (options.epochs !== undefined) args.push('--epochs', String(options.epochs));
+    this.log.info(`training: ${args.slice(1).join(' ')}`);
+    const metrics = { loss: [] as number[], kl: [] as number[], score: [] as number[] };
+    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'SLHF: Training the Follower', cancellable: true }, (progress, token) =>
+      new Promise<FlowOutcome>((resolve) => {
+        // In VS Code desktop the extension host's executable is Electron; this makes it act as Node.
+        const child = spawn(process.execPath, args, { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+        this.child = child;
+        let version: string | undefined;
+        let error = '';
+        let stderr = '';
+        let pending = '';
+        token.onCancellationRequested(() => child.kill('SIGINT'));
+        child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+        child.stdout?.on('data', (chunk: Buffer) => {
+          const lines = (pending + chunk.toString()).split('\n');
+          pending = lines.pop() ?? '';
+          for (const line of lines) {
+            let message: WorkerMessage;
+            try {
+              message = JSON.parse(line) as WorkerMessage;
+            } catch {
+              this.log.debug(`training: ${line}`);
+              continue;
+            }
+            if (message.type === 'progress') {
+              const p = message.progress;
+              metrics.loss.push(p.loss);
+              metrics.kl.push(p.kl);
+              metrics.score.push(p.followerScore);
+              this.metricsChanged.fire({ ...metrics });
+              progress.report({ message: `step ${p.step} of ${p.totalSteps}, loss ${p.loss.toFixed(4)}`, increment: 100 / p.totalSteps });
+            } else if (message.type === 'done') {
+              version = message.version;
+            } else if (message.type === 'error') {
+              error = message.message;
+            }
+          }
+        });
+        child.on('close', (code) => {
+          this.child = undefined;
+          if (code === 0 && version) {
+            this.log.info(`training: activated ${version}`);
+            this.finished.fire(version);
+            const message = `SLHF: Trained and activated Follower version ${version}.`;
+            void vscode.window.showInformationMessage(message);
+            resolve({ ok: true, message });
+          } else if (token.isCancellationRequested) {
+            resolve({ ok: false, cancelled: true, message: 'SLHF: Training cancelled; the active Follower version is unchanged.' });
+          } else {
+            const message = `SLHF: Training failed: ${error || stderr.trim().split('\n').slice(-3).join(' ') || `exit code ${code}`}`;
+            this.log.error(`${message}\n${stderr}`);
+            void vscode.window.showErrorMessage(message);
+            resolve({ ok: false, message });
+          }
+        });
+      }));
+  }
+
+  dispose(): void {
+    this.child?.kill('SIGINT');
+    this.metricsChanged.dispose();
+    this.finished.dispose();
+  }
+}

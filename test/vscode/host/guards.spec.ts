@@ -1,0 +1,219 @@
+// The paths around a refinement: the document edited meanwhile, cancelling, refused targets, no
+// model configured, Draft and Refine, export, and a storm of malformed panel messages.
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { api, closeAllEditors, editDocument, editorWith, reviewDiffTabs, run, sessionCount, setSetting, storedSession, eol, textOf } from './helpers';
+import { test } from './runner';
+
+const draft = 'teh quick brown fox';
+const text = `Title\n\n${draft}\n`;
+
+test('a document edited meanwhile is never overwritten silently: discard keeps it, apply anyway replaces the tracked text', async () => {
+  const slhf = await api();
+  const editor = await editorWith(text, draft);
+  assert.equal((await run('slhf.refineSelection')).ok, true);
+  const { document } = editor;
+  await editDocument(document, (edit, uri) => edit.insert(uri, new vscode.Position(0, 0), 'New '));
+  const edited = `New ${text}`;
+  const discarded = await run('slhf.acceptRefinement', { conflict: 'discard' });
+  assert.equal(discarded.ok, true, discarded.message);
+  assert.equal(textOf(editor.document), eol(edited), 'discard left the document as the user made it');
+  assert.equal(slhf.reviewState(), undefined);
+
+  const again = await vscode.window.showTextDocument(document);
+  again.selection = new vscode.Selection(document.positionAt(edited.indexOf(draft)), document.positionAt(edited.indexOf(draft) + draft.length));
+  assert.equal((await run('slhf.refineSelection')).ok, true);
+  const review = slhf.reviewState();
+  assert.ok(review);
+  await editDocument(document, (edit, uri) => edit.insert(uri, new vscode.Position(0, 0), '# '));
+  assert.equal((await run('slhf.acceptRefinement', { conflict: 'apply' })).ok, true);
+  // The round replaced the selected text where it is now; the user's edit above it stayed.
+  assert.equal(textOf(editor.document), eol(`# New Title\n\n${review.rounds[review.shown]}\n`));
+  await closeAllEditors();
+});
+
+test('a document edited meanwhile can be refined again on its current text', async () => {
+  const slhf = await api();
+  const editor = await editorWith(text, draft);
+  assert.equal((await run('slhf.refineSelection')).ok, true);
+  const first = slhf.reviewState()?.sessionId;
+  // An edit inside the selected text: the re-run refines the text as it is now.
+  await editDocument(editor.document, (edit, uri) => edit.replace(uri, new vscode.Range(2, 0, 2, 3), 'the'));
+  assert.equal((await run('slhf.acceptRefinement', { conflict: 'rerun' })).ok, true);
+  const again = slhf.reviewState();
+  assert.ok(again && again.sessionId !== first, 'a new review is open');
+  assert.equal((await storedSession(again.sessionId)).draft.text, 'the quick brown fox');
+  assert.equal(textOf(editor.document), eol('Title\n\nthe quick brown fox\n'));
+  assert.equal((await run('slhf.rejectRefinement')).ok, true);
+  await closeAllEditors();
+});
+
+test('cancelling a running refinement leaves the text and the store unchanged', async () => {
+  const slhf = await api();
+  await setSetting('slhf.refine.maxNewTokens', 4000);
+  try {
+    const editor = await editorWith(text, draft);
+    const sessions = await sessionCount();
+    let cancelled: Thenable<unknown> | undefined;
+    const listening = slhf.onDidStream((event) => {
+      if (event.type === 'chunk' && !cancelled) cancelled = run('slhf.cancelRefinement');
+    });
+    const outcome = await run('slhf.refineSelection').finally(() => listening.dispose());
+    assert.ok(cancelled, `no text streamed before the refinement ended: ${outcome.message}`);
+    assert.equal(outcome.cancelled, true, outcome.message);
+    assert.equal(outcome.ok, false);
+    assert.equal(slhf.reviewState(), undefined);
+    assert.equal(reviewDiffTabs().length, 0);
+    assert.equal(textOf(editor.document), eol(text));
+    assert.equal(await sessionCount(), sessions);
+    assert.equal((await run('slhf.cancelRefinement')).ok, false, 'nothing left to cancel');
+  } finally {
+    await setSetting('slhf.refine.maxNewTokens', undefined);
+    await closeAllEditors();
+  }
+});
+
+test('undecodable text before the selection is left out of the context instead of failing the refinement', async () => {
+  const editor = await editorWith(`binary \uFFFD\uFFFD junk\n\n${draft}\n`, draft);
+  const outcome = await run('slhf.refineSelection');
+  assert.equal(outcome.ok, true, outcome.message);
+  const session = await storedSession(outcome.sessionId);
+  assert.equal(session.context, '');
+  assert.equal(session.draft.text, draft);
+  assert.equal((await run('slhf.rejectRefinement')).ok, true);
+  assert.equal(textOf(editor.document), eol(`binary \uFFFD\uFFFD junk\n\n${draft}\n`));
+  await closeAllEditors();
+});
+
+test('multi-cursor selections and read-only documents are refused with a reason', async () => {
+  const editor = await editorWith('one two\nthree four\n');
+  editor.selections = [new vscode.Selection(0, 0, 0, 3), new vscode.Selection(1, 0, 1, 5)];
+  const multi = await run('slhf.refineSelection');
+  assert.equal(multi.ok, false);
+  assert.match(multi.message, /2 selections/);
+  const preview = await vscode.window.showTextDocument(vscode.Uri.from({ scheme: 'slhf-review', path: '/0/nothing.txt' }));
+  preview.selection = new vscode.Selection(0, 0, 0, 4);
+  const readOnly = await run('slhf.refineSelection');
+  assert.equal(readOnly.ok, false);
+  assert.match(readOnly.message, /preview|read-only/);
+  const blank = await editorWith('text\n\n\nmore\n');
+  blank.selection = new vscode.Selection(1, 0, 1, 0);
+  assert.match((await run('slhf.refineSelection')).message, /Nothing to refine here/);
+  await closeAllEditors();
+});
+
+test('without a configured model the command says so and changes nothing', async () => {
+  const follower = vscode.workspace.getConfiguration().inspect<string>('slhf.follower.model')?.globalValue;
+  assert.ok(follower, 'the harness sets the fixture Follower in the user settings');
+  await setSetting('slhf.follower.model', undefined);
+  try {
+    const editor = await editorWith(text, draft);
+    const outcome = await run('slhf.refineSelection');
+    assert.equal(outcome.ok, false);
+    assert.match(outcome.message, /No model is configured/);
+    assert.equal(textOf(editor.document), eol(text));
+  } finally {
+    await setSetting('slhf.follower.model', follower);
+    await closeAllEditors();
+  }
+});
+
+test('Draft and Refine drafts with the Leader, refines, and inserts the accepted round at the cursor', async () => {
+  const slhf = await api();
+  const editor = await editorWith('Before.\n\nAfter.\n');
+  editor.selection = new vscode.Selection(1, 0, 1, 0);
+  const outcome = await run('slhf.draftAndRefine', { instruction: 'Write one sentence about foxes.' });
+  assert.equal(outcome.ok, true, outcome.message);
+  const session = await storedSession(outcome.sessionId);
+  assert.equal(session.draft.source, 'leader');
+  assert.ok(session.draft.generation?.modelId, 'the Leader draft keeps its generation record');
+  assert.equal(session.instruction, 'Write one sentence about foxes.');
+  const review = slhf.reviewState();
+  assert.ok(review);
+  const [tab] = reviewDiffTabs();
+  assert.equal(textOf(await vscode.workspace.openTextDocument(tab.original)), eol(session.draft.text), 'the diff compares against the Leader draft');
+  assert.equal((await run('slhf.acceptRefinement')).ok, true);
+  assert.equal(textOf(editor.document), eol(`Before.\n${review.rounds[review.shown]}\nAfter.\n`));
+  await closeAllEditors();
+});
+
+test('export writes the stored preference pairs as TRL paired JSONL', async () => {
+  const slhf = await api();
+  const file = join(tmpdir(), `slhf-export-${process.pid}.jsonl`);
+  try {
+    const outcome = await slhf.exportPairs(vscode.Uri.file(file));
+    assert.equal(outcome.ok, true, outcome.message);
+    const rows = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.ok(rows.length > 0, 'the earlier tests decided sessions, so there are pairs');
+    for (const row of rows) assert.deepEqual(Object.keys(row).sort(), ['chosen', 'prompt', 'rejected']);
+  } finally {
+    rmSync(file, { force: true });
+  }
+});
+
+test('a storm of malformed panel messages is ignored and the extension keeps working', async () => {
+  const slhf = await api();
+  const ignoredBefore = slhf.ignoredPanelMessages();
+  const cyclic: Record<string, unknown> = { type: 'ready' };
+  cyclic.self = cyclic;
+  const junk: unknown[] = [
+    null, undefined, 0, 'ready', [], {}, { type: 'nope' }, { type: 'ready', x: 1 }, cyclic,
+    { type: 'runCommand', command: 'workbench.action.terminal.new' }, { type: 'runCommand', command: 'slhf.refineSelection' },
+    { type: 'deleteSession', id: '../../etc/passwd' }, { type: 'deleteSession', id: 42 }, { type: 'reopenSession' },
+    { type: 'queryHistory', text: 'x'.repeat(10_000), filter: 'all' }, { type: 'queryHistory', text: 'x', filter: 'drop table' },
+    Object.create({ type: 'ready' }), { __proto__: { type: 'ready' } }, { type: 'ready', toString: null },
+  ];
+  const storm = Array.from({ length: 500 }, (_, i) => junk[i % junk.length]);
+  await Promise.all(storm.map((message) => slhf.receivePanelMessage(message)));
+  assert.equal(slhf.ignoredPanelMessages() - ignoredBefore, storm.length);
+  // Valid messages still work, and so do the commands.
+  await slhf.receivePanelMessage({ type: 'queryHistory', text: 'fox', filter: 'all' });
+  await slhf.receivePanelMessage({ type: 'ready' });
+  assert.equal(slhf.ignoredPanelMessages() - ignoredBefore, storm.length);
+  const editor = await editorWith(text, draft);
+  const outcome = await run('slhf.refineSelection');
+  assert.equal(outcome.ok, true, outcome.message);
+  assert.equal((await run('slhf.rejectRefinement')).ok, true);
+  assert.equal(textOf(editor.document), eol(text));
+  await closeAllEditors();
+});
+
+test('Train Follower trains on the recorded decisions and the next refinement uses the new version', async () => {
+  const outcome = await run('slhf.trainFollower', { epochs: 1 });
+  assert.equal(outcome.ok, true, outcome.message);
+  assert.match(outcome.message, /activated Follower version v0001/);
+  const editor = await editorWith(text, draft);
+  const refined = await run('slhf.refineSelection');
+  assert.equal(refined.ok, true, refined.message);
+  const session = await storedSession(refined.sessionId);
+  assert.ok(session.rounds.every((r) => r.adapterVersion !== null), 'the rounds were generated with the trained adapter');
+  assert.equal((await run('slhf.rejectRefinement')).ok, true);
+  assert.equal(textOf(editor.document), eol(text));
+  await closeAllEditors();
+}, { timeoutMs: 240_000 });
+
+test('the panel switches the Follower between the base model and a trained version, and rolls back', async () => {
+  const slhf = await api();
+  const activeFile = join(slhf.storeLocation, 'follower', 'active.json');
+  const active = () => (JSON.parse(readFileSync(activeFile, 'utf8')) as { version: string | null }).version;
+  await slhf.receivePanelMessage({ type: 'activateVersion', version: 'base' });
+  assert.equal(active(), null);
+  const editor = await editorWith(text, draft);
+  const refined = await run('slhf.refineSelection');
+  assert.equal(refined.ok, true, refined.message);
+  assert.ok((await storedSession(refined.sessionId)).rounds.every((r) => r.adapterVersion === null), 'the base model refined');
+  assert.equal((await run('slhf.rejectRefinement')).ok, true);
+  await slhf.receivePanelMessage({ type: 'activateVersion', version: 'v0001' });
+  assert.equal(active(), 'v0001');
+  // Rolling back activates the version before the active one: for the first version, the base model.
+  await slhf.receivePanelMessage({ type: 'rollbackVersion' });
+  assert.equal(active(), null);
+  // Nothing to roll back from the base model: the request fails without changing anything.
+  await slhf.receivePanelMessage({ type: 'rollbackVersion' });
+  assert.equal(active(), null);
+  assert.equal(textOf(editor.document), eol(text));
+  await closeAllEditors();
+});

@@ -1,0 +1,79 @@
+// The History tab: sessions newest first, each with its rounds as word-level diffs against the
+// draft and its decision, plus search, a decision filter, delete, re-open and export.
+import { wordDiff } from '../src/ui/wordDiff';
+import type { HistoryFilter, PanelMessage, SessionSummary } from '../src/ui/panelProtocol';
+import { custom, element, icon } from './dom';
+
+const DECISION_LABELS: Record<SessionSummary['decision'], string> = {
+  pending: 'undecided', accepted: 'accepted', 'accepted-edited': 'accepted, then edited', rejected: 'rejected: kept the original',
+};
+
+function diffView(before: string, after: string): HTMLElement {
+  const pre = element('pre', { class: 'diff' });
+  for (const segment of wordDiff(before, after)) {
+    if (segment.kind === 'same') pre.append(document.createTextNode(segment.text));
+    else pre.append(element(segment.kind === 'added' ? 'ins' : 'del', {}, segment.text));
+  }
+  return pre;
+}
+
+function sessionView(session: SessionSummary, send: (message: PanelMessage) => void): HTMLElement {
+  const item = element('li', { class: 'session', 'data-session': session.id, 'data-decision': session.decision });
+  const when = new Date(session.createdAt);
+  const header = element('div', { class: 'session-header' });
+  header.append(
+    element('span', { class: 'when' }, `${when.toLocaleDateString()} ${when.toLocaleTimeString()}`),
+    custom('vscode-badge', { variant: 'counter', class: `decision decision-${session.decision}` }, DECISION_LABELS[session.decision]),
+    element('span', { class: 'lang' }, session.languageId),
+  );
+  const actions = element('div', { class: 'session-actions' });
+  const reopen = custom('vscode-button', { secondary: '', icon: 'diff', 'data-action': 'reopen', title: 'Re-open in the diff editor' }, 'Re-open');
+  reopen.addEventListener('click', () => send({ type: 'reopenSession', id: session.id }));
+  const remove = custom('vscode-button', { secondary: '', icon: 'trash', 'data-action': 'delete', title: 'Delete from the history' }, 'Delete');
+  remove.addEventListener('click', () => send({ type: 'deleteSession', id: session.id }));
+  actions.append(reopen, remove);
+  item.append(header);
+  if (session.instruction) item.append(element('p', { class: 'instruction' }, `Instruction: ${session.instruction}`));
+  item.append(element('div', { class: 'label' }, session.draftSource === 'leader' ? 'Leader draft' : 'Your text'), element('pre', { class: 'draft' }, session.draft));
+  session.rounds.forEach((text, i) => {
+    const chosen = session.round === i;
+    item.append(element('div', { class: `label${chosen ? ' chosen' : ''}` }, `Round ${i + 1}${chosen ? ' (chosen)' : ''}`), diffView(session.draft, text));
+  });
+  if (session.finalText !== undefined && session.round !== undefined) {
+    item.append(element('div', { class: 'label chosen' }, 'Your edit of the chosen round'), diffView(session.rounds[session.round] ?? '', session.finalText));
+  }
+  item.append(actions);
+  return item;
+}
+
+export function createHistoryTab(send: (message: PanelMessage) => void): { content: HTMLElement[]; show(sessions: readonly SessionSummary[], total: number): void } {
+  const search = custom('vscode-textfield', { id: 'history-search', placeholder: 'Search refinements', 'aria-label': 'Search refinements' });
+  search.append(Object.assign(icon('search'), { slot: 'content-before' }));
+  const filter = custom('vscode-single-select', { id: 'history-filter', 'aria-label': 'Filter by decision' });
+  const filters: [HistoryFilter, string][] = [['all', 'All decisions'], ['pending', 'Undecided'], ['accepted', 'Accepted'], ['accepted-edited', 'Accepted, then edited'], ['rejected', 'Rejected']];
+  for (const [value, label] of filters) filter.append(custom('vscode-option', { value }, label));
+  const query = () => send({
+    type: 'queryHistory',
+    text: String((search as HTMLInputElement).value ?? '').slice(0, 200),
+    filter: ((filter as HTMLSelectElement).value || 'all') as HistoryFilter,
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  search.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(query, 200);
+  });
+  filter.addEventListener('change', query);
+  const exportButton = custom('vscode-button', { icon: 'export', 'data-command': 'slhf.exportHistory', secondary: '' }, 'Export pairs…');
+  exportButton.addEventListener('click', () => send({ type: 'runCommand', command: 'slhf.exportHistory' }));
+  const toolbar = element('div', { class: 'toolbar' });
+  toolbar.append(search, filter, exportButton);
+  const summary = element('p', { id: 'history-summary', role: 'status' }, 'Loading the history…');
+  const list = element('ul', { id: 'history', class: 'sessions', 'aria-label': 'Refinements, newest first' });
+  return {
+    content: [toolbar, summary, list],
+    show(sessions, total) {
+      summary.textContent = total === 0 ? 'No refinements recorded yet. Select text and run "SLHF: Refine Selection".' : `${total} refinement(s)${total > sessions.length ? `, showing the newest ${sessions.length}` : ''}.`;
+      list.replaceChildren(...sessions.map((s) => sessionView(s, send)));
+    },
+  };
+}

@@ -1,0 +1,45 @@
+// The Training tab: how many usable pairs the store holds, the Train button, and the chart area
+// for loss, KL and judge score (filled while a training run reports its steps).
+import type { PanelMessage, TrainingCounts, TrainingMetrics } from '../src/ui/panelProtocol';
+import { polylinePoints, type ChartBox } from './chartScale';
+import { custom, element, svg } from './dom';
+
+const BOX: ChartBox = { width: 300, height: 120, padding: 6 };
+const SERIES: { key: keyof TrainingMetrics; label: string; color: string }[] = [
+  { key: 'loss', label: 'loss', color: 'var(--vscode-charts-blue)' },
+  { key: 'kl', label: 'KL', color: 'var(--vscode-charts-orange)' },
+  { key: 'score', label: 'judge score', color: 'var(--vscode-charts-green)' },
+];
+
+export function createTrainingTab(send: (message: PanelMessage) => void): { content: Element[]; showCounts(c: TrainingCounts): void; showMetrics(m: TrainingMetrics): void } {
+  const counts = element('dl', { id: 'training-counts' });
+  const train = custom('vscode-button', { icon: 'rocket', 'data-command': 'slhf.trainFollower' }, 'Train Follower');
+  train.addEventListener('click', () => send({ type: 'runCommand', command: 'slhf.trainFollower' }));
+  const chart = svg('svg', { id: 'training-chart', viewBox: `0 0 ${BOX.width} ${BOX.height}`, role: 'img', 'aria-label': 'Training metrics per step: no training run yet' });
+  const frame = svg('rect', { x: 0.5, y: 0.5, width: BOX.width - 1, height: BOX.height - 1, class: 'chart-frame' });
+  const lines = SERIES.map((s) => svg('polyline', { fill: 'none', stroke: s.color, 'stroke-width': 1.5, 'data-series': s.key }));
+  chart.append(frame, ...lines);
+  const legend = element('p', { class: 'legend' });
+  for (const s of SERIES) {
+    const swatch = element('span', { class: `swatch swatch-${s.key}`, 'aria-hidden': 'true' });
+    legend.append(swatch, document.createTextNode(` ${s.label}  `));
+  }
+  const note = element('p', { id: 'training-note' }, 'No training run yet. Loss, KL and judge score per step appear here while the Follower trains.');
+  return {
+    content: [element('h3', {}, 'Preference pairs'), counts, train, element('h3', {}, 'Progress'), chart, legend, note],
+    showCounts(c) {
+      const rows: [string, string][] = [
+        ['Sessions', String(c.sessions)],
+        ['Decided', String(c.decided)],
+        ['Usable pairs', String(c.pairs)],
+        ['With behaviour log-probs', String(c.pairsWithLogprobs)],
+      ];
+      counts.replaceChildren(...rows.flatMap(([name, value]) => [element('dt', {}, name), element('dd', { 'data-count': name }, value)]));
+    },
+    showMetrics(m) {
+      SERIES.forEach((s, i) => lines[i].setAttribute('points', polylinePoints(m[s.key], BOX)));
+      chart.setAttribute('aria-label', `Training metrics over ${m.loss.length} steps`);
+      note.textContent = `${m.loss.length} step(s).`;
+    },
+  };
+}

@@ -45,11 +45,40 @@ export async function runHostTests(workspace: string, options: HostTestOptions =
 }
 
 async function runInCodeServer(workspace: string, scratch: string, options: HostTestOptions): Promise<HostTestResult> {
-  const timeoutMs = options.timeoutMs ?? 120_000;
   const reportFile = join(scratch, 'report.txt');
   const readReport = (): string => (existsSync(reportFile) ? readFileSync(reportFile, 'utf8') : '');
-  const testsPath = await bundleHostTests(scratch);
-  const server = await startCodeServer({ smokeTestDriver: true, workspaceTrust: true, userSettings: options.userSettings, machineSettings: options.machineSettings, env: { SLHF_HOST_TEST_REPORT: reportFile } });
+  const exitCode = await runInExtensionHost({
+    workspace, extensionPath: repoRoot, testsPath: await bundleHostTests(scratch), timeoutMs: options.timeoutMs,
+    workspaceTrust: true, userSettings: options.userSettings, machineSettings: options.machineSettings,
+    env: { SLHF_HOST_TEST_REPORT: reportFile }, progress: () => `report so far:\n${readReport()}`,
+  });
+  return { exitCode, report: readReport() };
+}
+
+export interface ExtensionHostRun {
+  workspace: string;
+  /** The extension under development. */
+  extensionPath: string;
+  /** The bundled entry VS Code runs as extensionTestsPath; it ends the run through its exit code. */
+  testsPath: string;
+  /** How long to wait for the exit code (default 120 s). */
+  timeoutMs?: number;
+  workspaceTrust?: boolean;
+  userSettings?: Record<string, unknown>;
+  machineSettings?: Record<string, unknown>;
+  env?: Record<string, string>;
+  /** Extra text for the timeout error (e.g. what the entry reported so far). */
+  progress?: () => string;
+}
+
+/**
+ * Starts a fresh code-server, opens the workbench with `extensionPath` under development and runs
+ * `testsPath` in its extension host; resolves with the exit code VS Code reports through the
+ * smoke-test driver's window.codeAutomationExit. Everything it started is stopped before it returns.
+ */
+export async function runInExtensionHost(run: ExtensionHostRun): Promise<number> {
+  const timeoutMs = run.timeoutMs ?? 120_000;
+  const server = await startCodeServer({ smokeTestDriver: true, workspaceTrust: run.workspaceTrust, userSettings: run.userSettings, machineSettings: run.machineSettings, env: run.env });
   let browser: Browser | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
@@ -57,15 +86,15 @@ async function runInCodeServer(workspace: string, scratch: string, options: Host
     const page = await newWorkbenchPage(browser);
     const exitCode = new Promise<number>((resolveExit) => void page.exposeFunction('codeAutomationExit', (code: number) => resolveExit(code)));
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`in-host tests gave no exit code within ${timeoutMs} ms.\nreport so far:\n${readReport()}\ncode-server log:\n${server.logTail()}`)), timeoutMs);
+      timer = setTimeout(() => reject(new Error(`the extension host gave no exit code within ${timeoutMs} ms.\n${run.progress?.() ?? ''}\ncode-server log:\n${server.logTail()}`)), timeoutMs);
     });
     const outcome = (async () => {
-      await page.goto(server.workbenchUrl(workspace, { extensionDevelopmentPath: repoRoot, extensionTestsPath: testsPath }));
+      await page.goto(server.workbenchUrl(run.workspace, { extensionDevelopmentPath: run.extensionPath, extensionTestsPath: run.testsPath }));
       return exitCode;
     })();
     // Whichever promise loses the race below may reject later, once the browser is closed.
     outcome.catch(() => undefined);
-    return { exitCode: await Promise.race([outcome, timeout]), report: readReport() };
+    return await Promise.race([outcome, timeout]);
   } finally {
     clearTimeout(timer);
     await browser?.close();

@@ -10,9 +10,7 @@ first step's logits (float32) to the manifest's logits_file.
 """
 import json
 import math
-import mmap
 import os
-import struct
 import sys
 import time
 
@@ -21,28 +19,10 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "test", "reference"))
-from decoder_ref import inv_freq, rms, rotate_half  # noqa: E402
+from decoder_ref import inv_freq, load_safetensors, rms, rotate_half  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-from engine_block import loaded_blas  # noqa: E402
-
-
-def load_f32(path):
-    """model.safetensors as float32 tensors; numpy reads from a map of the file, torch gets a copy."""
-    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
-        (n,) = struct.unpack("<Q", m[:8])
-        header = json.loads(m[8 : 8 + n])
-        out = {}
-        for name, info in header.items():
-            if name == "__metadata__":
-                continue
-            if info["dtype"] != "F32":
-                raise SystemExit(f"decode.py reads F32 checkpoints only; {name} is {info['dtype']}")
-            a, b = info["data_offsets"]
-            array = np.frombuffer(m, dtype=np.float32, count=(b - a) // 4, offset=8 + n + a)
-            out[name] = torch.from_numpy(array.copy()).reshape(info["shape"])
-            del array  # the map cannot close while a view of it is alive
-    return out
+from engine_block import loaded_blas, read_manifest  # noqa: E402
 
 
 class Decoder:
@@ -124,13 +104,10 @@ def peak_rss_mb():
 
 
 def main():
-    with open(sys.argv[1]) as f:
-        m = json.load(f)
-    torch.set_num_threads(m["threads"])
-    torch.set_num_interop_threads(1)
+    m = read_manifest(sys.argv[1])
     with open(os.path.join(m["checkpoint"], "config.json")) as f:
         cfg = json.load(f)
-    weights = load_f32(os.path.join(m["checkpoint"], "model.safetensors"))
+    weights = load_safetensors(os.path.join(m["checkpoint"], "model.safetensors"), torch.float32)
     prompt, new_tokens = m["prompt"], m["new_tokens"]
     model = Decoder(cfg, weights, len(prompt) + new_tokens)
     masked = torch.tensor(m["masked_ids"], dtype=torch.long)

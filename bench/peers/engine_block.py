@@ -67,11 +67,17 @@ def loaded_blas():
     return "openblas" if "openblas" in maps else "reference" if "libblas.so" in maps else "unknown"
 
 
-def main():
-    with open(sys.argv[1]) as f:
+def read_manifest(path):
+    """The bench's instructions for a peer; sets torch's threads to the count our side uses."""
+    with open(path) as f:
         manifest = json.load(f)
     torch.set_num_threads(manifest["threads"])
     torch.set_num_interop_threads(1)
+    return manifest
+
+
+def main():
+    manifest = read_manifest(sys.argv[1])
     c = manifest["config"]
     t = {name: load(spec) for name, spec in manifest["tensors"].items()}
     for name in manifest["lora"]:

@@ -12,7 +12,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from engine_block import loaded_blas  # noqa: E402
+from engine_block import loaded_blas, read_manifest  # noqa: E402
 
 
 def best_ms(fn, iterations, warmup=2):
@@ -28,10 +28,7 @@ def best_ms(fn, iterations, warmup=2):
 
 
 def main():
-    with open(sys.argv[1]) as f:
-        m = json.load(f)
-    torch.set_num_threads(m["threads"])
-    torch.set_num_interop_threads(1)
+    m = read_manifest(sys.argv[1])
     n = m["copy_bytes"] // 4
     src, dst = torch.rand(n), torch.empty(n)
     copy_ms = best_ms(lambda: dst.copy_(src), m["iterations"])

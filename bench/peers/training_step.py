@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "test", "
 from decoder_ref import inv_freq, load_safetensors, rms, rotate_half  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-from engine_block import loaded_blas, median_ms  # noqa: E402
+from engine_block import loaded_blas, median_ms, read_manifest  # noqa: E402
 
 TARGETS = {"q": "self_attn.q_proj", "k": "self_attn.k_proj", "v": "self_attn.v_proj", "o": "self_attn.o_proj",
            "gate": "mlp.gate_proj", "up": "mlp.up_proj", "down": "mlp.down_proj"}
@@ -64,14 +64,11 @@ def forward(cfg, w, lora, scale, ids):
 
 
 def main():
-    with open(sys.argv[1]) as f:
-        m = json.load(f)
-    torch.set_num_threads(m["threads"])
-    torch.set_num_interop_threads(1)
+    m = read_manifest(sys.argv[1])
     with open(os.path.join(m["model"], "config.json")) as f:
         cfg = json.load(f)
-    w = {k: v.float() for k, v in load_safetensors(os.path.join(m["model"], "model.safetensors")).items()}
-    adapter = {k: v.float() for k, v in load_safetensors(m["adapter"]).items()}
+    w = load_safetensors(os.path.join(m["model"], "model.safetensors"), torch.float32)
+    adapter = load_safetensors(m["adapter"], torch.float32)
     lora = {}
     for layer in range(cfg["num_hidden_layers"]):
         for t in m["targets"]:

@@ -4,28 +4,38 @@
 # Usage: /usr/bin/python3 decoder_ref.py MODEL_DIR IDS_CSV
 import json
 import math
+import mmap
 import os
 import struct
 import sys
+import warnings
 
 import torch
 
 DTYPES = {"F32": torch.float32, "F64": torch.float64, "F16": torch.float16, "BF16": torch.bfloat16}
 
 
-def load_safetensors(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8 : 8 + n])
-    body = raw[8 + n :]
+def load_safetensors(path, dtype=torch.float64):
+    """Every tensor of a .safetensors file, converted to `dtype`. The file is mapped, not read, and each
+    tensor is copied out on its own, so a large checkpoint costs one copy in `dtype` at peak."""
     out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        a, b = info["data_offsets"]
-        t = torch.frombuffer(bytearray(body[a:b]), dtype=DTYPES[info["dtype"]]).reshape(info["shape"])
-        out[name] = t.to(torch.float64)
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+        (n,) = struct.unpack("<Q", m[:8])
+        header = json.loads(m[8 : 8 + n])
+        for name, info in header.items():
+            if name == "__metadata__":
+                continue
+            a, b = info["data_offsets"]
+            source = DTYPES[info["dtype"]]
+            count = (b - a) // torch.tensor([], dtype=source).element_size()
+            if count == 0:
+                out[name] = torch.empty(info["shape"], dtype=dtype)
+                continue
+            with warnings.catch_warnings():  # the map is read-only; the view is copied at once
+                warnings.simplefilter("ignore", UserWarning)
+                view = torch.frombuffer(m, dtype=source, count=count, offset=8 + n + a)
+            out[name] = view.to(dtype, copy=True).reshape(info["shape"])
+            del view  # the map cannot close while a view of it is alive
     return out
 
 

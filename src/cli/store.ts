@@ -1,5 +1,6 @@
-import { createReadStream, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
+import { writeFileAtomic } from '../models/atomic-file';
 import { createInterface } from 'node:readline';
 import { requireString, UsageError, type CliIO, type Command, type ParsedArgs } from './command';
 import { createLogger, exportRows, ImportParser, PreferenceStore, StoreError, TRANSFER_FORMATS, type LogLevel, type StoreRecord, type TransferFormat } from '../store';
@@ -44,16 +45,9 @@ const exportCommand: Command = {
     const store = await openStore(args, this, io);
     const rows = exportRows(await store.records(), fmt);
     // Written aside and renamed, so an interrupted export never leaves half a file under FILE.
-    const temp = `${out}.partial-${process.pid}`;
     try {
-      writeFileSync(temp, rows.map((r) => JSON.stringify(r) + '\n').join(''));
-      renameSync(temp, out);
+      writeFileAtomic(out, rows.map((r) => JSON.stringify(r) + '\n').join(''));
     } catch (err) {
-      try {
-        unlinkSync(temp);
-      } catch {
-        // nothing was written
-      }
       throw new StoreError(`Could not write ${out}: ${(err as Error).message}`, 'io', out, { cause: err });
     }
     const count = fmt === 'full' ? rows.length - 1 : rows.length;

@@ -1,7 +1,8 @@
 // LoRA adapters on disk in PEFT's layout (adapter_config.json + adapter_model.safetensors), so an
 // adapter trained here loads with `PeftModel.from_pretrained(base, dir)` in Python and vice versa.
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from './atomic-file';
 import type { DecoderConfig } from './config';
 import { loraSlots, LORA_TARGET_MODULES, LORA_TARGETS, validateLoraConfig, type LoraAdapter, type LoraConfig, type LoraTarget } from './lora';
 import { SafetensorsFile, type FloatDtype } from './safetensors';
@@ -101,9 +102,7 @@ export async function savePeftAdapter(dir: string, adapter: LoraAdapter, options
     { name: peftTensorName(p.module, 'B'), dtype, shape: [p.outFeatures, rank], data: p.b },
   ]);
   await writeSafetensors(join(dir, ADAPTER_WEIGHTS), tensors, { format: 'pt' });
-  const tmp = join(dir, `${ADAPTER_CONFIG}.tmp`);
-  writeFileSync(tmp, JSON.stringify(peftAdapterConfigJson(adapter.config, options.baseModel ?? null), null, 2) + '\n');
-  renameSync(tmp, join(dir, ADAPTER_CONFIG));
+  writeFileAtomic(join(dir, ADAPTER_CONFIG), JSON.stringify(peftAdapterConfigJson(adapter.config, options.baseModel ?? null), null, 2) + '\n');
 }
 
 /** Reads a PEFT LoRA adapter for `config`'s model, checking every tensor's presence and shape. */

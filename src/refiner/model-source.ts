@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../models/atomic-file';
 import { PICKLE_PATTERN } from '../models/checkpoint';
 import { exportOnnx, ONNX_MODEL } from '../models/export';
 import type { HubOptions } from '../models/hub';
@@ -79,9 +80,7 @@ export async function folderHash(dir: string, cacheDir: string): Promise<string>
   }
   if (changed) {
     mkdirSync(cacheDir, { recursive: true });
-    const tmp = `${memoPath}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(memo));
-    renameSync(tmp, memoPath);
+    writeFileAtomic(memoPath, JSON.stringify(memo));
   }
   return total.digest('hex');
 }

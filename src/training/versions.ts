@@ -2,8 +2,9 @@
 // naming the active one. A version folder is written under a temporary name and renamed into place,
 // and active.json is replaced by rename, so a crash (kill -9 included) leaves either the old state
 // or the new one: never a half-written version, never a pointer to one.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fsyncPath, writeFileAtomic } from '../models/atomic-file';
 import type { DecoderConfig } from '../models/config';
 import type { LoraAdapter } from '../models/lora';
 import { loadPeftAdapter, savePeftAdapter } from '../models/peft';
@@ -26,24 +27,6 @@ export interface ActivePointer {
   version: string | null;
   previous: string | null;
   activatedAt: string;
-}
-
-/** Writes a file by temp + fsync + rename, then fsyncs the folder. */
-export function writeFileAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  fsyncPath(tmp);
-  renameSync(tmp, path);
-  fsyncPath(join(path, '..'));
-}
-
-function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** Writes a folder's contents under a temporary name, then renames it to `target` (which must not exist). */

@@ -2,12 +2,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCommandArgs, UsageError, type CliIO, type Command } from './cli/command';
+import { gpuCommands } from './cli/gpu';
 import { modelCommands } from './cli/models';
 import { refinerCommands } from './cli/refiner';
 import { storeCommands } from './cli/store';
 import { trainingCommands } from './cli/training';
 
-const commands: Command[] = [...modelCommands, ...refinerCommands, ...storeCommands, ...trainingCommands];
+const commands: Command[] = [...modelCommands, ...refinerCommands, ...storeCommands, ...trainingCommands, ...gpuCommands];
 
 function version(): string {
   // The bundle lives in out/, package.json one folder up; from sources it is two up.

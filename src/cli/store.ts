@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
-import { writeFileAtomic } from '../models/atomic-file';
+import { writeFileAtomic } from '../onnx/atomic-file';
 import { createInterface } from 'node:readline';
 import { requireString, UsageError, type CliIO, type Command, type ParsedArgs } from './command';
 import { createLogger, exportRows, ImportParser, PreferenceStore, StoreError, TRANSFER_FORMATS, type LogLevel, type StoreRecord, type TransferFormat } from '../store';

@@ -1,8 +1,10 @@
 // ONNX Runtime sessions: execution-provider selection with CPU fallback, thread options, a session cache.
 import { existsSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { locateOrt } from './cuda-provider';
 import { type DType, type TypedArray, typedArrayFrom } from './dtype';
+import { explainProviderFailure } from './provider-hints';
 import { type ModelBytes } from './serialize';
 
 export type Device = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
@@ -64,8 +66,7 @@ export function autoCandidates(platform: NodeJS.Platform = process.platform, sup
 function providerLibraryPresent(name: string): boolean {
   const ext = process.platform === 'win32' ? 'dll' : process.platform === 'darwin' ? 'dylib' : 'so';
   const prefix = process.platform === 'win32' ? '' : 'lib';
-  const dir = join(dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
-  return existsSync(join(dir, `${prefix}onnxruntime_providers_${name}.${ext}`));
+  return existsSync(join(locateOrt().providerDir, `${prefix}onnxruntime_providers_${name}.${ext}`));
 }
 
 function ortOptions(device: Exclude<Device, 'auto'>, o: SessionOptions): ort.InferenceSession.SessionOptions {
@@ -99,10 +100,12 @@ export async function createSession(model: ModelSource, options: SessionOptions 
       return wrap(await loadOptimized(model, device, options, log), device);
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
-      failures.push(`${device}: ${reason}`);
+      // The raw error stays in the thrown message; the one-line hint says what to do about it.
+      const hint = device === 'cpu' ? reason.split('\n')[0] : explainProviderFailure(device, reason);
+      failures.push(`${device}: ${reason.trimEnd()}${device === 'cpu' ? '' : `\n  (${hint})`}`);
       if (e instanceof ModelLoadError) break;
-      if (requested === 'auto' && device !== 'cpu') unavailable.set(device, reason);
-      if (fallsBack && device !== candidates[candidates.length - 1]) log(`onnx: provider ${device} unavailable, falling back (${reason.split('\n')[0]})`);
+      if (requested === 'auto' && device !== 'cpu') unavailable.set(device, hint);
+      if (fallsBack && device !== candidates[candidates.length - 1]) log(`onnx: provider ${device} unavailable, falling back (${hint})`);
     }
   }
   throw new ModelLoadError(`could not load ${describe(model)} on ${candidates.join(', ')}:\n${failures.join('\n')}`);

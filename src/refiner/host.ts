@@ -3,6 +3,8 @@
 // without touching the Leader. Runs wherever generation runs (the worker).
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { cudaLibrariesPresent, cudaUnsupportedReason, INSTALL_CUDA_HINT } from '../onnx/cuda-provider';
+import { explainProviderFailure } from '../onnx/provider-hints';
 import { prepareModel, type ModelSource, type SourceOptions } from './model-source';
 import type { Role } from './settings';
 
@@ -10,7 +12,7 @@ export type DeviceSetting = 'auto' | 'cpu' | 'cuda' | 'webgpu' | 'dml' | 'coreml
 export const DEVICE_SETTINGS: readonly DeviceSetting[] = ['auto', 'cpu', 'cuda', 'webgpu', 'dml', 'coreml'];
 
 export interface HostOptions extends SourceOptions {
-  /** 'auto' means the CPU: the GPU providers are not bundled with onnxruntime-node on every platform. */
+  /** See resolveDevice for what 'auto' picks. */
   device?: DeviceSetting;
   /** Unload a model this long after its last use; 0 keeps models loaded. Default 10 minutes. */
   idleUnloadMs?: number;
@@ -51,6 +53,31 @@ function eosIdsOf(dir: string): number[] {
   return [...ids];
 }
 
+function cudaInstalled(): boolean {
+  try {
+    return cudaLibrariesPresent();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The device a setting asks for, and for "auto" a one-line note saying why. "auto" takes CUDA where
+ * its provider libraries were installed (a user's explicit step) and the CPU otherwise: WebGPU,
+ * DirectML and Core ML are not measured faster than the CPU for generation yet, so they run only
+ * when named.
+ */
+export function resolveDevice(setting: DeviceSetting, platform: NodeJS.Platform = process.platform, arch: string = process.arch, cuda = cudaInstalled): { device: Exclude<DeviceSetting, 'auto'>; note: string | null } {
+  if (setting !== 'auto') return { device: setting, note: null };
+  const cudaPossible = cudaUnsupportedReason(platform, arch) === null;
+  if (cudaPossible && cuda()) return { device: 'cuda', note: 'device auto: trying cuda (its provider libraries are installed)' };
+  const others = platform === 'win32' ? 'DirectML and WebGPU run only when slhf.device is dml or webgpu'
+    : platform === 'darwin' ? 'Core ML and WebGPU run only when slhf.device is coreml or webgpu'
+      : 'WebGPU runs only when slhf.device is webgpu';
+  const cudaStep = cudaPossible ? `no CUDA provider installed: for an NVIDIA GPU, ${INSTALL_CUDA_HINT}; ` : '';
+  return { device: 'cpu', note: `device auto: using cpu (${cudaStep}${others})` };
+}
+
 let loadChain: Promise<unknown> = Promise.resolve();
 
 /** transformers.js reads models relative to one global folder, so loads take turns. */
@@ -68,14 +95,15 @@ async function loadTransformers(source: ModelSource, device: DeviceSetting, log:
     env.localModelPath = dirname(source.dir);
     const id = basename(source.dir);
     const tokenizer = await AutoTokenizer.from_pretrained(id);
-    const wanted = device === 'auto' ? 'cpu' : device;
+    const { device: wanted, note } = resolveDevice(device);
+    if (note) log(note);
     let model: any;
     let used = wanted;
     try {
       model = await AutoModelForCausalLM.from_pretrained(id, { device: wanted as any, dtype: 'fp32' });
     } catch (err) {
       if (wanted === 'cpu') throw err;
-      log(`device ${wanted} is not available (${(err as Error).message.split('\n')[0]}); falling back to cpu`);
+      log(`device ${wanted} is not available (${explainProviderFailure(wanted, (err as Error).message)}); falling back to cpu`);
       used = 'cpu';
       model = await AutoModelForCausalLM.from_pretrained(id, { device: 'cpu', dtype: 'fp32' });
     }

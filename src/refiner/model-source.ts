@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../models/atomic-file';
+import { writeFileAtomic } from '../onnx/atomic-file';
 import { PICKLE_PATTERN } from '../models/checkpoint';
 import { exportOnnx, ONNX_MODEL } from '../models/export';
 import type { HubOptions } from '../models/hub';

@@ -4,7 +4,7 @@
 // or the new one: never a half-written version, never a pointer to one.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsyncPath, writeFileAtomic } from '../models/atomic-file';
+import { fsyncPath, writeFileAtomic } from '../onnx/atomic-file';
 import type { DecoderConfig } from '../models/config';
 import type { LoraAdapter } from '../models/lora';
 import { loadPeftAdapter, savePeftAdapter } from '../models/peft';

@@ -16,7 +16,8 @@ export type SlhfCommandId =
   | 'slhf.showHistory'
   | 'slhf.exportHistory'
   | 'slhf.trainFollower'
-  | 'slhf.selectModels';
+  | 'slhf.selectModels'
+  | 'slhf.installCudaSupport';
 
 /** What running a command did. */
 export interface CommandOutcome extends FlowOutcome {
@@ -38,6 +39,7 @@ export interface CommandFeatures {
   exportHistory(): Promise<FlowOutcome>;
   train(options?: { epochs?: number }): Promise<FlowOutcome>;
   selectModels(): Promise<FlowOutcome>;
+  installCudaSupport(): Promise<FlowOutcome>;
 }
 
 type Handler = (features: CommandFeatures, arg: unknown) => Promise<FlowOutcome> | FlowOutcome;
@@ -77,6 +79,7 @@ export const commandTable: Readonly<Record<SlhfCommandId, { readonly title: stri
     },
   },
   'slhf.selectModels': { title: 'Select Models', run: (f) => f.selectModels() },
+  'slhf.installCudaSupport': { title: 'Install CUDA Support', run: (f) => f.installCudaSupport() },
 };
 
 export const commandIds = Object.keys(commandTable) as SlhfCommandId[];

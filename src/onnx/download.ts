@@ -1,0 +1,259 @@
+// Downloads one file over HTTP(S) with node's http/https modules (not fetch: node 20's fetch cannot
+// use a proxy), through HTTPS_PROXY/HTTP_PROXY when set (NO_PROXY honoured), into `<dest>.partial`,
+// resuming with Range requests after a dropped connection and across runs, checked against the
+// announced length, then renamed into place: `dest` exists only when the whole file arrived.
+import { mkdir, open as openFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import { isIP } from 'node:net';
+import tls from 'node:tls';
+import { dirname } from 'node:path';
+
+export type DownloadErrorCode = 'offline' | 'not-found' | 'http' | 'incomplete' | 'cancelled' | 'proxy' | 'tls' | 'disk';
+
+export class DownloadError extends Error {
+  override name = 'DownloadError';
+  constructor(message: string, readonly code: DownloadErrorCode, readonly status?: number) {
+    super(message);
+  }
+}
+
+export interface DownloadOptions {
+  onProgress?: (received: number, total: number | null) => void;
+  signal?: AbortSignal;
+  /** Resumes after a dropped connection before giving up (the partial file is kept either way). */
+  retries?: number;
+  /** A connection that delivers nothing for this long counts as dropped. */
+  idleTimeoutMs?: number;
+  /** Where proxy variables are read; defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Extra trusted certificates (PEM), e.g. a mirror's private CA. NODE_EXTRA_CA_CERTS works too. */
+  ca?: string;
+}
+
+const MAX_REDIRECTS = 5;
+const NETWORK_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ENETUNREACH', 'EHOSTUNREACH', 'ENETDOWN']);
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS|ERR_SSL/;
+
+/** The proxy to use for `url`, from the environment (curl's conventions), or null. */
+export function proxyFor(url: URL, env: NodeJS.ProcessEnv): URL | null {
+  const value = url.protocol === 'https:' ? env.HTTPS_PROXY ?? env.https_proxy : env.HTTP_PROXY ?? env.http_proxy;
+  if (!value) return null;
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  for (const raw of (env.NO_PROXY ?? env.no_proxy ?? '').split(/[\s,]+/)) {
+    const rule = raw.trim().toLowerCase().replace(/:\d+$/, '');
+    if (!rule) continue;
+    if (rule === '*') return null;
+    const domain = rule.replace(/^\*?\./, '');
+    if (host === domain || host.endsWith(`.${domain}`)) return null;
+  }
+  try {
+    return new URL(/^[a-z]+:\/\//i.test(value) ? value : `http://${value}`);
+  } catch {
+    throw new DownloadError(`the proxy setting ${JSON.stringify(value)} is not a URL`, 'proxy');
+  }
+}
+
+function proxyAuth(proxy: URL): Record<string, string> {
+  if (!proxy.username) return {};
+  const credentials = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+  return { 'Proxy-Authorization': `Basic ${Buffer.from(credentials).toString('base64')}` };
+}
+
+/** Opens a CONNECT tunnel through `proxy` to the target's host and port. */
+function tunnel(proxy: URL, target: URL, signal: AbortSignal | undefined, timeoutMs: number): Promise<import('node:net').Socket> {
+  const authority = `${target.hostname}:${target.port || 443}`;
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: proxy.hostname, port: proxy.port || 80, method: 'CONNECT', path: authority, headers: { Host: authority, ...proxyAuth(proxy) }, signal });
+    req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error('proxy timed out'), { code: 'ETIMEDOUT' })));
+    req.once('connect', (res, socket) => {
+      if (res.statusCode === 200) return resolve(socket);
+      socket.destroy();
+      reject(new DownloadError(`the proxy ${proxy.host} refused to connect to ${authority} (HTTP ${res.statusCode})`, 'proxy', res.statusCode));
+    });
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+/** One GET, through the proxy when one applies; resolves with the response head. */
+async function get(url: URL, headers: Record<string, string>, options: DownloadOptions, timeoutMs: number): Promise<IncomingMessage> {
+  const proxy = proxyFor(url, options.env ?? process.env);
+  try {
+    return await send(url, proxy, headers, options, timeoutMs);
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? '';
+    if (proxy && NETWORK_CODES.has(code)) throw new DownloadError(`cannot reach the proxy ${proxy.host} (${code}) set by ${url.protocol === 'https:' ? 'HTTPS_PROXY' : 'HTTP_PROXY'}`, 'proxy');
+    throw err;
+  }
+}
+
+async function send(url: URL, proxy: URL | null, headers: Record<string, string>, options: DownloadOptions, timeoutMs: number): Promise<IncomingMessage> {
+  let request: http.ClientRequest;
+  if (proxy && url.protocol === 'http:') {
+    // A plain-HTTP target goes to the proxy with the absolute URL as the request target.
+    request = http.request({ host: proxy.hostname, port: proxy.port || 80, path: url.href, headers: { ...headers, Host: url.host, ...proxyAuth(proxy) }, signal: options.signal });
+  } else if (proxy) {
+    const socket = await tunnel(proxy, url, options.signal, timeoutMs);
+    const secure = () => tls.connect({ socket, host: url.hostname, ...(isIP(url.hostname) ? {} : { servername: url.hostname }), ca: withDefaultCas(options.ca) });
+    // No agent: with one, node would ignore createConnection and open its own (untunnelled) socket.
+    request = https.request(url, { headers, signal: options.signal, createConnection: secure });
+  } else {
+    const direct = url.protocol === 'https:' ? https.request : http.request;
+    request = direct(url, { headers, signal: options.signal, ...(options.ca ? { ca: withDefaultCas(options.ca) } : {}) });
+  }
+  return new Promise((resolve, reject) => {
+    request.setTimeout(timeoutMs, () => request.destroy(Object.assign(new Error(`no response for ${timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
+    request.once('response', resolve);
+    request.once('error', reject);
+    request.end();
+  });
+}
+
+function withDefaultCas(extra: string | undefined): string[] | undefined {
+  return extra ? [...tls.rootCertificates, extra] : undefined;
+}
+
+async function sizeOf(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch {
+    return 0;
+  }
+}
+
+function describeNetworkError(url: URL, err: unknown): DownloadError {
+  if (err instanceof DownloadError) return err;
+  const code = (err as { code?: string }).code ?? '';
+  if ((err as Error).name === 'AbortError') return new DownloadError(`download of ${url.href} cancelled; run again to resume`, 'cancelled');
+  if (TLS_CODES.test(code)) {
+    return new DownloadError(`the TLS certificate of ${url.host} was not accepted (${code}: ${(err as Error).message}); ` +
+      'a proxy that inspects TLS needs its CA certificate in NODE_EXTRA_CA_CERTS', 'tls');
+  }
+  return new DownloadError(`cannot reach ${url.host} (${code || (err as Error).message})`, NETWORK_CODES.has(code) ? 'offline' : 'incomplete');
+}
+
+/** GET following redirects; a 2xx/206/416 response is returned with its body unread. */
+async function open(url: URL, range: number, options: DownloadOptions, timeoutMs: number): Promise<IncomingMessage> {
+  let current = url;
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    let res: IncomingMessage;
+    try {
+      res = await get(current, { 'Accept-Encoding': 'identity', 'User-Agent': 'slhf-refine', ...(range > 0 ? { Range: `bytes=${range}-` } : {}) }, options, timeoutMs);
+    } catch (err) {
+      throw describeNetworkError(current, err);
+    }
+    const status = res.statusCode ?? 0;
+    if (status >= 300 && status < 400 && res.headers.location) {
+      res.resume();
+      current = new URL(res.headers.location, current);
+      continue;
+    }
+    if ((status >= 200 && status < 300) || status === 416) return res;
+    res.resume();
+    if (status === 404 || status === 410) throw new DownloadError(`${url.href}: not found (HTTP ${status})`, 'not-found', status);
+    throw new DownloadError(`${url.href}: HTTP ${status} ${res.statusMessage ?? ''}`.trim(), 'http', status);
+  }
+  throw new DownloadError(`${url.href}: more than ${MAX_REDIRECTS} redirects`, 'http');
+}
+
+/** The total length after the slash of a Content-Range header (206 and 416 responses both carry it). */
+function rangeTotal(res: IncomingMessage): number | null {
+  const m = /\/(\d+)\s*$/.exec(res.headers['content-range'] ?? '');
+  return m ? Number(m[1]) : null;
+}
+
+/**
+ * Appends the body to `partial`, each chunk written before the next is read, so that everything
+ * that arrived before a dropped connection is kept. False when the connection dropped.
+ */
+async function appendBody(res: IncomingMessage, partial: string, startAt: number, total: number | null, options: DownloadOptions): Promise<boolean> {
+  let file: FileHandle;
+  try {
+    file = await openFile(partial, startAt > 0 ? 'a' : 'w');
+  } catch (err) {
+    res.destroy();
+    throw new DownloadError(`cannot write ${partial}: ${(err as Error).message}`, 'disk');
+  }
+  let received = startAt;
+  try {
+    for await (const chunk of res as AsyncIterable<Buffer>) {
+      try {
+        await file.write(chunk);
+      } catch (err) {
+        res.destroy();
+        throw new DownloadError(`cannot write ${partial}: ${(err as Error).message}`, 'disk');
+      }
+      received += chunk.length;
+      options.onProgress?.(received, total);
+      if (options.signal?.aborted) break;
+    }
+  } catch (err) {
+    if (err instanceof DownloadError) throw err;
+    if (!options.signal?.aborted) return false;
+  } finally {
+    await file.close();
+  }
+  if (options.signal?.aborted) {
+    res.destroy();
+    throw new DownloadError('download cancelled; run again to resume', 'cancelled');
+  }
+  return true;
+}
+
+/**
+ * Downloads `url` to `dest`. Throws DownloadError: 'offline' (host unreachable), 'not-found' (404/410),
+ * 'http' (other statuses), 'incomplete' (still short after the retries; run again to resume),
+ * 'cancelled' (signal), 'proxy' (bad or unreachable proxy), 'tls' (certificate refused), 'disk'.
+ */
+export async function downloadFile(url: string, dest: string, options: DownloadOptions = {}): Promise<{ bytes: number; resumedFrom: number }> {
+  const target = new URL(url);
+  const partial = `${dest}.partial`;
+  const retries = options.retries ?? 3;
+  const timeoutMs = options.idleTimeoutMs ?? 30_000;
+  await mkdir(dirname(dest), { recursive: true });
+  const resumedFrom = await sizeOf(partial);
+  for (let attempt = 0; ; attempt++) {
+    const have = await sizeOf(partial);
+    let res: IncomingMessage;
+    try {
+      res = await open(target, have, options, timeoutMs);
+    } catch (err) {
+      // A connection reset or timeout before the response is a drop like any other.
+      if (err instanceof DownloadError && err.code === 'incomplete' && attempt < retries) continue;
+      throw err;
+    }
+    if (res.statusCode === 416) {
+      res.resume();
+      // Already complete from an earlier run, or not a prefix of what the server has now.
+      if (rangeTotal(res) === have && have > 0) break;
+      await rm(partial, { force: true });
+      if (attempt >= retries) throw new DownloadError(`${url}: the server refused every range request`, 'http', 416);
+      continue;
+    }
+    const resumed = res.statusCode === 206 && (res.headers['content-range'] ?? '').startsWith(`bytes ${have}-`);
+    if (res.statusCode === 206 && !resumed) {
+      // A part other than the one asked for cannot extend the file: start it over.
+      res.destroy();
+      await rm(partial, { force: true });
+      if (attempt >= retries) throw new DownloadError(`${url}: the server answered with the wrong range (${res.headers['content-range'] ?? 'none'})`, 'http', 206);
+      continue;
+    }
+    const length = Number(res.headers['content-length']);
+    const total = resumed ? rangeTotal(res) : Number.isFinite(length) && res.headers['content-length'] !== undefined ? length : null;
+    const complete = await appendBody(res, partial, resumed ? have : 0, total, options);
+    const size = await sizeOf(partial);
+    if (complete && (total === null || size === total)) break;
+    if (total !== null && size > total) await rm(partial, { force: true });
+    if (attempt >= retries) {
+      const got = total === null ? `${size} bytes` : `${size} of ${total} bytes`;
+      throw new DownloadError(`${url}: the connection dropped ${attempt + 1} times (${got} received); run again to resume`, 'incomplete');
+    }
+  }
+  try {
+    await rename(partial, dest);
+  } catch (err) {
+    throw new DownloadError(`cannot write ${dest}: ${(err as Error).message}`, 'disk');
+  }
+  return { bytes: await sizeOf(dest), resumedFrom };
+}

@@ -2,9 +2,11 @@
 // and reused across runs: a 0.5B-shaped checkpoint takes ~2 GB and half a minute to write, and its
 // ONNX export as long again. The export goes through the refiner's own cache (prepareModel), so
 // the bench loads exactly the folder the product would.
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { exportOnnx, type ExportOptions } from '../src/models/export';
 import { makeTinyModel, TINY_SHAPE, QWEN25_05B_SHAPE, type TinyModelShape } from '../src/models/fixtures/tiny-model';
 import type { FixtureTokenizerKind } from '../src/models/fixtures/tokenizers';
 import type { ModelType } from '../src/models/config';
@@ -43,4 +45,27 @@ export async function ensureFixture(f: InferenceFixture, log: (m: string) => voi
   mkdirSync(cacheDir, { recursive: true });
   const source = await prepareModel(checkpoint, null, { cacheDir, log });
   return { checkpoint, onnx: source.dir };
+}
+
+/** Sources that shape an exported graph: a change to any of them invalidates a cached variant export. */
+const GRAPH_SOURCES = ['src/models/decoder.ts', 'src/models/decode-graph.ts', 'src/models/graphs.ts', 'src/models/export.ts', 'src/onnx/contrib.ts'];
+
+/**
+ * The checkpoint exported with explicit options (graph variant, dtype), for rows that compare a variant
+ * with what the refiner runs; cached beside the refiner's exports, keyed by checkpoint and options.
+ */
+export async function ensureVariantExport(checkpoint: string, options: ExportOptions, log: (m: string) => void): Promise<string> {
+  const key = `${basename(checkpoint)}-${options.graph ?? 'plain'}-${options.dtype ?? 'float32'}`;
+  const dir = join(FIXTURE_ROOT, 'variants', key);
+  const marker = join(dir, DONE);
+  const sources = createHash('sha256');
+  for (const file of GRAPH_SOURCES) sources.update(readFileSync(join(__dirname, '..', file)));
+  const stamp = JSON.stringify({ options, sources: sources.digest('hex') });
+  if (!existsSync(marker) || readFileSync(marker, 'utf8') !== stamp) {
+    log(`exporting ${key}...`);
+    rmSync(dir, { recursive: true, force: true });
+    await exportOnnx(checkpoint, dir, options);
+    writeFileSync(marker, stamp);
+  }
+  return dir;
 }

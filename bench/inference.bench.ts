@@ -3,6 +3,8 @@
 // RSS, and our figures against the hardware limits measured in the same run (hardware.bench.ts).
 // Ours is what the refiner runs: the checkpoint exported by its model cache (prepareModel), loaded
 // by transformers.js on ORT CPU, each token chosen by the refiner's chooseToken in a logits processor.
+// Rows for other inference-graph variants (VARIANTS: export options) follow, timed the same way
+// against the same peer run.
 // SLHF_BENCH_05B=1 adds the Qwen2.5-0.5B shape (minutes; ~2 GB fixture cached in os.tmpdir()).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,11 +16,20 @@ import { seededRandom } from '../src/models/seeded-random';
 import { chooseToken } from '../src/refiner/sampler';
 import { type BenchContext, type BenchRow, PYTHON, OPENBLAS_HINT, median, peerEnv, torchPeer } from './framework';
 import { hardwareLimits, hardwareRowsOnce } from './hardware.bench';
-import { ensureFixture, TINY_FIXTURE, QWEN_05B_FIXTURE, type InferenceFixture } from './inference-fixtures';
+import type { ExportOptions } from '../src/models/export';
+import { ensureFixture, ensureVariantExport, TINY_FIXTURE, QWEN_05B_FIXTURE, type InferenceFixture } from './inference-fixtures';
 
 const PROMPT_TOKENS = 128;
 const NEW_TOKENS = 64;
 const GREEDY = { temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1 };
+/**
+ * Graph variants timed beside the refiner's own export (which the main rows measure), each exported
+ * fresh from the current graph code: the plain and contrib rows compare like with like.
+ */
+const VARIANTS: { label: string; options: ExportOptions }[] = [
+  { label: 'plain graph', options: { graph: 'plain' } },
+  { label: 'contrib graph', options: { graph: 'contrib' } },
+];
 
 interface Timing { ttft_ms: number; decode_ms: number }
 interface SideResult { runs: Timing[]; tokens: number[]; firstLogits: Float32Array; peakRssMb: number | null }
@@ -139,6 +150,11 @@ function figures(runs: Timing[], prompt: number): Figures {
   return { ttftMs, prefillTps: prompt / (ttftMs / 1000), decodeTps: median(runs.map((r) => (NEW_TOKENS - 1) / (r.decode_ms / 1000))) };
 }
 
+function sameTokens(a: number[], b: number[]): string {
+  const differ = a.findIndex((t, i) => t !== b[i]);
+  return differ === -1 ? `greedy tokens identical (${NEW_TOKENS})` : `greedy tokens identical for the first ${differ} of ${NEW_TOKENS}`;
+}
+
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   if (a.length !== b.length) throw new Error(`logits differ in length: ${a.length} vs ${b.length}`);
   let d = 0;
@@ -162,14 +178,27 @@ async function benchFixture(f: InferenceFixture, context: BenchContext): Promise
   else {
     context.log(`${f.name}: PyTorch peer...`);
     peer = runPeer(checkpoint, prompt, masked, config.vocabSize, f, context);
-    const same = peer.tokens.findIndex((t, i) => t !== oursDone.tokens[i]);
     const diff = maxAbsDiff(oursDone.firstLogits, peer.firstLogits);
     // 1e-3 on O(1) logits is far above float32 summation-order noise and far below any wrong weight or op.
     const verdict = diff <= 1e-3 ? 'same model' : 'NOT THE SAME MODEL (the figures are not comparable)';
     note += `torch ${torch.version} with ${peer.blas} BLAS${peer.blas === 'openblas' ? '' : ` (${OPENBLAS_HINT})`}; ${verdict}: first-step logits agree within ${diff.toExponential(1)} (max abs), `;
-    note += same === -1 ? `greedy tokens identical (${NEW_TOKENS})` : `greedy tokens identical for the first ${same} of ${NEW_TOKENS}`;
+    note += sameTokens(peer.tokens, oursDone.tokens);
   }
   const p = peer ? figures(peer.runs, PROMPT_TOKENS) : undefined;
+  const variantRows: BenchRow[] = [];
+  for (const v of VARIANTS) {
+    const dir = await ensureVariantExport(checkpoint, v.options, context.log);
+    context.log(`${f.name}: ours, ${v.label}...`);
+    const done = await runOurs(dir, prompt, masked, f, context);
+    const vf = figures(done.runs, PROMPT_TOKENS);
+    const agreement = `${v.label} (${JSON.stringify(v.options)}); against the refiner's export: first-step logits within ` +
+      `${maxAbsDiff(done.firstLogits, oursDone.firstLogits).toExponential(1)} (max abs), ${sameTokens(done.tokens, oursDone.tokens)}`;
+    variantRows.push(
+      { name: `${f.name}, ${v.label}: time to first token`, ours: vf.ttftMs, peer: p?.ttftMs ?? null, unit: 'ms', note: agreement },
+      { name: `${f.name}, ${v.label}: prefill`, ours: vf.prefillTps, peer: p?.prefillTps ?? null, unit: 'tokens/s', higherIsBetter: true },
+      { name: `${f.name}, ${v.label}: decode`, ours: vf.decodeTps, peer: p?.decodeTps ?? null, unit: 'tokens/s', higherIsBetter: true },
+    );
+  }
   const hw = await hardwareLimits(context);
   const work = phaseWork(config);
   const decodeLimit = hw.bandwidth / work.decodeBytes;
@@ -186,6 +215,7 @@ async function benchFixture(f: InferenceFixture, context: BenchContext): Promise
       note: limitNote(`${(work.decodeBytes / 1e6).toFixed(1)} MB read per token / ${(hw.bandwidth / 1e9).toFixed(1)} GB/s copy bandwidth`, p?.decodeTps, decodeLimit) },
     { name: `${f.name}: prefill vs GEMM limit`, ours: o.prefillTps, peer: prefillLimit, unit: 'tokens/s', higherIsBetter: true,
       note: limitNote(`${(hw.flops / 1e9).toFixed(1)} GFLOP/s / ${(work.prefillFlops / PROMPT_TOKENS / 1e9).toPrecision(3)} GFLOP per prompt token (2 x ${(work.matmulParams / 1e6).toFixed(1)}M matmul params, head on the last token only)`, p?.prefillTps, prefillLimit) },
+    ...variantRows,
   ];
 }
 

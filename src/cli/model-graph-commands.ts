@@ -1,7 +1,7 @@
 // `slhf export-onnx` and `slhf score`: the decoder graphs from the command line.
 import { existsSync, statSync } from 'node:fs';
 import { numberOption, requireString, UsageError, type CliIO, type Command, type ParsedArgs } from './command';
-import { exportOnnx } from '../models/export';
+import { exportOnnx, type ExportOptions } from '../models/export';
 import { ModelSpecError, resolveModelSpec } from '../models/spec';
 import { openScorer, type Scorer } from '../models/score';
 
@@ -26,26 +26,56 @@ function optionalString(args: ParsedArgs, name: string): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
+/** A --name value that must be one of `choices`; undefined when the option is absent. */
+function choiceOption<T extends string>(args: ParsedArgs, name: string, choices: readonly T[]): T | undefined {
+  const value = optionalString(args, name);
+  if (value === undefined) return undefined;
+  if (!(choices as readonly string[]).includes(value)) throw new UsageError(`--${name} must be one of ${choices.join(', ')}, got ${JSON.stringify(value)}.`);
+  return value as T;
+}
+
+function exportOptions(args: ParsedArgs): ExportOptions {
+  const quantize = choiceOption(args, 'quantize', ['int4', 'int8', 'none'] as const);
+  const options: ExportOptions = {
+    lora: optionalString(args, 'lora'),
+    graph: choiceOption(args, 'graph', ['plain', 'contrib', 'auto'] as const),
+    dtype: choiceOption(args, 'dtype', ['float32', 'float16'] as const),
+    quantize: quantize === 'int4' ? { bits: 4 } : quantize === 'int8' ? { bits: 8 } : undefined,
+  };
+  if (options.quantize && options.dtype === 'float16') throw new UsageError('--quantize applies to float32 weights; drop --dtype float16 or --quantize.');
+  return options;
+}
+
 export const exportOnnxCommand: Command = {
   name: 'export-onnx',
   summary: 'export a model (optionally with a LoRA adapter merged in) as a transformers.js folder',
   usage: [
-    'Usage: slhf export-onnx --model SPEC --out DIR [--lora ADAPTER_DIR]',
+    'Usage: slhf export-onnx --model SPEC --out DIR [--lora ADAPTER_DIR] [--graph plain|contrib|auto]',
+    '                        [--dtype float32|float16] [--quantize none|int8|int4]',
     '',
     'SPEC is a Hugging Face model folder or hub id. Writes config.json, generation_config.json, the',
     'tokenizer files and onnx/model.onnx (weights in onnx/model.onnx_data), which',
     'AutoModelForCausalLM.from_pretrained in transformers.js loads offline. --lora merges a PEFT adapter',
     '(adapter_config.json + adapter_model.safetensors) into the exported weights.',
+    '--graph contrib uses ONNX Runtime\'s fused contrib ops (GroupQueryAttention, RotaryEmbedding,',
+    'SkipSimplifiedLayerNormalization; head_dim must be a multiple of 8); plain (default) uses standard ops;',
+    'auto picks contrib when the model allows it.',
+    '--dtype float16 halves weights and KV cache for GPU providers and writes onnx/model_fp16.onnx',
+    '(transformers.js dtype "fp16"). --quantize int8|int4 stores the projections as MatMulNBits blocks',
+    '(onnx/model_quantized.onnx, dtype "q8"; onnx/model_q4.onnx, dtype "q4").',
   ].join('\n'),
-  options: { model: { type: 'string' }, out: { type: 'string' }, lora: { type: 'string' } },
+  options: {
+    model: { type: 'string' }, out: { type: 'string' }, lora: { type: 'string' },
+    graph: { type: 'string' }, dtype: { type: 'string' }, quantize: { type: 'string' },
+  },
   async run(args, io) {
     const spec = requireString(args, 'model', this);
     const out = requireString(args, 'out', this);
-    const lora = optionalString(args, 'lora');
+    const options = exportOptions(args);
     if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`--out ${out} exists and is not a folder.`);
     const started = performance.now();
-    const result = await exportOnnx(await resolveModel(spec, io), out, { lora });
-    io.stdout(`wrote ${out} in ${((performance.now() - started) / 1000).toFixed(1)} s: ${result.files.join(', ')}\n`);
+    const result = await exportOnnx(await resolveModel(spec, io), out, options);
+    io.stdout(`wrote ${out} in ${((performance.now() - started) / 1000).toFixed(1)} s (${result.graph} graph, transformers.js dtype ${result.transformersDType}): ${result.files.join(', ')}\n`);
     return 0;
   },
 };

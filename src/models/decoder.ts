@@ -12,6 +12,7 @@ import {
 import type { DecoderConfig } from './config';
 import { dropoutMaskLike } from './dropout';
 import { frozenLinear } from './frozen-linear';
+import { f32ToF16Bits } from './half';
 import { ropeInvFreq } from './rope';
 
 /**
@@ -57,6 +58,8 @@ export interface DecoderInputs {
   /** Per layer, [batch, kv_heads, past, head_dim]; absent for a full-sequence pass. */
   past?: KvTensors[];
   lora?: LoraTensors;
+  /** int64 scalar: logits for only the last N positions (0 keeps all); absent: every position. */
+  numLogitsToKeep?: Tensor;
 }
 
 export interface DecoderOutputs {
@@ -66,10 +69,30 @@ export interface DecoderOutputs {
   present: KvTensors[];
 }
 
-/** float32's lowest value, as transformers masks with; finite, so fully padded rows stay NaN-free. */
-const MASKED = -3.4028234663852886e38;
+/**
+ * The additive mask for a disallowed key: the dtype's lowest finite value, as transformers masks with,
+ * so fully padded rows stay NaN-free.
+ */
+export function maskedValue(dtype: Tensor['dtype']): number {
+  return dtype === 'float16' ? -65504 : -3.4028234663852886e38;
+}
 
-function linear(x: Tensor, weight: WeightSource, module: string, withBias: boolean, lora?: LoraTensors): Tensor {
+/** A scalar constant of any float dtype (the engine builds float16 constants only from bit patterns). */
+function scalarOf(graph: Tensor['graph'], dtype: Tensor['dtype'], value: number): Tensor {
+  return graph.constant(dtype, [], dtype === 'float16' ? Uint16Array.of(f32ToF16Bits(value)) : [value]);
+}
+
+/**
+ * float16 graphs normalize, build RoPE tables and take softmax in float32, as transformers does:
+ * mean(x^2) overflows float16 past |x| = 256, a position times inv_freq loses whole radians, and a
+ * masked score plus the float16 mask value overflows to -inf.
+ */
+export function accumulationType(dtype: Tensor['dtype']): Tensor['dtype'] {
+  return dtype === 'float16' ? 'float32' : dtype;
+}
+
+/** y = x W^T (+ b) (+ the module's LoRA adapter). */
+export function linear(x: Tensor, weight: WeightSource, module: string, withBias: boolean, lora?: LoraTensors): Tensor {
   let y = frozenLinear(x, weight.transposed(`${module}.weight`));
   if (withBias) y = add(y, weight(`${module}.bias`));
   const adapter = lora?.modules.get(module);
@@ -83,8 +106,9 @@ function linear(x: Tensor, weight: WeightSource, module: string, withBias: boole
 }
 
 function rmsNorm(x: Tensor, w: Tensor, eps: number): Tensor {
-  const variance = reduceMean(mul(x, x), [-1], true);
-  return mul(mul(x, reciprocal(sqrt(add(variance, eps)))), w);
+  const wide = cast(x, accumulationType(x.dtype));
+  const variance = reduceMean(mul(wide, wide), [-1], true);
+  return mul(cast(mul(wide, reciprocal(sqrt(add(variance, eps)))), x.dtype), w);
 }
 
 function rotateHalf(x: Tensor, headDim: number): Tensor {
@@ -98,18 +122,19 @@ function rotateHalf(x: Tensor, headDim: number): Tensor {
 /** cos and sin of position * inv_freq, [batch, seq, head_dim] (the two halves repeat, as in HF). */
 function ropeTables(config: DecoderConfig, positionIds: Tensor, dtype: Tensor['dtype']): { cos: Tensor; sin: Tensor } {
   const graph = positionIds.graph;
-  const invFreq = graph.constant(dtype, [config.headDim / 2], Array.from(ropeInvFreq(config)));
-  const freqs = mul(unsqueeze(cast(positionIds, dtype), [2]), invFreq);
+  const wide = accumulationType(dtype);
+  const invFreq = graph.constant(wide, [config.headDim / 2], Array.from(ropeInvFreq(config)));
+  const freqs = mul(unsqueeze(cast(positionIds, wide), [2]), invFreq);
   const emb = concat([freqs, freqs], 2);
-  return { cos: cos(emb), sin: sin(emb) };
+  return { cos: cast(cos(emb), dtype), sin: cast(sin(emb), dtype) };
 }
 
 function applyRope(x: Tensor, cos: Tensor, sin: Tensor, headDim: number): Tensor {
   return add(mul(x, cos), mul(rotateHalf(x, headDim), sin));
 }
 
-/** Additive attention bias [batch, 1, 1, seq, past + seq]: 0 where a query may attend, MASKED elsewhere. */
-function attentionBias(config: DecoderConfig, inputIds: Tensor, attentionMask: Tensor, dtype: Tensor['dtype']): Tensor {
+/** Which keys each query may attend, bool [batch, 1, 1, seq, past + seq]: causal, not padding, in the window. */
+export function allowedKeys(config: DecoderConfig, inputIds: Tensor, attentionMask: Tensor): Tensor {
   const graph = inputIds.graph;
   const total = squeeze(dimOf(attentionMask, 1), [0]);
   const seq = squeeze(dimOf(inputIds, 1), [0]);
@@ -118,9 +143,13 @@ function attentionBias(config: DecoderConfig, inputIds: Tensor, attentionMask: T
   let allowed = lessOrEqual(keys, queries); // [S, T]
   if (config.slidingWindow !== null) allowed = and(allowed, less(sub(queries, keys), config.slidingWindow));
   const real = unsqueeze(equal(attentionMask, 1), [1, 2, 3]); // [B, 1, 1, 1, T]
-  const keep = and(allowed, real);
-  const zero = graph.constant(dtype, [], [0]);
-  return where(keep, zero, graph.constant(dtype, [], [MASKED]));
+  return and(allowed, real);
+}
+
+/** Additive attention bias: 0 where `keep`, the dtype's masked value elsewhere. */
+export function additiveMask(keep: Tensor, dtype: Tensor['dtype']): Tensor {
+  const graph = keep.graph;
+  return where(keep, scalarOf(graph, dtype, 0), scalarOf(graph, dtype, maskedValue(dtype)));
 }
 
 interface LayerContext {
@@ -146,8 +175,8 @@ function attention(ctx: LayerContext, x: Tensor, prefix: string, past?: KvTensor
   k = applyRope(k, unsqueeze(ctx.cos, [1]), unsqueeze(ctx.sin, [1]), hd);
   const key = past ? concat([past.key, k], 2) : k;
   const value = past ? concat([past.value, v0], 2) : v0;
-  const scores = matmul(mul(q, 1 / Math.sqrt(hd)), unsqueeze(transpose(key, [0, 1, 3, 2]), [2]));
-  const probs = softmax(add(scores, ctx.bias), -1);
+  const scores = matmul(mul(q, scalarOf(q.graph, q.dtype, 1 / Math.sqrt(hd))), unsqueeze(transpose(key, [0, 1, 3, 2]), [2]));
+  const probs = cast(softmax(add(cast(scores, ctx.bias.dtype), ctx.bias), -1), scores.dtype);
   const mixed = matmul(probs, unsqueeze(value, [2])); // [B, kv, group, S, hd]
   const merged = reshape(transpose(mixed, [0, 3, 1, 2, 4]), [0, 0, nh * hd]);
   const out = linear(merged, weight, `${prefix}.self_attn.o_proj`, config.oBias, lora);
@@ -161,19 +190,33 @@ function mlp(ctx: LayerContext, x: Tensor, prefix: string): Tensor {
   return linear(mul(mul(gate, sigmoid(gate)), up), weight, `${prefix}.mlp.down_proj`, config.mlpBias, lora);
 }
 
+/** Token embeddings [batch, seq, hidden]. */
+export function embedTokens(config: DecoderConfig, weight: WeightSource, inputIds: Tensor): Tensor {
+  // A tied embedding is stored once, as the lm_head's [hidden, vocab]; the lookup gathers its columns.
+  if (config.tieWordEmbeddings) return transpose(gather(weight.transposed('model.embed_tokens.weight'), inputIds, 1), [1, 2, 0]);
+  return gather(weight('model.embed_tokens.weight'), inputIds, 0);
+}
+
+/** The output projection [hidden, vocab]: lm_head, or the tied embedding. */
+export function lmHead(config: DecoderConfig, weight: WeightSource): Tensor {
+  return config.tieWordEmbeddings ? weight.transposed('model.embed_tokens.weight') : weight.transposed('lm_head.weight');
+}
+
+/** The last `keep` positions of x [batch, seq, ...]; keep = 0 keeps all of them. */
+export function lastPositions(x: Tensor, keep: Tensor): Tensor {
+  return slice(x, unsqueeze(sub(x.graph.constant('int64', [], [0]), keep), [0]), [2 ** 62], [1]);
+}
+
 /** The decoder's forward pass from token ids to logits, and the per-layer KV cache. */
 export function decoderForward(config: DecoderConfig, weight: WeightSource, inputs: DecoderInputs): DecoderOutputs {
   if (inputs.past && inputs.past.length !== config.numLayers) {
     throw new Error(`decoderForward: ${inputs.past.length} past key/value pairs for ${config.numLayers} layers`);
   }
-  // A tied embedding is stored once, as the lm_head's [hidden, vocab]; the lookup gathers its columns.
-  const tied = config.tieWordEmbeddings;
-  const embed = tied ? weight.transposed('model.embed_tokens.weight') : weight('model.embed_tokens.weight');
-  const dtype = embed.dtype;
+  let h = embedTokens(config, weight, inputs.inputIds);
+  const dtype = h.dtype;
   const { cos, sin } = ropeTables(config, inputs.positionIds, dtype);
-  const bias = attentionBias(config, inputs.inputIds, inputs.attentionMask, dtype);
+  const bias = additiveMask(allowedKeys(config, inputs.inputIds, inputs.attentionMask), accumulationType(dtype));
   const ctx: LayerContext = { config, weight, lora: inputs.lora, cos, sin, bias };
-  let h = tied ? transpose(gather(embed, inputs.inputIds, 1), [1, 2, 0]) : gather(embed, inputs.inputIds, 0);
   const present: KvTensors[] = [];
   for (let l = 0; l < config.numLayers; l++) {
     const prefix = `model.layers.${l}`;
@@ -182,7 +225,7 @@ export function decoderForward(config: DecoderConfig, weight: WeightSource, inpu
     present.push(attn.present);
     h = add(h, mlp(ctx, rmsNorm(h, weight(`${prefix}.post_attention_layernorm.weight`), config.rmsNormEps), prefix));
   }
+  if (inputs.numLogitsToKeep) h = lastPositions(h, inputs.numLogitsToKeep);
   h = rmsNorm(h, weight('model.norm.weight'), config.rmsNormEps);
-  const head = tied ? embed : weight.transposed('lm_head.weight');
-  return { logits: frozenLinear(h, head), present };
+  return { logits: frozenLinear(h, lmHead(config, weight)), present };
 }

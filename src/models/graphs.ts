@@ -1,9 +1,10 @@
 // The three graphs built from the one decoder definition: the transformers.js inference graph with
 // its KV cache, the scoring graph (per-token log-probs of given tokens), and the training graph (the
 // same log-probs with LoRA A/B and dropout masks as inputs, for the trainer to differentiate).
-import { Graph, type Feed, type Tensor, gatherElements, logSoftmax, squeeze, unsqueeze } from '../onnx';
+import { Graph, type Feed, type Tensor, type TypedArray, cast, gatherElements, logSoftmax, squeeze, unsqueeze } from '../onnx';
 import type { DecoderConfig } from './config';
 import { decoderForward, type KvTensors, type LoraTensors, type WeightSource } from './decoder';
+import { encodeHalf } from './half';
 import { dropoutMask, loraScale, loraSlots, type LoraAdapter, type LoraConfig, type LoraPair } from './lora';
 import { peftTensorName } from './peft';
 import { decoderTensorLayout } from './weights-layout';
@@ -11,11 +12,27 @@ import { decoderTensorLayout } from './weights-layout';
 /** Float32 weights under Hugging Face tensor names, row-major in the checkpoint's layout. */
 export type WeightMap = Map<string, Float32Array>;
 
+export type WeightDType = 'float32' | 'float64' | 'float16';
+
+/** float32 values stored as `dtype`: the same array, a float64 copy, or float16 bit patterns. */
+export function storedAs(data: Float32Array, dtype: WeightDType): TypedArray {
+  if (dtype === 'float64') return Float64Array.from(data);
+  if (dtype === 'float16') {
+    const bits = new Uint16Array(data.length);
+    encodeHalf('F16', data, bits);
+    return bits;
+  }
+  return data;
+}
+
 export interface GraphWeightOptions {
   /** Store weights in the external data file when the graph is saved (needed past protobuf's 2 GB). */
   external?: boolean;
-  /** Compute type; float64 serves precise gradient checks. Default float32. */
-  dtype?: 'float32' | 'float64';
+  /**
+   * Compute type; float64 serves precise gradient checks, float16 (inference graphs only) halves the
+   * weights and KV cache for GPU providers. Default float32.
+   */
+  dtype?: WeightDType;
   /** Empty the weight map while building (export and scoring hold one copy of the weights). */
   consume?: boolean;
 }
@@ -36,8 +53,7 @@ export function initializerSource(graph: Graph, config: DecoderConfig, weights: 
     const data = weights.get(name);
     const shape = shapes.get(name);
     if (!data || !shape) throw new Error(`decoder weights: ${name} is missing${made.has(transposed ? name : `${name}.T`) ? ' (already used in the other layout)' : ''}`);
-    let stored: Float32Array | Float64Array = transposed ? transposeCopy(data, shape[0], shape[1]) : data;
-    if (dtype === 'float64') stored = Float64Array.from(stored);
+    const stored = storedAs(transposed ? transposeCopy(data, shape[0], shape[1]) : data, dtype);
     if (options.consume) weights.delete(name);
     t = graph.initializer(key, dtype, transposed ? [shape[1], shape[0]] : shape, stored, { external: options.external ?? false });
     made.set(key, t);
@@ -61,31 +77,55 @@ export function tokenLogProbs(logits: Tensor, targets: Tensor): Tensor {
 /** Names transformers.js expects; see docs/models-graphs.md. */
 export const pastName = (layer: number, kind: 'key' | 'value'): string => `past_key_values.${layer}.${kind}`;
 export const presentName = (layer: number, kind: 'key' | 'value'): string => `present.${layer}.${kind}`;
+export const NUM_LOGITS_TO_KEEP = 'num_logits_to_keep';
+
+/** The inputs every inference graph variant declares, in the transformers.js layout. */
+export interface InferenceInputs {
+  inputIds: Tensor;
+  attentionMask: Tensor;
+  positionIds: Tensor;
+  /** int64 scalar: logits for the last N positions only, 0 for all (transformers.js feeds 1 while generating). */
+  numLogitsToKeep: Tensor;
+  past: KvTensors[];
+}
 
 /**
- * The inference graph transformers.js loads: inputs input_ids, attention_mask, position_ids and
- * past_key_values.{i}.key|value; outputs logits and present.{i}.key|value. The batch dimension must
- * be named batch_size and kv heads / head_dim must be numbers: transformers.js sizes the empty first
- * cache from this metadata.
+ * Inputs input_ids, attention_mask, position_ids, num_logits_to_keep and past_key_values.{i}.key|value.
+ * The batch dimension must be named batch_size and kv heads / head_dim must be numbers:
+ * transformers.js sizes the empty first cache from this metadata, in the declared dtype.
  */
-export function buildInferenceGraph(config: DecoderConfig, weights: WeightMap, options: GraphWeightOptions = {}): Graph {
-  const graph = new Graph('decoder');
+export function inferenceInputs(graph: Graph, config: DecoderConfig, cacheDType: WeightDType): InferenceInputs {
   const inputIds = graph.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
   const attentionMask = graph.input('attention_mask', 'int64', ['batch_size', 'total_sequence_length']);
   const positionIds = graph.input('position_ids', 'int64', ['batch_size', 'sequence_length']);
+  const numLogitsToKeep = graph.input(NUM_LOGITS_TO_KEEP, 'int64', []);
   const past: KvTensors[] = [];
   for (let l = 0; l < config.numLayers; l++) {
     const shape = ['batch_size', config.numKvHeads, 'past_sequence_length', config.headDim];
-    const dtype = options.dtype ?? 'float32';
-    past.push({ key: graph.input(pastName(l, 'key'), dtype, shape), value: graph.input(pastName(l, 'value'), dtype, shape) });
+    past.push({ key: graph.input(pastName(l, 'key'), cacheDType, shape), value: graph.input(pastName(l, 'value'), cacheDType, shape) });
   }
-  const weight = initializerSource(graph, config, weights, options);
-  const out = decoderForward(config, weight, { inputIds, attentionMask, positionIds, past });
-  graph.output(out.logits, 'logits');
-  out.present.forEach((kv, l) => {
+  return { inputIds, attentionMask, positionIds, numLogitsToKeep, past };
+}
+
+/** Outputs logits (float16 ones cast to float32, which the refiner reads) and present.{i}.key|value. */
+export function inferenceOutputs(graph: Graph, logits: Tensor, present: KvTensors[]): void {
+  graph.output(logits.dtype === 'float16' ? cast(logits, 'float32') : logits, 'logits');
+  present.forEach((kv, l) => {
     graph.output(kv.key, presentName(l, 'key'));
     graph.output(kv.value, presentName(l, 'value'));
   });
+}
+
+/**
+ * The plain-op inference graph transformers.js loads (see inferenceInputs/inferenceOutputs): the
+ * decoder of training and scoring with a KV cache flowing in and out.
+ */
+export function buildInferenceGraph(config: DecoderConfig, weights: WeightMap, options: GraphWeightOptions = {}): Graph {
+  const graph = new Graph('decoder');
+  const io = inferenceInputs(graph, config, options.dtype ?? 'float32');
+  const weight = initializerSource(graph, config, weights, options);
+  const out = decoderForward(config, weight, io);
+  inferenceOutputs(graph, out.logits, out.present);
   return graph;
 }
 

@@ -29,6 +29,8 @@ export interface VjpArgs<A> {
  */
 export interface OpDef<A = any> {
   opType: string;
+  /** Operator set domain; absent for the default ONNX domain (contrib ops use com.microsoft). */
+  domain?: string;
   attrKinds?: Record<string, AttrKind>;
   infer(inputs: readonly (Tensor | undefined)[], attrs: A): TypeInfo[];
   vjp?: (args: VjpArgs<A>) => (Tensor | undefined)[];

@@ -74,7 +74,7 @@ export function serialize(graph: Graph, options: SerializeOptions = {}): ModelBy
 
   const model: onnx.IModelProto = {
     irVersion: IR_VERSION,
-    opsetImport: [{ domain: '', version: OPSET }],
+    opsetImport: opsetImports(nodes),
     producerName: options.producerName ?? 'slhf-refine',
     metadataProps: Object.entries(options.metadata ?? {}).sort().map(([key, value]) => ({ key, value })),
     graph: {
@@ -130,6 +130,18 @@ function liveParts(graph: Graph): { nodes: Node[]; initializers: Tensor[] } {
   return { nodes: graph.nodes.filter((n) => live.has(n)), initializers: graph.initializers.filter((t) => used.has(t)) };
 }
 
+/** Versions of the non-default domains nodes may use (ONNX Runtime's contrib ops are version 1). */
+const DOMAIN_VERSIONS: Record<string, number> = { 'com.microsoft': 1 };
+
+function opsetImports(nodes: Node[]): onnx.IOperatorSetIdProto[] {
+  const domains = [...new Set(nodes.map((n) => n.op.domain).filter((d): d is string => d !== undefined && d !== ''))].sort();
+  return [{ domain: '', version: OPSET }, ...domains.map((domain) => {
+    const version = DOMAIN_VERSIONS[domain];
+    if (version === undefined) throw new Error(`serialize: no opset version known for domain ${domain}`);
+    return { domain, version };
+  })];
+}
+
 function tensorProto(name: string, c: ConstTensor): onnx.ITensorProto {
   return { name, dims: [...c.shape], dataType: onnxDataType(c.dtype), rawData: rawBytes(c.data) };
 }
@@ -168,6 +180,7 @@ function nodeProto(node: Node): onnx.INodeProto {
   return {
     name: `n${node.index}_${node.op.opType}`,
     opType: node.op.opType,
+    ...(node.op.domain ? { domain: node.op.domain } : {}),
     input: inputs,
     output: node.outputs.map((t) => t.name),
     attribute: Object.keys(node.attrs).sort()

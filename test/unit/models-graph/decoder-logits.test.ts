@@ -2,7 +2,7 @@
 // variant: max abs diff < 1e-4 in fp32.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildInferenceGraph, pastName } from '../../../src/models/graphs';
+import { buildInferenceGraph, NUM_LOGITS_TO_KEEP, pastName } from '../../../src/models/graphs';
 import { refLogits } from '../../reference/decoder-ref';
 import { i64, maxAbsDiff, sessionOf, tinyModel, variantNames } from './fixtures';
 
@@ -18,6 +18,7 @@ for (const name of variantNames) {
         input_ids: i64(ids, [1, T]),
         attention_mask: i64(ids.map(() => 1), [1, T]),
         position_ids: i64(ids.map((_, i) => i), [1, T]),
+        [NUM_LOGITS_TO_KEEP]: i64([0], []),
       };
       for (let l = 0; l < m.config.numLayers; l++) {
         for (const kind of ['key', 'value'] as const) {

@@ -2,11 +2,11 @@
 // reference; and KV-cache decoding through the inference graph against full-sequence scoring.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildInferenceGraph, buildLogProbGraph, pastName, presentName } from '../../../src/models/graphs';
+import { buildInferenceGraph, buildLogProbGraph, presentName } from '../../../src/models/graphs';
 import { scoreRows, type ScoreRow } from '../../../src/models/score';
-import type { Feed } from '../../../src/onnx';
 import { refLogits, refTokenLogProbs } from '../../reference/decoder-ref';
-import { i64, maxAbsDiff, positionsFor, sessionOf, tinyModel, variantNames } from './fixtures';
+import { maxAbsDiff, sessionOf, tinyModel, variantNames } from './fixtures';
+import { runSteps } from './kv-steps';
 
 const rows: ScoreRow[] = [
   { ids: [1, 5, 9, 47, 3, 3, 20, 11, 0, 30], from: 4 },
@@ -37,51 +37,28 @@ for (const name of variantNames) {
   });
 }
 
-function emptyPast(config: { numLayers: number; numKvHeads: number; headDim: number }, batch: number): Record<string, Feed> {
-  const feeds: Record<string, Feed> = {};
-  for (let l = 0; l < config.numLayers; l++) {
-    for (const kind of ['key', 'value'] as const) {
-      feeds[pastName(l, kind)] = { dtype: 'float32', data: new Float32Array(0), dims: [batch, config.numKvHeads, 0, config.headDim] };
-    }
-  }
-  return feeds;
-}
-
 for (const name of variantNames) {
   test(`KV-cache decoding of a left-padded batch equals full-sequence logits: ${name}`, async () => {
     const m = tinyModel(name);
     const session = await sessionOf(buildInferenceGraph(m.config, m.weights));
     try {
       // Two rows, the second left-padded by 3; prefill 4 columns, then decode 6 steps one token at a time.
-      const seqs = [[3, 9, 27, 40, 12, 6, 18, 33, 21, 8], [0, 0, 0, 7, 14, 28, 41, 2, 5, 19]];
-      const pad = [0, 3];
-      const masks = seqs.map((s, b) => s.map((_, t) => (t < pad[b] ? 0 : 1)));
+      const plan = { seqs: [[3, 9, 27, 40, 12, 6, 18, 33, 21, 8], [0, 0, 0, 7, 14, 28, 41, 2, 5, 19]], pad: [0, 3], prefill: 4 };
       const V = m.config.vocabSize;
-      const prefill = 4;
-      let past = emptyPast(m.config, 2);
-      for (let start = 0; start < seqs[0].length; start = start === 0 ? prefill : start + 1) {
-        const end = start === 0 ? prefill : start + 1;
+      for (const { start, end, out } of await runSteps(session, m.config, plan)) {
         const step = end - start;
-        const out = await session.run({
-          input_ids: i64(seqs.flatMap((s) => s.slice(start, end)), [2, step]),
-          attention_mask: i64(masks.flatMap((mk) => mk.slice(0, end)), [2, end]),
-          position_ids: i64(masks.flatMap((mk) => positionsFor(mk).slice(start, end)), [2, step]),
-          ...past,
-        });
         const logits = out.logits.data as Float32Array;
         for (let b = 0; b < 2; b++) {
-          const real = seqs[b].slice(pad[b], end);
+          const real = plan.seqs[b].slice(plan.pad[b], end);
           const full = refLogits(m.raw, m.ref, real);
-          for (let t = Math.max(start, pad[b]); t < end; t++) {
+          for (let t = Math.max(start, plan.pad[b]); t < end; t++) {
             const ours = logits.subarray((b * step + t - start) * V, (b * step + t - start + 1) * V);
-            const j = t - pad[b];
+            const j = t - plan.pad[b];
             const diff = maxAbsDiff(ours, full.subarray(j * V, (j + 1) * V));
             assert.ok(diff < 1e-4, `row ${b} position ${t}: max abs diff ${diff}`);
           }
         }
-        past = {};
         for (let l = 0; l < m.config.numLayers; l++) {
-          for (const kind of ['key', 'value'] as const) past[pastName(l, kind)] = out[presentName(l, kind)];
           assert.deepEqual(out[presentName(l, 'key')].dims, [2, m.config.numKvHeads, end, m.config.headDim]);
         }
       }

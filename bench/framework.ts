@@ -119,3 +119,6 @@ export function formatTable(rows: BenchRow[], previous: SavedRun | undefined): s
   const notes = rows.filter((r) => r.note).map((r) => `- ${r.name}: ${r.note}`);
   return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line), ...(notes.length ? ['', ...notes] : [])].join('\n');
 }
+
+/** The Qwen2.5-0.5B shape runs by default (the issue's table has both fixtures); SLHF_BENCH_05B=0 skips it. */
+export const withHalfBillionShape = (): boolean => process.env.SLHF_BENCH_05B !== '0';

@@ -5,7 +5,7 @@
 // by transformers.js on ORT CPU, each token chosen by the refiner's chooseToken in a logits processor.
 // Rows for other inference-graph variants (VARIANTS: export options) follow, timed the same way
 // against the same peer run.
-// SLHF_BENCH_05B=1 adds the Qwen2.5-0.5B shape (minutes; ~2 GB fixture cached in os.tmpdir()).
+// the Qwen2.5-0.5B shape runs too unless SLHF_BENCH_05B=0 (minutes; ~2 GB fixture cached in os.tmpdir()).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ import { parseDecoderConfig, type DecoderConfig } from '../src/models/config';
 import { decoderTensorLayout } from '../src/models/weights-layout';
 import { seededRandom } from '../src/models/seeded-random';
 import { chooseToken } from '../src/refiner/sampler';
-import { type BenchContext, type BenchRow, PYTHON, OPENBLAS_HINT, median, peerEnv, torchPeer } from './framework';
+import { type BenchContext, type BenchRow, PYTHON, OPENBLAS_HINT, median, peerEnv, torchPeer, withHalfBillionShape } from './framework';
 import { hardwareLimits, hardwareRowsOnce } from './hardware.bench';
 import type { ExportOptions } from '../src/models/export';
 import { ensureFixture, ensureVariantExport, TINY_FIXTURE, QWEN_05B_FIXTURE, type InferenceFixture } from './inference-fixtures';
@@ -220,7 +220,7 @@ async function benchFixture(f: InferenceFixture, context: BenchContext): Promise
 }
 
 export async function run(context: BenchContext): Promise<BenchRow[]> {
-  const fixtures = [TINY_FIXTURE, ...(process.env.SLHF_BENCH_05B ? [QWEN_05B_FIXTURE] : [])];
+  const fixtures = [TINY_FIXTURE, ...(withHalfBillionShape() ? [QWEN_05B_FIXTURE] : [])];
   const rows: BenchRow[] = [];
   for (const f of fixtures) rows.push(...(await benchFixture(f, context)));
   // The limits the rows above are measured against, when the hardware bench itself was filtered out.

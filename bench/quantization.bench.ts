@@ -5,7 +5,7 @@
 // token at a time with the KV cache fed back), so the rows differ only in the weights' format.
 // The fixtures have random weights, so their drift stands for no trained model's (a trained 4-layer
 // model drifted about twice as much; see docs/models-graphs.md). All variants stay loaded so their
-// runs can alternate: SLHF_BENCH_05B=1 adds the Qwen2.5-0.5B shape (about 10 minutes, ~10 GB peak RSS).
+// runs can alternate: the Qwen2.5-0.5B shape runs too unless SLHF_BENCH_05B=0 (about 10 minutes, ~10 GB peak RSS).
 // SLHF_QUANT_ACCURACY=0 runs the kernels with float activations instead of int8 (accuracy_level 4).
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +17,7 @@ import { buildInferenceGraph, pastName, presentName } from '../src/models/graphs
 import { collectGarbage } from '../src/models/memory';
 import { logProbDrift, quantizeGraph, type QuantizeOptions } from '../src/models/quantize';
 import { type Feed, type Graph, type Session, createSession, saveModel } from '../src/onnx';
-import { type BenchContext, type BenchRow, median } from './framework';
+import { type BenchContext, type BenchRow, median, withHalfBillionShape } from './framework';
 import { ensureFixture, TINY_FIXTURE, QWEN_05B_FIXTURE, type InferenceFixture } from './inference-fixtures';
 
 const NEW_TOKENS = 32;
@@ -158,7 +158,7 @@ async function benchFixture(f: InferenceFixture, context: BenchContext, root: st
 }
 
 export async function run(context: BenchContext): Promise<BenchRow[]> {
-  const fixtures = [TINY_FIXTURE, ...(process.env.SLHF_BENCH_05B ? [QWEN_05B_FIXTURE] : [])];
+  const fixtures = [TINY_FIXTURE, ...(withHalfBillionShape() ? [QWEN_05B_FIXTURE] : [])];
   const rows: BenchRow[] = [];
   const root = mkdtempSync(join(tmpdir(), 'bench-quant-'));
   try {

@@ -1,7 +1,7 @@
 // One SLHF training step (probe forward, forward+backward of the surrogate loss, clipping, AdamW) on
 // a Qwen2-shaped fixture, ours (src/training on ORT CPU) against the same LoRA step in PyTorch CPU
 // (bench/peers/training_step.py), same weights, adapter, coefficients and threads.
-// SLHF_BENCH_05B=1 adds the Qwen2.5-0.5B shape (slow: minutes, about 8 GB).
+// the Qwen2.5-0.5B shape runs too unless SLHF_BENCH_05B=0 (slow: minutes, about 8 GB).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,13 +18,13 @@ import { Policy } from '../src/training/policy';
 import { termCoefficients } from '../src/training/objective';
 import { adapterParams } from '../src/training/trainer';
 import { DEFAULT_TRAIN_SETTINGS } from '../src/training/settings';
-import { type BenchContext, type BenchRow, PYTHON, OPENBLAS_HINT, peerEnv, timeMs, torchPeer } from './framework';
+import { type BenchContext, type BenchRow, PYTHON, OPENBLAS_HINT, peerEnv, timeMs, torchPeer, withHalfBillionShape } from './framework';
 
 interface Case { name: string; shape: TinyModelShape; tokenizer: 'bytes' | 'qwen3'; batch: number; prompt: number; completion: number; iterations?: number }
 
 const CASES: Case[] = [
   { name: 'small', shape: { layers: 2, hidden: 256, heads: 4, kvHeads: 2, intermediate: 688 }, tokenizer: 'bytes', batch: 4, prompt: 64, completion: 64 },
-  ...(process.env.SLHF_BENCH_05B ? [{ name: 'Qwen2.5-0.5B shape', shape: QWEN25_05B_SHAPE, tokenizer: 'qwen3' as const, batch: 1, prompt: 64, completion: 64, iterations: 2 }] : []),
+  ...(withHalfBillionShape() ? [{ name: 'Qwen2.5-0.5B shape', shape: QWEN25_05B_SHAPE, tokenizer: 'qwen3' as const, batch: 1, prompt: 64, completion: 64, iterations: 2 }] : []),
 ];
 
 const lora: LoraConfig = { rank: 8, alpha: 16, dropout: 0, targets: [...LORA_TARGETS] };

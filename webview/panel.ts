@@ -52,7 +52,7 @@ function showModels(status: PanelModelStatus): void {
 }
 const settingsLine = element('p', { id: 'model-settings' });
 function showSettings(settings: PanelSettings): void {
-  settingsLine.textContent = `Settings: Follower ${settings.followerModel || '(empty)'}, Leader ${settings.leaderModel || '(empty)'}, device ${settings.device}.`;
+  settingsLine.textContent = `Settings: Follower ${settings.followerModel || settings.leaderModel || '(empty: the built-in tiny demo model)'}, Leader ${settings.leaderModel || '(empty)'}, device ${settings.device}.`;
 }
 const selectModels = custom('vscode-button', { icon: 'settings-gear', 'data-command': 'slhf.selectModels' }, 'Select Models…');
 selectModels.addEventListener('click', () => send({ type: 'runCommand', command: 'slhf.selectModels' }));

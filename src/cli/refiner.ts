@@ -2,7 +2,8 @@
 // loop in a worker).
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { numberOption, requireString, UsageError, type Command, type ParsedArgs } from './command';
+import { defaultModelDir, DEFAULT_MODEL_LABEL, SUGGESTED_MODEL } from '../models/default-model';
+import { numberOption, UsageError, type Command, type ParsedArgs } from './command';
 import { DEVICE_SETTINGS, DOCUMENT_KINDS, ModelHost, refine, RefinerInputError, type DeviceSetting, type DocumentKind, type GeneratedText } from '../refiner';
 
 function optionalString(args: ParsedArgs, name: string): string | undefined {
@@ -21,6 +22,11 @@ function cacheDir(args: ParsedArgs): string {
   return optionalString(args, 'cache-dir') ?? process.env.SLHF_CACHE_DIR ?? join(homedir(), '.cache', 'slhf-refine');
 }
 
+function defaultFollower(io: { stderr(text: string): void }): string {
+  io.stderr(`using the ${DEFAULT_MODEL_LABEL}; pass --follower ${SUGGESTED_MODEL} (or any model) for real work\n`);
+  return defaultModelDir();
+}
+
 function jsonLine(r: GeneratedText): string {
   return JSON.stringify({
     role: r.role, round: r.round, text: r.text, tokens: r.tokenIds.length, tokenIds: r.tokenIds,
@@ -33,18 +39,20 @@ export const refineCommand: Command = {
   name: 'refine',
   summary: 'refine the text on stdin with the Follower model (optionally drafted first by a Leader)',
   usage: [
-    'Usage: slhf refine --follower SPEC [--leader SPEC --instruction TEXT] [--rounds N] [--seed N]',
+    'Usage: slhf refine [--follower SPEC] [--leader SPEC --instruction TEXT] [--rounds N] [--seed N]',
     '         [--temperature T] [--top-p P] [--top-k K] [--repetition-penalty R] [--max-new-tokens N]',
     '         [--adapter DIR] [--follower-instruction TEXT] [--context TEXT] [--language ID] [--kind KIND]',
     '         [--device DEVICE] [--cache-dir DIR] [--json]',
     '',
     'Reads the draft from stdin and prints each round\'s text, the final one last. SPEC is a Hugging Face',
-    'model folder, a transformers.js ONNX folder or a hub id. With --leader and --instruction the Leader',
+    `model folder, a transformers.js ONNX folder or a hub id; without --follower, the ${DEFAULT_MODEL_LABEL} (it fixes`,
+    `typos in short English sentences; for real work use e.g. --follower ${SUGGESTED_MODEL}). With --leader and --instruction the Leader`,
     'drafts first (stdin is not read). Rounds stop early when one returns the text it was given.',
     '--json prints one line per generated text: {role, round, text, tokens, tokenIds, logprobSum, logprobs,',
     'model, adapter, sampling, timings, stopReason, fixedPoint}; log-probs are at the sampling temperature.',
     `--kind: ${DOCUMENT_KINDS.join(', ')} (default from --language, a VS Code language id; plaintext).`,
     `--device: ${DEVICE_SETTINGS.join(', ')} (default auto = cpu); an unavailable device falls back to cpu.`,
+    '--temperature defaults to 0.7, or to 0 (greedy) for the built-in model.',
   ].join('\n'),
   options: {
     follower: { type: 'string' }, leader: { type: 'string' }, instruction: { type: 'string' }, rounds: { type: 'string' },
@@ -54,14 +62,16 @@ export const refineCommand: Command = {
     kind: { type: 'string' }, device: { type: 'string' }, 'cache-dir': { type: 'string' }, json: { type: 'boolean' },
   },
   async run(args, io) {
-    const follower = requireString(args, 'follower', this);
+    const builtIn = optionalString(args, 'follower') === undefined;
+    const follower = builtIn ? defaultFollower(io) : optionalString(args, 'follower')!;
     const leader = optionalString(args, 'leader');
     const instruction = optionalString(args, 'instruction');
     if (leader && !instruction) throw new UsageError(`--leader drafts from --instruction; give --instruction too.\n\n${this.usage}`);
     const leaderDraft = Boolean(leader && instruction);
     const settings = {
       seed: args.values.seed === undefined ? null : numberOption(args, 'seed', 0, { integer: true, min: 0, max: 2 ** 32 - 1 }),
-      temperature: numberOption(args, 'temperature', 0.7, { min: 0 }),
+      // The built-in model is too small to sample from without adding typos of its own: greedy by default.
+      temperature: numberOption(args, 'temperature', builtIn ? 0 : 0.7, { min: 0 }),
       topP: numberOption(args, 'top-p', 1, { min: 0, max: 1 }),
       topK: numberOption(args, 'top-k', 0, { integer: true, min: 0 }),
       repetitionPenalty: numberOption(args, 'repetition-penalty', 1, { min: 0 }),

@@ -6,6 +6,7 @@ import { followerSuffixIds, loadTokenizer, tokenizePairs } from './training-data
 import { openCheckpoint } from '../models/checkpoint';
 import { loadDecoderWeights } from '../models/export';
 import { initLoraAdapter } from '../models/lora';
+import { DEVICES, type Device } from '../onnx';
 import { loraFeeds } from '../models/graphs';
 import { loadPeftAdapter } from '../models/peft';
 import { seededRandom } from '../models/seeded-random';
@@ -50,6 +51,12 @@ const commonOptions = {
   store: { type: 'string' as const }, follower: { type: 'string' as const }, seed: { type: 'string' as const }, 'held-out': { type: 'string' as const },
 };
 
+function deviceOption(args: ParsedArgs): Device {
+  const device = text(args, 'device') ?? 'cpu';
+  if (!DEVICES.includes(device as Device)) throw new UsageError(`--device must be one of ${DEVICES.join('|')}, got ${JSON.stringify(device)}.`);
+  return device as Device;
+}
+
 function settingsFrom(args: ParsedArgs, trainLeader: boolean): Partial<TrainSettings> {
   const d = DEFAULT_TRAIN_SETTINGS;
   const kl = text(args, 'kl') ?? d.kl;
@@ -67,6 +74,7 @@ function settingsFrom(args: ParsedArgs, trainLeader: boolean): Partial<TrainSett
     seed: numberOption(args, 'seed', d.seed, { integer: true }),
     followerReference: args.values['leader-free-kl'] ? 'leader-free' : 'standard',
     lora: { ...d.lora, rank, alpha: numberOption(args, 'lora-alpha', 2 * rank, { min: 1e-9 }) },
+    device: deviceOption(args),
   };
 }
 
@@ -90,7 +98,7 @@ const trainCommand: Command = {
     'Usage: slhf train --store PATH --follower SPEC --out DIR [--leader SPEC] [--mode offline|online] [--judge NAME]',
     '         [--steps N] [--epochs N] [--lr X] [--beta X] [--follower-weight X] [--kl k1|k2|k3]',
     '         [--lora-r N] [--lora-alpha N] [--seed N] [--held-out F] [--batch-size N] [--leader-every K]',
-    '         [--leader-free-kl] [--max-new-tokens N] [--json-progress]',
+    '         [--leader-free-kl] [--max-new-tokens N] [--device DEVICE] [--json-progress]',
     '',
     'Runs in a separate process. Versions go to DIR/adapters/vNNNN (PEFT files + meta.json); DIR/active.json',
     'switches to the new version only after a successful run. --leader equal to --follower (or "same")',
@@ -98,12 +106,14 @@ const trainCommand: Command = {
     'Offline (default) trains on the logged decisions; online samples fresh drafts and refinements for the',
     'store\'s contexts and scores them with a programmatic judge (--judge shorter|longer).',
     '--json-progress prints every progress message as one JSON line on stdout.',
+    `--device: ${DEVICES.join(', ')} (default cpu); a provider that cannot start falls back to the CPU with a note.`,
   ].join('\n'),
   options: {
     ...commonOptions, out: { type: 'string' }, leader: { type: 'string' }, mode: { type: 'string' }, judge: { type: 'string' },
     steps: { type: 'string' }, epochs: { type: 'string' }, lr: { type: 'string' }, beta: { type: 'string' }, 'follower-weight': { type: 'string' },
     kl: { type: 'string' }, 'lora-r': { type: 'string' }, 'lora-alpha': { type: 'string' }, 'batch-size': { type: 'string' },
     'leader-every': { type: 'string' }, 'leader-free-kl': { type: 'boolean' }, 'json-progress': { type: 'boolean' }, 'max-new-tokens': { type: 'string' },
+    device: { type: 'string' },
   },
   async run(args, io) {
     const mode = text(args, 'mode') ?? 'offline';

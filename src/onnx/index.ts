@@ -18,7 +18,7 @@ export { shapeOf, dimOf, zerosLike, unbroadcast } from './ops/helpers';
 export { grad, gradients, UnreachedError, type GradOptions, type Gradients } from './autodiff';
 export { serialize, saveModel, IR_VERSION, OPSET, type SerializeOptions, type ModelBytes, type ExternalData } from './serialize';
 export {
-  createSession, SessionCache, ModelLoadError, toOrtTensor, autoCandidates,
+  createSession, SessionCache, ModelLoadError, toOrtTensor, autoCandidates, DEVICES,
   type Device, type SessionOptions, type Session, type ModelSource, type Feed, ort,
 } from './runtime';
 export { AdamW, clipGradNorm, globalNorm, type AdamWOptions, type AdamWState, type ParamSet } from './optim';

@@ -7,7 +7,8 @@ import { type DType, type TypedArray, typedArrayFrom } from './dtype';
 import { explainProviderFailure } from './provider-hints';
 import { type ModelBytes } from './serialize';
 
-export type Device = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
+export const DEVICES = ['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu'] as const;
+export type Device = (typeof DEVICES)[number];
 
 export interface SessionOptions {
   /** A provider, "auto" (the platform's accelerators, then CPU), or an explicit order to try. */

@@ -50,8 +50,8 @@ export async function runJob(job: TrainJob, emit: (m: WorkerMessage) => void, ca
     start = job.startFrom ? await loadPeftAdapter(job.startFrom, config) : initLoraAdapter(config, settings.lora, settings.seed);
     settings.lora = { ...start.config, dropout: settings.lora.dropout };
     const weights = await loadDecoderWeights(checkpoint);
-    policy = await Policy.create(config, weights, { lora: settings.lora, intraOpThreads: settings.intraOpThreads, dropoutSeed: settings.seed });
-    if (job.online) sampler = await Sampler.create(config, weights, settings.lora, settings.intraOpThreads);
+    policy = await Policy.create(config, weights, { lora: settings.lora, intraOpThreads: settings.intraOpThreads, dropoutSeed: settings.seed, device: settings.device });
+    if (job.online) sampler = await Sampler.create(config, weights, settings.lora, settings.intraOpThreads, settings.device);
   } finally {
     await checkpoint.close();
   }

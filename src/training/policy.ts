@@ -1,7 +1,7 @@
 // The policy's two sessions over one decoder: a probe (per-token log-probs with the LoRA factors as
 // inputs, no dropout) and the training graph (the same log-probs, the loss sum_t coef_t * l_t with
 // the coefficients fed per step, and the loss's gradients w.r.t. every LoRA factor).
-import { createSession, grad, mul, reduceSum, serialize, type Feed, type Session } from '../onnx';
+import { createSession, grad, mul, reduceSum, serialize, type Device, type Feed, type Session } from '../onnx';
 import type { DecoderConfig } from '../models/config';
 import { buildLogProbGraph, loraFeeds, loraInputName, type WeightMap } from '../models/graphs';
 import type { LoraAdapter, LoraConfig } from '../models/lora';
@@ -18,6 +18,8 @@ export interface PolicyOptions {
   intraOpThreads?: number;
   /** Seed of the in-graph LoRA dropout masks (used when lora.dropout > 0). */
   dropoutSeed?: number;
+  /** Default cpu; another provider falls back to the CPU when it cannot start. */
+  device?: Device;
 }
 
 type FloatArray = Float32Array | Float64Array;
@@ -61,7 +63,7 @@ export class Policy {
     const factors = t.lora.flatMap((p) => [p.a, p.b]);
     const inputNames = t.lora.flatMap((p) => [loraInputName(p.slot.module, 'A'), loraInputName(p.slot.module, 'B')]);
     grad(loss, factors).forEach((g, i) => t.graph.output(g, gradOutputName(inputNames[i])));
-    const sessionOptions = { device: 'cpu' as const, intraOpThreads: options.intraOpThreads };
+    const sessionOptions = { device: options.device ?? 'cpu', intraOpThreads: options.intraOpThreads };
     const probe = await createSession(serialize(probeGraph.graph), sessionOptions);
     const train = await createSession(serialize(t.graph), sessionOptions);
     const padId = config.padTokenId ?? config.eosTokenIds[0] ?? 0;

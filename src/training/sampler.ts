@@ -1,7 +1,7 @@
 // Sampling from the policy for online training: a logits graph (the decoder with the LoRA factors
 // as inputs, last position only) and a plain sampling loop. Without a KV cache each new token
 // re-runs the whole sequence: fine for the short samples and small models online training uses.
-import { Graph, createSession, serialize, slice, squeeze, type Feed, type Session } from '../onnx';
+import { Graph, createSession, serialize, slice, squeeze, type Device, type Feed, type Session } from '../onnx';
 import type { DecoderConfig } from '../models/config';
 import { decoderForward, type LoraTensors } from '../models/decoder';
 import { initializerSource, loraInputName, type WeightMap } from '../models/graphs';
@@ -25,7 +25,7 @@ export interface Sampled {
 export class Sampler {
   private constructor(private readonly session: Session, readonly padId: number, readonly vocab: number) {}
 
-  static async create(config: DecoderConfig, weights: WeightMap, lora: LoraConfig, intraOpThreads?: number): Promise<Sampler> {
+  static async create(config: DecoderConfig, weights: WeightMap, lora: LoraConfig, intraOpThreads?: number, device: Device = 'cpu'): Promise<Sampler> {
     const graph = new Graph('decoder_sample');
     const dims = ['batch_size', 'sequence_length'];
     const inputIds = graph.input('input_ids', 'int64', dims);
@@ -39,7 +39,7 @@ export class Sampler {
     }
     const { logits } = decoderForward(config, initializerSource(graph, config, weights), { inputIds, attentionMask, positionIds, lora: tensors });
     graph.output(squeeze(slice(logits, [-1], [2 ** 31 - 1], [1]), [1]), 'last_logits');
-    const session = await createSession(serialize(graph), { device: 'cpu', intraOpThreads });
+    const session = await createSession(serialize(graph), { device, intraOpThreads });
     return new Sampler(session, config.padTokenId ?? config.eosTokenIds[0] ?? 0, config.vocabSize);
   }
 

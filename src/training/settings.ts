@@ -1,5 +1,6 @@
 // Training settings, their defaults (chosen for small data: a user's first 20 to a few hundred
 // decisions), the learning-rate schedule and sequence-length bucketing.
+import type { Device } from '../onnx';
 import { DEFAULT_LORA, validateLoraConfig, type LoraConfig } from '../models/lora';
 import { KL_ESTIMATORS, type ObjectiveSettings } from './objective';
 import { TrainingInputError, type FollowerReference, type Sample } from './data';
@@ -33,6 +34,8 @@ export interface TrainSettings extends ObjectiveSettings {
   weightDecay: number;
   adamEps: number;
   intraOpThreads?: number;
+  /** ONNX Runtime provider for the training sessions ('auto': CUDA when installed, else CPU). Default cpu. */
+  device?: Device;
   /** Write a checkpoint every N optimizer steps (0: only at the end). */
   checkpointEvery: number;
 }

@@ -8,11 +8,14 @@ import type { RefinerClient } from '../refiner/client';
 import type { DeviceSetting } from '../refiner/host';
 import type { RefineEvent, RefineRequest } from '../refiner/loop';
 import type { WorkerConfig } from '../refiner/protocol';
+import { DEFAULT_MODEL_LABEL, DEFAULT_MODEL_PATH, SUGGESTED_MODEL } from '../models/default-model';
 import type { PanelModelStatus } from './panelProtocol';
 
 export interface ModelSettings {
   readonly leader: string;
   readonly follower: string;
+  /** No model is configured and the Follower is the embedded tiny demo model. */
+  readonly builtIn: boolean;
   readonly device: DeviceSetting;
   readonly cacheDir: string;
 }
@@ -25,21 +28,27 @@ export type ModelStatus = PanelModelStatus & { readonly state: ModelState };
 export class ModelsNotConfiguredError extends Error {
   override name = 'ModelsNotConfiguredError';
   constructor() {
-    super('SLHF: No model is configured. Set "slhf.follower.model" (and optionally "slhf.leader.model") to a local model folder or a Hugging Face model id. A built-in default model is not included in this version.');
+    super(`SLHF: No model is configured and the ${DEFAULT_MODEL_LABEL} is missing from this installation. Set "slhf.follower.model" (and optionally "slhf.leader.model") to a local model folder or a Hugging Face model id, e.g. ${SUGGESTED_MODEL}.`);
   }
 }
 
 /** Models loaded by the worker stay for this long after their last use. */
 const IDLE_UNLOAD_MS = 10 * 60_000;
 
-export function readModelSettings(globalStorage: vscode.Uri): ModelSettings {
+/** The built-in model's detail line: what it is and how to switch to a real one. */
+export const BUILT_IN_DETAIL = `Using the ${DEFAULT_MODEL_LABEL}: it only fixes typos, doubled words, casing, spacing and final full stops in short English sentences. For real work, set slhf.follower.model to a real model, e.g. ${SUGGESTED_MODEL} (SLHF: Select Models…).`;
+
+export function readModelSettings(globalStorage: vscode.Uri, extensionUri: vscode.Uri): ModelSettings {
   const config = vscode.workspace.getConfiguration('slhf');
   const leader = config.get<string>('leader.model', '').trim();
-  const follower = config.get<string>('follower.model', '').trim();
+  const follower = config.get<string>('follower.model', '').trim() || leader;
   const cacheDir = config.get<string>('modelCacheDir', '').trim() || join(globalStorage.fsPath, 'models');
+  const device = config.get<DeviceSetting>('device', 'auto');
   // Either setting alone is enough: the Follower defaults to the Leader, and without a Leader the
-  // Follower's base checkpoint drafts (the refiner's default).
-  return { leader, follower: follower || leader, device: config.get<DeviceSetting>('device', 'auto'), cacheDir };
+  // Follower's base checkpoint drafts (the refiner's default). With neither, the embedded model.
+  if (follower) return { leader, follower, builtIn: false, device, cacheDir };
+  const builtIn = join(extensionUri.fsPath, DEFAULT_MODEL_PATH);
+  return { leader, follower: existsSync(join(builtIn, 'config.json')) ? builtIn : '', builtIn: true, device, cacheDir };
 }
 
 function workerConfig(settings: ModelSettings, followerAdapter: string | null): WorkerConfig {
@@ -73,10 +82,10 @@ export class RefinerService implements vscode.Disposable {
   }
 
   status(): ModelStatus {
-    const settings = readModelSettings(this.globalStorage);
+    const settings = readModelSettings(this.globalStorage, this.extensionUri);
     const base = {
-      leader: settings.leader || (settings.follower ? `${settings.follower} (the Follower's base model)` : ''),
-      follower: settings.follower,
+      leader: settings.leader || (settings.follower ? `${settings.builtIn ? DEFAULT_MODEL_LABEL : settings.follower} (the Follower's base model)` : ''),
+      follower: settings.builtIn && settings.follower ? DEFAULT_MODEL_LABEL : settings.follower,
       device: settings.device === 'auto' ? 'auto (CPU)' : settings.device,
       followerVersion: this.followerVersion,
       memoryMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
@@ -84,12 +93,13 @@ export class RefinerService implements vscode.Disposable {
     if (!settings.follower) return { ...base, state: 'not-configured', detail: 'No model configured: set slhf.follower.model.' };
     if (this.busy > 0) return { ...base, state: 'working', detail: 'Generating…' };
     if (this.lastError) return { ...base, state: 'error', detail: this.lastError };
-    if (this.client && Date.now() - this.lastUse < IDLE_UNLOAD_MS) return { ...base, state: 'loaded', detail: 'Models loaded; they unload after 10 minutes without use.' };
-    return { ...base, state: 'idle', detail: 'Models load on first use.' };
+    const note = settings.builtIn ? ` ${BUILT_IN_DETAIL}` : '';
+    if (this.client && Date.now() - this.lastUse < IDLE_UNLOAD_MS) return { ...base, state: 'loaded', detail: `Models loaded; they unload after 10 minutes without use.${note}` };
+    return { ...base, state: 'idle', detail: `Models load on first use.${note}` };
   }
 
   private async ensureClient(): Promise<RefinerClient> {
-    const settings = readModelSettings(this.globalStorage);
+    const settings = readModelSettings(this.globalStorage, this.extensionUri);
     if (!settings.follower) throw new ModelsNotConfiguredError();
     // Read on every request: a training run may have activated a new version (or rolled back).
     const { activeAdapterDir } = await import('../training/versions');

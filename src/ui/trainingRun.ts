@@ -59,7 +59,7 @@ export class TrainingRunner implements vscode.Disposable {
 
   async train(options: TrainOptions = {}): Promise<FlowOutcome> {
     if (this.child) return { ok: false, message: 'SLHF: Training is already running.' };
-    const settings = readModelSettings(this.globalStorage);
+    const settings = readModelSettings(this.globalStorage, this.extensionUri);
     if (!settings.follower) {
       const message = new ModelsNotConfiguredError().message;
       void vscode.window.showErrorMessage(message);
@@ -67,6 +67,8 @@ export class TrainingRunner implements vscode.Disposable {
     }
     const cli = vscode.Uri.joinPath(this.extensionUri, 'out', 'cli.js').fsPath;
     const args = [cli, 'train', '--store', this.storeLocation, '--follower', settings.follower, '--out', TrainingRunner.adaptersRoot(this.globalStorage), '--json-progress'];
+    // A named provider trains there (falling back to the CPU); 'auto' trains on the CPU, where training was measured.
+    if (settings.device !== 'auto' && settings.device !== 'cpu') args.push('--device', settings.device);
     if (options.epochs !== undefined) args.push('--epochs', String(options.epochs));
     this.log.info(`training: ${args.slice(1).join(' ')}`);
     const metrics = { loss: [] as number[], kl: [] as number[], score: [] as number[] };

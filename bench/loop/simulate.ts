@@ -1,0 +1,120 @@
+// The closed loop, as the product runs it: the Follower refines a draft (the refiner, exported ONNX
+// graph, transformers.js), the simulated user decides, the decision becomes a store session record
+// and its preference pairs (the store's own derivation), and every `every` decisions the Follower
+// is trained on all pairs so far (a fresh adapter, the same steps for every method) and swapped in.
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadTokenizer, tokenizePairs, type TextTokenizer } from '../../src/cli/training-data';
+import { openCheckpoint } from '../../src/models/checkpoint';
+import { loadDecoderWeights } from '../../src/models/export';
+import { savePeftAdapter } from '../../src/models/peft';
+import { seededRandom } from '../../src/models/seeded-random';
+import { ModelHost, refine, type GeneratedText } from '../../src/refiner';
+import { SCHEMA_VERSION, sessionPairs, type Decision, type PreferencePair, type SessionRecord } from '../../src/store';
+import { trainDpo } from '../../src/training/dpo';
+import { Policy } from '../../src/training/policy';
+import { resolveSettings, type TrainSettings } from '../../src/training/settings';
+import { trainOffline } from '../../src/training/trainer';
+import type { SimulatedUser, Task } from './users';
+
+export type Method = 'slhf' | 'dpo';
+
+export interface LoopOptions {
+  modelDir: string;
+  workDir: string;
+  decisions: number;
+  /** Train after every this many decisions. */
+  every: number;
+  /** Sampling temperature of the refinements. */
+  temperature: number;
+  /** Probability that a user corrects a wrong refinement by hand instead of rejecting it. */
+  editRate: number;
+  seed: number;
+  train: Partial<TrainSettings>;
+  /** DPO's beta. */
+  dpoBeta: number;
+  /** Train once more after the last block (a recipe wants the final adapter; the benchmark does not). */
+  trainAtEnd?: boolean;
+  log?: (message: string) => void;
+}
+
+export interface LoopResult {
+  user: string;
+  method: Method;
+  /** Acceptance rate of each block of `every` decisions (block 0: before any training). */
+  acceptance: number[];
+  pairs: number;
+  trainSeconds: number;
+  /** The last adapter trained (PEFT folder), null if none was. */
+  adapterDir: string | null;
+}
+
+function record(id: string, task: Task, round: GeneratedText, decision: Decision): SessionRecord {
+  const at = new Date(0).toISOString();
+  return {
+    kind: 'session', schemaVersion: SCHEMA_VERSION, id, workspace: 'bench', createdAt: at, updatedAt: at,
+    languageId: 'plaintext', preset: 'prose', context: '', instruction: '',
+    draft: { text: task.draft, source: 'user' },
+    rounds: [{ text: round.text, modelId: round.modelId, adapterVersion: round.adapterVersion, sampling: round.sampling, tokenIds: round.tokenIds, logprobs: round.logprobs, timings: round.timings }],
+    decision,
+  };
+}
+
+async function refineOnce(host: ModelHost, draft: string, temperature: number, seed: number): Promise<GeneratedText> {
+  const settings = { maxNewTokens: 160, temperature, topP: 1, topK: 0, repetitionPenalty: 1, seed };
+  for await (const event of refine(host, { draft, rounds: 1, settings, kind: 'prose' })) if (event.type === 'round-end') return event.result;
+  throw new Error('the refiner returned no round');
+}
+
+/** One user, one method: `decisions` decisions with training every `every`. */
+export async function runLoop(user: SimulatedUser, method: Method, o: LoopOptions): Promise<LoopResult> {
+  const dir = join(o.workDir, `${user.name}-${method}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const tokenizer: TextTokenizer = await loadTokenizer(o.modelDir);
+  const checkpoint = await openCheckpoint(o.modelDir);
+  const config = checkpoint.config;
+  const weights = await loadDecoderWeights(checkpoint).finally(() => checkpoint.close());
+  const settings = resolveSettings({ ...o.train, seed: o.seed });
+  const policy = await Policy.create(config, weights, { lora: settings.lora, intraOpThreads: settings.intraOpThreads });
+  const host = new ModelHost({ cacheDir: join(o.workDir, 'cache'), device: 'cpu' });
+  const endOfTurn = config.eosTokenIds[config.eosTokenIds.length - 1];
+  // The same drafts and decisions' coin flips for every method: only the Follower differs.
+  const taskRand = seededRandom(o.seed);
+  const decideRand = seededRandom(o.seed ^ 0xdec1de);
+  const pairs: PreferencePair[] = [];
+  const acceptance: number[] = [];
+  let accepted = 0;
+  let trainSeconds = 0;
+  let adapterDir: string | null = null;
+  try {
+    for (let i = 0; i < o.decisions; i++) {
+      if (i % o.every === 0) host.configure({ leader: null, follower: { spec: o.modelDir, adapter: adapterDir } });
+      const task = user.task(taskRand);
+      const round = await refineOnce(host, task.draft, o.temperature, o.seed * 100_000 + i);
+      const at = new Date(0).toISOString();
+      const editing = decideRand() < o.editRate;
+      const decision: Decision = round.text === task.ideal ? { kind: 'accepted', round: 0, decidedAt: at }
+        : editing ? { kind: 'accepted-edited', round: 0, finalText: task.ideal, decidedAt: at } : { kind: 'rejected', decidedAt: at };
+      if (decision.kind === 'accepted') accepted += 1;
+      pairs.push(...sessionPairs(record(`d${i}`, task, round, decision)));
+      if ((i + 1) % o.every !== 0) continue;
+      acceptance.push(accepted / o.every);
+      o.log?.(`${user.name}/${method}: decisions ${i + 1 - o.every}-${i}: acceptance ${(accepted / o.every).toFixed(2)}, ${pairs.length} pairs`);
+      accepted = 0;
+      if ((i + 1 >= o.decisions && !o.trainAtEnd) || pairs.length === 0) continue;
+      const started = performance.now();
+      const training = tokenizePairs(pairs, tokenizer, endOfTurn);
+      const steps = Math.max(1, Math.ceil((settings.epochs * training.length) / (settings.batchSize / 2)));
+      const s = { ...settings, steps };
+      const result = method === 'slhf' ? await trainOffline(policy, training, s) : await trainDpo(policy, training, s, o.dpoBeta);
+      adapterDir = join(dir, `adapter-${i + 1}`);
+      await savePeftAdapter(adapterDir, result.adapter);
+      trainSeconds += (performance.now() - started) / 1000;
+    }
+  } finally {
+    await host.unloadAll();
+    await policy.release();
+  }
+  return { user: user.name, method, acceptance, pairs: pairs.length, trainSeconds, adapterDir };
+}

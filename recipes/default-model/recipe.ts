@@ -1,0 +1,61 @@
+// What the embedded default refiner is: its shape, its prompt format and its training examples.
+// The model sees only the text to refine: its chat template renders the draft (the last assistant
+// turn; the user's turn when there is no draft, as for a Leader) followed by <|im_start|>, and it
+// answers with the refined text and <|im_end|>. A model this small cannot follow instructions, so
+// the template drops them rather than spend its context on them.
+import { makeRefinementPairs, type RefinementPair } from '../../src/training/corruption';
+import { seededRandom } from '../../src/models/seeded-random';
+import type { SftExample } from '../../src/training/sft';
+import type { TinyModelShape } from '../../src/models/fixtures/tiny-model';
+import { followerMessages, PRESETS, renderPrompt } from '../../src/refiner/prompts';
+import type { TextTokenizer } from '../../src/cli/training-data';
+
+export const DEFAULT_MODEL_SHAPE: TinyModelShape = { layers: 4, hidden: 128, heads: 4, kvHeads: 2, intermediate: 384 };
+
+export const DEFAULT_MODEL_TEMPLATE =
+  "{%- set ns = namespace(draft=none, user='') -%}" +
+  "{%- for m in messages -%}" +
+  "{%- if m.role == 'assistant' -%}{%- set ns.draft = m.content -%}" +
+  "{%- elif m.role == 'user' and ns.draft is none -%}{%- set ns.user = m.content -%}{%- endif -%}" +
+  '{%- endfor -%}' +
+  '{{- ns.draft if ns.draft is not none else ns.user -}}' +
+  "{%- if add_generation_prompt -%}{{- '<|im_start|>' -}}{%- endif -%}";
+
+/** The Follower's prompt for `draft`, rendered exactly as the refiner renders it. */
+export function promptIds(tokenizer: TextTokenizer, draft: string): number[] {
+  const rendered = renderPrompt(tokenizer, followerMessages({ preset: PRESETS.prose }, draft));
+  return tokenizer.encode(rendered.text, { add_special_tokens: rendered.addSpecialTokens });
+}
+
+/** Corrupted (or clean) -> clean, as prompt and target token ids; the target ends with end-of-turn. */
+export function sftExamples(tokenizer: TextTokenizer, pairs: readonly RefinementPair[], endOfTurn: number): SftExample[] {
+  return pairs.map((p) => ({ prompt: promptIds(tokenizer, p.input), target: [...tokenizer.encode(p.target, { add_special_tokens: false }), endOfTurn] }));
+}
+
+/**
+ * Sentences of random words from the corpus's vocabulary: a model this small memorizes 755
+ * sentences long before it learns to copy, and text it has never seen forces it to copy.
+ */
+export function randomSentences(sentences: readonly string[], count: number, seed: number): string[] {
+  // Every occurrence, so words come at their corpus frequencies ("the" often, "flamenco" rarely).
+  const vocabulary = sentences.flatMap((s) => s.toLowerCase().match(/[a-z]+(?:'[a-z]+)?/g) ?? []);
+  const rand = seededRandom(seed);
+  const pick = <T>(items: readonly T[]) => items[Math.floor(rand() * items.length)];
+  return Array.from({ length: count }, () => {
+    const words = Array.from({ length: 3 + Math.floor(rand() * 10) }, () => pick(vocabulary).replace(/^i('|$)/, "I$1"));
+    if (words.length > 4 && rand() < 0.3) words[Math.floor(rand() * (words.length - 2)) + 1] += ',';
+    const text = words.join(' ');
+    return text[0].toUpperCase() + text.slice(1) + pick(['.', '.', '.', '!', '?']);
+  });
+}
+
+/**
+ * `rounds` independent corruptions (a fresh draw per round) of every corpus sentence and of as many
+ * fresh random-word sentences.
+ */
+export function trainingPairs(sentences: readonly string[], rounds: number, seed: number, cleanRate = 0.2): RefinementPair[] {
+  return Array.from({ length: rounds }, (_, r) => {
+    const text = [...sentences, ...randomSentences(sentences, sentences.length, seed * 1000 + r)];
+    return makeRefinementPairs(text, { seed: seed * 1000 + r, cleanRate, maxCorruptions: 2 });
+  }).flat();
+}

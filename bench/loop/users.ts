@@ -43,14 +43,19 @@ export const britishUser: SimulatedUser = {
   },
 };
 
-/** Sentences of the corpus ending in '!' or in nothing, with trailing spaces; wants a final '.' and no trailing space. */
+/**
+ * Sentences of the corpus ending in '!' or in nothing; wants a final '.'. (The other half of this
+ * taste, no trailing whitespace, is out of any model's reach: the refiner gives a refinement the
+ * selection's own outer whitespace back, by design, so that replacing a selection never eats a line
+ * break. A first run with trailing spaces in the drafts measured 0 acceptance for both methods.)
+ */
 export function tidyUser(sentences: readonly string[]): SimulatedUser {
   return {
     name: 'tidy',
-    taste: 'a final full stop and no trailing whitespace',
+    taste: "a final full stop ('!' or none becomes '.')",
     task(rand) {
       const stem = pick(sentences, rand).replace(/[.!?]+$/, '');
-      return { draft: `${stem}${rand() < 0.5 ? '!' : ''}${pick([' ', '  ', '\t'], rand)}`, ideal: `${stem}.` };
+      return { draft: `${stem}${rand() < 0.5 ? '!' : ''}`, ideal: `${stem}.` };
     },
   };
 }

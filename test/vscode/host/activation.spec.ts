@@ -11,7 +11,7 @@ const extensionId = 'slhf-refine.slhf-refine';
 const expectedCommands = [
   'slhf.refineSelection', 'slhf.draftAndRefine', 'slhf.acceptRefinement', 'slhf.rejectRefinement',
   'slhf.previousRound', 'slhf.nextRound', 'slhf.retryRefinement', 'slhf.cancelRefinement',
-  'slhf.showHistory', 'slhf.exportHistory', 'slhf.trainFollower', 'slhf.selectModels',
+  'slhf.showHistory', 'slhf.exportHistory', 'slhf.trainFollower', 'slhf.selectModels', 'slhf.installCudaSupport',
 ];
 
 function extension(): vscode.Extension<SlhfExtensionApi> {

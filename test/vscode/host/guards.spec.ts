@@ -105,15 +105,17 @@ test('multi-cursor selections and read-only documents are refused with a reason'
   await closeAllEditors();
 });
 
-test('without a configured model the command says so and changes nothing', async () => {
+test('without a configured model the built-in tiny model refines, and rejecting leaves the text as it was', async () => {
   const follower = vscode.workspace.getConfiguration().inspect<string>('slhf.follower.model')?.globalValue;
   assert.ok(follower, 'the harness sets the fixture Follower in the user settings');
   await setSetting('slhf.follower.model', undefined);
   try {
     const editor = await editorWith(text, draft);
     const outcome = await run('slhf.refineSelection');
-    assert.equal(outcome.ok, false);
-    assert.match(outcome.message, /No model is configured/);
+    assert.equal(outcome.ok, true, outcome.message);
+    const session = await storedSession(outcome.sessionId);
+    assert.match(session.rounds[0].modelId, /default-model/);
+    assert.equal((await run('slhf.rejectRefinement')).ok, true);
     assert.equal(textOf(editor.document), eol(text));
   } finally {
     await setSetting('slhf.follower.model', follower);

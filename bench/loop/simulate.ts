@@ -60,8 +60,9 @@ function record(id: string, task: Task, round: GeneratedText, decision: Decision
   };
 }
 
-async function refineOnce(host: ModelHost, draft: string, temperature: number, seed: number): Promise<GeneratedText> {
-  const settings = { maxNewTokens: 160, temperature, topP: 1, topK: 0, repetitionPenalty: 1, seed };
+/** One Follower round on `draft`, as the product generates it. */
+export async function refineOnce(host: ModelHost, draft: string, temperature: number, seed: number, maxNewTokens = 160): Promise<GeneratedText> {
+  const settings = { maxNewTokens, temperature, topP: 1, topK: 0, repetitionPenalty: 1, seed };
   for await (const event of refine(host, { draft, rounds: 1, settings, kind: 'prose' })) if (event.type === 'round-end') return event.result;
   throw new Error('the refiner returned no round');
 }

@@ -4,7 +4,7 @@
 // answers with the refined text and <|im_end|>. A model this small cannot follow instructions, so
 // the template drops them rather than spend its context on them.
 import { makeRefinementPairs, type RefinementPair } from '../../src/training/corruption';
-import { seededRandom } from '../../src/models/seeded-random';
+import { pickOne, seededRandom } from '../../src/models/seeded-random';
 import type { SftExample } from '../../src/training/sft';
 import type { TinyModelShape } from '../../src/models/fixtures/tiny-model';
 import { followerMessages, PRESETS, renderPrompt } from '../../src/refiner/prompts';
@@ -40,7 +40,7 @@ export function randomSentences(sentences: readonly string[], count: number, see
   // Every occurrence, so words come at their corpus frequencies ("the" often, "flamenco" rarely).
   const vocabulary = sentences.flatMap((s) => s.toLowerCase().match(/[a-z]+(?:'[a-z]+)?/g) ?? []);
   const rand = seededRandom(seed);
-  const pick = <T>(items: readonly T[]) => items[Math.floor(rand() * items.length)];
+  const pick = <T>(items: readonly T[]) => pickOne(items, rand);
   return Array.from({ length: count }, () => {
     const words = Array.from({ length: 3 + Math.floor(rand() * 10) }, () => pick(vocabulary).replace(/^i('|$)/, "I$1"));
     if (words.length > 4 && rand() < 0.3) words[Math.floor(rand() * (words.length - 2)) + 1] += ',';

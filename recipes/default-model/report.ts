@@ -2,7 +2,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DecoderConfig } from '../../src/models/config';
-import { ModelHost, refine } from '../../src/refiner';
+import { ModelHost } from '../../src/refiner';
+import { refineOnce } from '../../bench/loop/simulate';
 import type { RefinementPair } from '../../src/training/corruption';
 import { fixMetrics, type FixMetrics } from '../../src/training/fix-metrics';
 import type { Corpus } from './corpus';
@@ -12,13 +13,7 @@ export async function heldOutMetrics(modelDir: string, pairs: readonly Refinemen
   const host = new ModelHost({ cacheDir, device: 'cpu' });
   host.configure({ leader: null, follower: { spec: modelDir, adapter: null } });
   try {
-    return await fixMetrics(pairs, async (text) => {
-      const settings = { maxNewTokens: 256, temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1, seed: 0 };
-      for await (const event of refine(host, { draft: text, rounds: 1, settings, kind: 'prose' })) {
-        if (event.type === 'round-end') return event.result.text;
-      }
-      throw new Error('refiner returned no round');
-    }, 8);
+    return await fixMetrics(pairs, async (text) => (await refineOnce(host, text, 0, 0, 256)).text, 8);
   } finally {
     await host.unloadAll();
   }

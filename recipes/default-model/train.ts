@@ -9,9 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadTokenizer, type TextTokenizer } from '../../src/cli/training-data';
-import { openCheckpoint } from '../../src/models/checkpoint';
 import type { DecoderConfig } from '../../src/models/config';
-import { loadDecoderWeights } from '../../src/models/export';
+import { readDecoderWeights } from '../../src/models/export';
 import { makeTinyModel } from '../../src/models/fixtures/tiny-model';
 import type { WeightMap } from '../../src/models/graphs';
 import { loraScale, mergeLoraPair } from '../../src/models/lora';
@@ -33,15 +32,6 @@ async function saveModel(config: DecoderConfig, weights: WeightMap, from: string
   for (const f of MODEL_FILES) copyFileSync(join(from, f), join(dir, f));
   const tensors = decoderTensorLayout(config).map((slot) => ({ name: slot.name, dtype: 'F32' as const, shape: slot.shape, data: weights.get(slot.name)! }));
   await writeSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
-}
-
-async function readWeights(dir: string): Promise<WeightMap> {
-  const checkpoint = await openCheckpoint(dir);
-  try {
-    return await loadDecoderWeights(checkpoint);
-  } finally {
-    await checkpoint.close();
-  }
 }
 
 const minutes = (ms: number) => Math.round(ms / 600) / 100;
@@ -83,11 +73,11 @@ async function main(): Promise<void> {
     { name: 'supervised warm start, phase 1 (every weight)', dir: join(values.work, 'sft-1'), steps: Number(values['sft-steps']), lr: 2e-3, warmupSteps: 100, seed },
     { name: 'supervised warm start, phase 2 (every weight)', dir: sftDir, steps: Math.round(Number(values['sft-steps']) * 2 / 3), lr: 5e-4, warmupSteps: 50, seed: seed + 1 },
   ];
-  let weights = await readWeights(baseDir);
+  let weights = await readDecoderWeights(baseDir);
   for (const phase of phases) {
     const record = join(phase.dir, 'stage.json');
     if (values['skip-sft'] && existsSync(record)) {
-      weights = await readWeights(phase.dir);
+      weights = await readDecoderWeights(phase.dir);
       stages.push(JSON.parse(readFileSync(record, 'utf8')) as StageRecord);
       continue;
     }

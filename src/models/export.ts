@@ -27,6 +27,16 @@ export async function loadDecoderWeights(checkpoint: Checkpoint): Promise<Weight
   return weights;
 }
 
+/** The weights of a model folder (opened and closed here). */
+export async function readDecoderWeights(modelDir: string): Promise<WeightMap> {
+  const checkpoint = await openCheckpoint(modelDir);
+  try {
+    return await loadDecoderWeights(checkpoint);
+  } finally {
+    await checkpoint.close();
+  }
+}
+
 /** Merges a PEFT adapter folder into the weights in place: W += (alpha / r) B A. */
 export async function mergeAdapterDir(checkpoint: Checkpoint, weights: WeightMap, adapterDir: string): Promise<void> {
   const adapter = await loadPeftAdapter(adapterDir, checkpoint.config);

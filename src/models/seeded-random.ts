@@ -12,3 +12,8 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** One item drawn uniformly with `rand`. */
+export function pickOne<T>(items: readonly T[], rand: () => number): T {
+  return items[Math.floor(rand() * items.length)];
+}

@@ -3,7 +3,7 @@
 // missing final mark), and the model learns corrupted -> clean. Clean -> clean pairs are mixed in
 // so that it also learns to leave good text alone. Pure and seeded: the same seed gives the same
 // pairs on every machine.
-import { seededRandom } from '../models/seeded-random';
+import { pickOne as pick, seededRandom } from '../models/seeded-random';
 
 export type CorruptionKind =
   | 'adjacent-key' | 'transposition' | 'deletion' | 'misspelling'
@@ -43,7 +43,6 @@ KEY_ROWS.forEach((row, r) => {
 });
 
 type Rand = () => number;
-const pick = <T>(items: readonly T[], rand: Rand): T => items[Math.floor(rand() * items.length)];
 const isLetter = (ch: string | undefined) => ch !== undefined && /[A-Za-z]/.test(ch);
 const sameCase = (like: string, ch: string) => (like === like.toUpperCase() ? ch.toUpperCase() : ch.toLowerCase());
 const splice = (text: string, at: number, remove: number, insert: string) => text.slice(0, at) + insert + text.slice(at + remove);

@@ -1,6 +1,6 @@
 // The default refiner's source text: short, clean English sentences from the fortune cookie files
-// of Debian's `fortunes-min` package (fortune-mod's data, BSD licence; see the model card). The
-// text is read from the installed package at run time and never committed.
+// of Debian's `fortunes-min` and `fortunes` packages (fortune-mod's data, BSD licence; see the
+// model card). The text is read from the installed packages at run time and never committed.
 //
 //   node --import tsx recipes/default-model/corpus.ts     prints the corpus size and a few samples
 import { existsSync, readFileSync } from 'node:fs';
@@ -9,14 +9,35 @@ import { splitPairs } from '../../src/training/data';
 
 /** Debian installs the cookie files here; FORTUNE_DIR overrides it (other distributions). */
 export const DEFAULT_FORTUNE_DIR = '/usr/share/games/fortunes';
-/** The files of `fortunes-min`: all under fortune-mod's BSD licence. */
-export const FORTUNE_FILES = ['fortunes', 'literature', 'riddles'] as const;
+/** A set of cookie files and the Debian package that installs them (all under fortune-mod's BSD licence). */
+export interface FortuneSource {
+  package: string;
+  files: readonly string[];
+}
+
+/** The three files of `fortunes-min`, about 830 sentences: the warm start's first phases. */
+export const MIN_FORTUNES: FortuneSource = { package: 'fortunes-min', files: ['fortunes', 'literature', 'riddles'] };
+
+/**
+ * Those and the cookie files of `fortunes` (which depends on fortunes-min), about 10,000 sentences.
+ * Left out: files with next to no plain prose (ascii-art, paradoxum, translate-me, pratchett), and
+ * jokes about groups of people (ethnic, men-women), which a spelling fixer has no need to read.
+ */
+export const ALL_FORTUNES: FortuneSource = {
+  package: 'fortunes',
+  files: [
+    ...MIN_FORTUNES.files, 'art', 'computers', 'cookie', 'debian', 'definitions', 'disclaimer', 'drugs', 'education', 'food',
+    'goedel', 'humorists', 'kids', 'knghtbrd', 'law', 'linux', 'linuxcookie', 'love', 'magic', 'medicine', 'miscellaneous',
+    'news', 'people', 'perl', 'pets', 'platitudes', 'politics', 'science', 'songs-poems', 'sports', 'startrek', 'tao',
+    'wisdom', 'work', 'zippy',
+  ],
+};
 
 export interface Corpus {
   train: string[];
   heldOut: string[];
   /** Where the text came from, for the model card. */
-  source: { package: string; files: string[] };
+  source: FortuneSource;
 }
 
 export class CorpusMissingError extends Error {
@@ -64,21 +85,23 @@ export function extractSentences(fileText: string): string[] {
 
 /**
  * Reads the installed fortune files, dedupes the sentences and splits them deterministically by
- * sentence (stable when the package changes) into train and held-out sets.
+ * sentence into train and held-out sets. The split depends on nothing but the sentence, so a
+ * sentence held out of MIN_FORTUNES is held out of ALL_FORTUNES too.
  */
-export function loadCorpus(options: { dir?: string; heldOutFraction?: number; seed?: number } = {}): Corpus {
+export function loadCorpus(options: { source?: FortuneSource; dir?: string; heldOutFraction?: number; seed?: number } = {}): Corpus {
+  const source = options.source ?? ALL_FORTUNES;
   const dir = options.dir ?? process.env.FORTUNE_DIR ?? DEFAULT_FORTUNE_DIR;
-  const files = FORTUNE_FILES.map((f) => join(dir, f));
+  const files = source.files.map((f) => join(dir, f));
   const missing = files.filter((f) => !existsSync(f));
   if (missing.length > 0) {
     throw new CorpusMissingError(
-      `default-model corpus: the fortune files are missing (${missing.join(', ')}). ` +
-        'Install them with `sudo apt-get install fortunes-min` (Debian/Ubuntu), or point FORTUNE_DIR at a folder holding the files fortunes, literature and riddles.',
+      `default-model corpus: ${missing.length} fortune file(s) are missing (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', ...' : ''}). ` +
+        `Install them with \`sudo apt-get install ${source.package}\` (Debian/Ubuntu), or point FORTUNE_DIR at a folder holding the files ${source.files.join(', ')}.`,
     );
   }
   const sentences = [...new Set(files.flatMap((f) => extractSentences(readFileSync(f, 'latin1'))))];
   const { train, heldOut } = splitPairs(sentences.map((id) => ({ id })), options.heldOutFraction ?? 0.1, options.seed ?? 0);
-  return { train: train.map((s) => s.id), heldOut: heldOut.map((s) => s.id), source: { package: 'fortunes-min', files: [...FORTUNE_FILES] } };
+  return { train: train.map((s) => s.id), heldOut: heldOut.map((s) => s.id), source };
 }
 
 if (process.argv[1] && /corpus\.ts$/.test(process.argv[1])) {

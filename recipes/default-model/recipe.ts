@@ -51,11 +51,11 @@ export function randomSentences(sentences: readonly string[], count: number, see
 
 /**
  * `rounds` independent corruptions (a fresh draw per round) of every corpus sentence and of as many
- * fresh random-word sentences.
+ * fresh random-word sentences, each with 1 to `maxCorruptions` corruptions.
  */
-export function trainingPairs(sentences: readonly string[], rounds: number, seed: number, cleanRate = 0.2): RefinementPair[] {
+export function trainingPairs(sentences: readonly string[], rounds: number, seed: number, maxCorruptions = 2, cleanRate = 0.2): RefinementPair[] {
   return Array.from({ length: rounds }, (_, r) => {
     const text = [...sentences, ...randomSentences(sentences, sentences.length, seed * 1000 + r)];
-    return makeRefinementPairs(text, { seed: seed * 1000 + r, cleanRate, maxCorruptions: 2 });
+    return makeRefinementPairs(text, { seed: seed * 1000 + r, cleanRate, maxCorruptions });
   }).flat();
 }

@@ -1,4 +1,5 @@
-// The recipe's held-out measurement through the refiner, and the model card.
+// The recipe's held-out measurement through the refiner, and the model card. The card is written
+// whole by the recipe, examples included, so that re-running it never leaves a stale word behind.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DecoderConfig } from '../../src/models/config';
@@ -8,12 +9,33 @@ import type { RefinementPair } from '../../src/training/corruption';
 import { fixMetrics, type FixMetrics } from '../../src/training/fix-metrics';
 import type { Corpus } from './corpus';
 
-/** Exact-fix and damage rates of a model folder, refining each input once, greedily, as the product does. */
-export async function heldOutMetrics(modelDir: string, pairs: readonly RefinementPair[], cacheDir: string): Promise<FixMetrics> {
+/** Sentences shown on the card with the model's output and the text wanted: the issue's demo sentence first. */
+export const EXAMPLES = [
+  { input: 'teh cat sat on the the mat', want: 'The cat sat on the mat.' },
+  { input: 'i beleive we should leave untill tomorrow', want: 'I believe we should leave until tomorrow.' },
+  { input: 'The weather is nice today , and the park is open', want: 'The weather is nice today, and the park is open.' },
+  { input: 'She has a quiet humor that most people miss.', want: 'She has a quiet humor that most people miss.' },
+  { input: 'Remember to water the plants while I am away.', want: 'Remember to water the plants while I am away.' },
+];
+
+export interface Measurement {
+  metrics: FixMetrics;
+  examples: { input: string; want: string; output: string }[];
+}
+
+/**
+ * Exact-fix and damage rates of a model folder on `pairs`, and its outputs for EXAMPLES,
+ * refining each input once, greedily, as the product does.
+ */
+export async function measure(modelDir: string, pairs: readonly RefinementPair[], cacheDir: string): Promise<Measurement> {
   const host = new ModelHost({ cacheDir, device: 'cpu' });
   host.configure({ leader: null, follower: { spec: modelDir, adapter: null } });
+  const refine = async (text: string) => (await refineOnce(host, text, 0, 0, 256)).text;
   try {
-    return await fixMetrics(pairs, async (text) => (await refineOnce(host, text, 0, 0, 256)).text, 8);
+    const metrics = await fixMetrics(pairs, refine, 8);
+    const examples = [];
+    for (const e of EXAMPLES) examples.push({ ...e, output: await refine(e.input) });
+    return { metrics, examples };
   } finally {
     await host.unloadAll();
   }
@@ -29,44 +51,74 @@ export interface StageRecord {
 
 const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
 
-export function writeModelCard(dir: string, r: { config: DecoderConfig; corpus: Corpus; stages: StageRecord[]; before: FixMetrics; after: FixMetrics; heldOutPairs: number }): void {
+export interface CardFacts {
+  config: DecoderConfig;
+  corpus: Corpus;
+  /** The smaller corpus of the first phases. */
+  smallCorpus: Corpus;
+  stages: StageRecord[];
+  before: Measurement;
+  after: Measurement;
+  heldOutPairs: number;
+}
+
+export function writeModelCard(dir: string, r: CardFacts): void {
   const params = (r.config.vocabSize * r.config.hiddenSize) + r.config.numLayers * (
     r.config.hiddenSize * (r.config.numHeads + 2 * r.config.numKvHeads) * r.config.headDim + r.config.numHeads * r.config.headDim * r.config.hiddenSize + 3 * r.config.hiddenSize * r.config.intermediateSize);
-  const kinds = Object.entries(r.after.byKind).map(([k, v]) => `| ${k} | ${v!.count} | ${pct(v!.rate)} |`).join('\n');
-  const misses = r.after.misses.map((m) => `- in: \`${m.input}\`\n  want: \`${m.target}\`\n  got: \`${m.output}\``).join('\n');
+  const after = r.after.metrics;
+  const kinds = Object.entries(after.byKind).map(([k, v]) => `| ${k} | ${v!.count} | ${pct(v!.rate)} |`).join('\n');
+  const misses = after.misses.map((m) => `- in: \`${m.input}\`\n  want: \`${m.target}\`\n  got: \`${m.output}\``).join('\n');
+  const examples = r.after.examples.map((e) => `| \`${e.input}\` | \`${e.output}\` | ${e.output === e.want ? 'yes' : `no (\`${e.want}\`)`} |`).join('\n');
+  const missedExamples = r.after.examples.filter((e) => e.output !== e.want);
   const stages = r.stages.map((s) => `| ${s.name} | ${s.steps} | ${s.minutes} | ${s.finalLoss === null ? 'n/a' : s.finalLoss.toFixed(4)} |`).join('\n');
+  const totalMinutes = Math.round(r.stages.reduce((sum, s) => sum + s.minutes, 0));
   writeFileSync(join(dir, 'README.md'), `# SLHF Refine tiny default refiner
 
 A tiny demo model, embedded in the extension so that it does something useful offline on first run.
 It fixes typos, common misspellings, doubled words, a lowercase sentence start, stray spaces and a
 missing final full stop in short English sentences. It is not a language model you can instruct:
 it sees only the text to refine. For real work, switch to a real model, for example
-\`Qwen/Qwen2.5-0.5B-Instruct\` (setting \`slhf.followerModel\`, or \`--follower\` on the CLI).
+\`Qwen/Qwen2.5-0.5B-Instruct\` (the setting \`slhf.follower.model\`, the command "SLHF: Select Models",
+or \`--follower\` on the CLI).
 
 - Architecture: Qwen2-style decoder, ${r.config.numLayers} layers, hidden ${r.config.hiddenSize}, ${r.config.numHeads} heads (${r.config.numKvHeads} KV heads), MLP ${r.config.intermediateSize}, tied embeddings; about ${(params / 1e6).toFixed(2)} M parameters, float32.
 - Tokenizer: byte-level BPE (${r.config.vocabSize} ids), the project's own fixture tokenizer; chat template renders only the draft.
-- Trained from scratch by \`npm run train:default-model\` with this project's ONNX Runtime trainer, on ${r.corpus.train.length} sentences.
+- Decoding: greedy (\`do_sample: false\` in generation_config.json). Sampled, it adds typos of its own.
+- Trained from scratch by \`npm run train:default-model\` with this project's ONNX Runtime trainer.
+
+## Examples
+The model's own outputs (greedy, through the refiner), written by the recipe:
+
+| input | output | as wanted? |
+| --- | --- | --- |
+${examples}
 
 ## Data
-Sentences from Debian's \`${r.corpus.source.package}\` package (files: ${r.corpus.source.files.join(', ')}), the fortune-mod
-cookie files, under the BSD licence of fortune-mod. Each sentence is corrupted at random (seeded),
-and clean sentences are mixed in so that the model learns to leave good text alone. ${r.corpus.heldOut.length} sentences
-are held out for the measurement below and never trained on.
+Sentences from the fortune-mod cookie files, under fortune-mod's BSD licence: ${r.smallCorpus.train.length} from Debian's
+\`${r.smallCorpus.source.package}\` package (files: ${r.smallCorpus.source.files.join(', ')}) for the first two phases, and
+${r.corpus.train.length} from \`${r.corpus.source.package}\` (${r.corpus.source.files.length} files: ${r.corpus.source.files.join(', ')}) for the later phases and for SLHF.
+Half of each phase's examples are sentences of random words drawn from the same text, so that the
+model learns to copy rather than to recite. Each sentence is corrupted at random (seeded), and clean
+sentences are mixed in so that the model learns to leave good text alone. ${r.corpus.heldOut.length} sentences are held
+out (split by a hash of the sentence, so the same ones in both packages) and never trained on.
 
 ## Training
 | stage | steps (SFT) / pairs (SLHF) | minutes (2-core machine) | final loss |
 | --- | ---: | ---: | ---: |
 ${stages}
 
+About ${totalMinutes} minutes of training in all on the 2-core machine that made this model (minutes vary with
+its load), plus the measurement below.
+
 ## Quality on held-out sentences
-${r.heldOutPairs} held-out pairs (${r.after.corrupted} corrupted, ${r.after.clean} clean), one greedy refinement through the
-refiner itself (exported ONNX graph, transformers.js). The set is small: one pair moves the exact-fix rate
-by ${(100 / Math.max(1, r.after.corrupted)).toFixed(1)} points and the damage rate by ${(100 / Math.max(1, r.after.clean)).toFixed(1)}.
+${r.heldOutPairs} held-out pairs (${after.corrupted} corrupted, ${after.clean} clean: every third held-out sentence), one greedy
+refinement through the refiner itself (exported ONNX graph, transformers.js). One pair moves the
+exact-fix rate by ${(100 / Math.max(1, after.corrupted)).toFixed(1)} points and the damage rate by ${(100 / Math.max(1, after.clean)).toFixed(1)}.
 
 | model | exact-fix rate | damage rate (clean text changed) |
 | --- | ---: | ---: |
-| after the supervised warm start | ${pct(r.before.exactFixRate)} | ${pct(r.before.damageRate)} |
-| after SLHF (this model) | ${pct(r.after.exactFixRate)} | ${pct(r.after.damageRate)} |
+| after the supervised warm start | ${pct(r.before.metrics.exactFixRate)} | ${pct(r.before.metrics.damageRate)} |
+| after SLHF (this model) | ${pct(after.exactFixRate)} | ${pct(after.damageRate)} |
 
 Exact fixes by corruption kind (a pair counts once for each kind applied to it):
 
@@ -76,5 +128,12 @@ ${kinds}
 
 Some misses:
 ${misses}
+
+## Known weaknesses
+- It knows the spelling of the words in its training text and little else: a typo in a rare word
+  usually stays, and it sometimes changes a letter of a word it has not seen while copying. Review
+  its diffs; the damage rate above says how often it changes clean text.
+- It knows nothing but the kinds of errors above, in short English sentences; longer text degrades.
+${missedExamples.map((e) => `- It gets \`${e.input}\` wrong: \`${e.output}\`, where \`${e.want}\` was wanted`).join('\n')}
 `);
 }

@@ -1,9 +1,10 @@
 // `npm run train:default-model [-- --out DIR --sft-steps N --slhf-decisions N --threads N]`: trains the
 // embedded default refiner from nothing. 1. a random model of DEFAULT_MODEL_SHAPE with a byte-level
 // tokenizer; 2. supervised warm start, every weight trained, on corrupted -> clean sentences of the
-// fortunes-min corpus; 3. SLHF on a LoRA adapter from simulated decisions in the product's loop
-// (bench/loop), then merged; 4. the held-out exact-fix and damage rates measured through the
-// refiner itself (exported ONNX graph, transformers.js, greedy), written into the model card.
+// fortune cookie files (Debian's fortunes-min, then fortunes); 3. SLHF on a LoRA adapter from
+// simulated decisions in the product's loop (bench/loop), then merged; 4. the held-out exact-fix and
+// damage rates measured through the refiner itself (exported ONNX graph, transformers.js, greedy),
+// written into the model card.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,8 +22,8 @@ import { trainFullSft } from '../../src/training/full-sft';
 import { loadPeftAdapter } from '../../src/models/peft';
 import { runLoop, type LoopOptions } from '../../bench/loop/simulate';
 import { fixerUser } from '../../bench/loop/users';
-import { loadCorpus } from './corpus';
-import { heldOutMetrics, writeModelCard, type StageRecord } from './report';
+import { ALL_FORTUNES, loadCorpus, MIN_FORTUNES } from './corpus';
+import { measure, writeModelCard, type StageRecord } from './report';
 import { DEFAULT_MODEL_SHAPE, DEFAULT_MODEL_TEMPLATE, randomSentences, sftExamples, trainingPairs } from './recipe';
 
 const MODEL_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json'];
@@ -54,10 +55,10 @@ async function main(): Promise<void> {
   });
   const seed = Number(values.seed);
   const threads = values.threads ? Number(values.threads) : undefined;
-  const corpus = loadCorpus();
-  console.log(`corpus: ${corpus.train.length} training and ${corpus.heldOut.length} held-out sentences from ${corpus.source.package}`);
+  const corpus = loadCorpus({ source: ALL_FORTUNES });
+  const smallCorpus = loadCorpus({ source: MIN_FORTUNES });
+  console.log(`corpus: ${corpus.train.length} training and ${corpus.heldOut.length} held-out sentences from ${corpus.source.package} (${smallCorpus.train.length} training from ${smallCorpus.source.package})`);
   const baseDir = join(values.work, 'base');
-  const sftDir = join(values.work, 'sft');
   if (!values['skip-sft']) rmSync(values.work, { recursive: true, force: true });
   const base = await makeTinyModel({ arch: 'qwen2', tokenizer: 'bytes', ...DEFAULT_MODEL_SHAPE, out: baseDir, seed, force: true });
   const tokenizerConfig = JSON.parse(readFileSync(join(baseDir, 'tokenizer_config.json'), 'utf8'));
@@ -66,13 +67,20 @@ async function main(): Promise<void> {
   const endOfTurn = base.tokenizer.endOfTurnIds[0];
   const tokenizer: TextTokenizer = await loadTokenizer(baseDir);
   const stages: StageRecord[] = [];
-  // 2. Supervised warm start in two phases (each a fresh AdamW and cosine schedule on fresh
-  // corruptions): a long one at a high learning rate, then a shorter, gentler one. Each phase saves
-  // its result and its record in --work, and a re-run resumes after the last phase saved.
+  // 2. Supervised warm start in four phases, each a fresh AdamW and cosine schedule on fresh
+  // corruptions: a long one at a high learning rate and a gentler one on the small corpus, where
+  // the model learns to copy and to fix; then the same two on the whole corpus (twelve times the
+  // vocabulary, up to three corruptions a sentence), where it learns to copy words it has not seen
+  // rather than "fix" them. Each phase saves its result and its record in --work, and a re-run
+  // resumes after the last phase saved.
+  const sftSteps = Number(values['sft-steps']);
   const phases = [
-    { name: 'supervised warm start, phase 1 (every weight)', dir: join(values.work, 'sft-1'), steps: Number(values['sft-steps']), lr: 2e-3, warmupSteps: 100, seed },
-    { name: 'supervised warm start, phase 2 (every weight)', dir: sftDir, steps: Math.round(Number(values['sft-steps']) * 2 / 3), lr: 5e-4, warmupSteps: 50, seed: seed + 1 },
+    { name: 'supervised warm start, phase 1 (every weight, fortunes-min)', dir: join(values.work, 'sft-1'), corpus: smallCorpus, steps: sftSteps, lr: 2e-3, warmupSteps: 100, maxCorruptions: 2, seed },
+    { name: 'supervised warm start, phase 2 (every weight, fortunes-min)', dir: join(values.work, 'sft-2'), corpus: smallCorpus, steps: Math.round(sftSteps * 2 / 3), lr: 5e-4, warmupSteps: 50, maxCorruptions: 2, seed: seed + 1 },
+    { name: 'supervised warm start, phase 3 (every weight, fortunes)', dir: join(values.work, 'sft-3'), corpus, steps: sftSteps * 4, lr: 1e-3, warmupSteps: 100, maxCorruptions: 3, seed: seed + 2 },
+    { name: 'supervised warm start, phase 4 (every weight, fortunes)', dir: join(values.work, 'sft-4'), corpus, steps: sftSteps * 2, lr: 5e-4, warmupSteps: 50, maxCorruptions: 3, seed: seed + 3 },
   ];
+  const sftDir = phases[phases.length - 1].dir;
   let weights = await readDecoderWeights(baseDir);
   for (const phase of phases) {
     const record = join(phase.dir, 'stage.json');
@@ -82,7 +90,8 @@ async function main(): Promise<void> {
       continue;
     }
     const settings = { steps: phase.steps, batchSize: 16, lr: phase.lr, warmupSteps: phase.warmupSteps, finalLrFraction: 0.05, weightDecay: 0.01, maxGradNorm: 1, seed: phase.seed, bucket: 16, intraOpThreads: threads };
-    const examples = sftExamples(tokenizer, trainingPairs(corpus.train, Math.ceil((phase.steps * settings.batchSize) / (2 * corpus.train.length)) + 1, phase.seed), endOfTurn);
+    const rounds = Math.ceil((phase.steps * settings.batchSize) / (2 * phase.corpus.train.length)) + 1;
+    const examples = sftExamples(tokenizer, trainingPairs(phase.corpus.train, rounds, phase.seed, phase.maxCorruptions), endOfTurn);
     const started = performance.now();
     const last = await trainFullSft(config, weights, examples, settings, {
       onStep: (p) => {
@@ -119,12 +128,14 @@ async function main(): Promise<void> {
   await saveModel(config, weights, baseDir, values.out);
 
   // 4. Held-out quality through the refiner, for the warm start and the final model.
-  const heldOut = makeRefinementPairs(corpus.heldOut, { seed: 12345, cleanRate: 0.3, maxCorruptions: 2 });
+  // Every third held-out sentence: a sample across all the files, measured in minutes.
+  const heldOut = makeRefinementPairs(corpus.heldOut.filter((_, i) => i % 3 === 0), { seed: 12345, cleanRate: 0.3, maxCorruptions: 2 });
   const cacheDir = join(values.work, 'cache');
-  const before = await heldOutMetrics(sftDir, heldOut, cacheDir);
-  const after = await heldOutMetrics(values.out, heldOut, cacheDir);
-  writeModelCard(values.out, { config, corpus, stages, before, after, heldOutPairs: heldOut.length });
-  console.log(`held-out exact-fix rate ${before.exactFixRate} -> ${after.exactFixRate}; damage rate ${before.damageRate} -> ${after.damageRate}`);
+  const before = await measure(sftDir, heldOut, cacheDir);
+  const after = await measure(values.out, heldOut, cacheDir);
+  writeModelCard(values.out, { config, corpus, smallCorpus, stages, before, after, heldOutPairs: heldOut.length });
+  console.log(`held-out exact-fix rate ${before.metrics.exactFixRate} -> ${after.metrics.exactFixRate}; damage rate ${before.metrics.damageRate} -> ${after.metrics.damageRate}`);
+  for (const e of after.examples) console.log(`  ${e.input} -> ${e.output}`);
   console.log(`wrote ${values.out}`);
 }
 

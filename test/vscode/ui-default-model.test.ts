@@ -21,7 +21,7 @@ before(async () => {
   root = mkdtempSync(join(tmpdir(), 'slhf-ui-default-'));
   workspace = join(root, 'workspace');
   mkdirSync(workspace, { recursive: true });
-  writeFileSync(join(workspace, 'notes.txt'), 'teh cat sat on the mat.\n');
+  writeFileSync(join(workspace, 'notes.txt'), 'teh dog ran to the park.\n');
   server = await startCodeServer({
     installExtensions: [repoRoot],
     machineSettings: { 'slhf.modelCacheDir': join(root, 'model-cache') },
@@ -45,7 +45,7 @@ test('with no model configured, the built-in model turns "teh" into "the" and th
     await page.locator('.quick-input-widget input').fill('notes.txt');
     await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'notes.txt' }).first().waitFor();
     await page.keyboard.press('Enter');
-    await page.locator('.editor-group-container.active .view-line', { hasText: 'teh cat' }).click();
+    await page.locator('.editor-group-container.active .view-line', { hasText: 'teh dog' }).click();
     await page.keyboard.press('Home');
     await page.keyboard.press('Shift+End');
     await runFromCommandPalette(page, 'SLHF: Refine Selection', { keepFocus: true });
@@ -54,10 +54,10 @@ test('with no model configured, the built-in model turns "teh" into "the" and th
     const accept = page.locator('.editor-actions .action-item a[aria-label^="Accept Refinement"]');
     await accept.click();
     await diffTab.waitFor({ state: 'detached' });
-    await page.locator('.editor-group-container.active .view-line', { hasText: 'teh cat' }).waitFor({ state: 'detached' });
+    await page.locator('.editor-group-container.active .view-line', { hasText: 'teh dog' }).waitFor({ state: 'detached' });
     const line = await page.locator('.editor-group-container.active .view-line').first().innerText();
     // The editor renders spaces as non-breaking spaces.
-    assert.match(line.replace(/\u00a0/g, ' '), /^[Tt]he cat sat on the mat\.$/);
+    assert.match(line.replace(/\u00a0/g, ' '), /^The dog ran to the park\.$/);
     await page.locator('.activitybar .action-item a[aria-label^="SLHF"]').click();
     const panel = webviewContent(page);
     await panel.locator('vscode-tab-header[data-tab="models"]').click();

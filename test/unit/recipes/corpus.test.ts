@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CorpusMissingError, cookieUnits, extractSentences, isCleanSentence, loadCorpus } from '../../../recipes/default-model/corpus';
+import { ALL_FORTUNES, CorpusMissingError, cookieUnits, extractSentences, isCleanSentence, loadCorpus, MIN_FORTUNES } from '../../../recipes/default-model/corpus';
 
 const FILE = [
   'A quiet morning makes a good start to the week.',
@@ -40,15 +40,24 @@ test('keeps short clean prose; drops attributions, dialogue, shouting, abbreviat
 test('loads, dedupes and splits installed files deterministically; a clear error when they are missing', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fortunes-'));
   try {
-    assert.throws(() => loadCorpus({ dir }), (e: Error) => e instanceof CorpusMissingError && /apt-get install fortunes-min/.test(e.message));
+    assert.throws(() => loadCorpus({ dir, source: MIN_FORTUNES }), (e: Error) => e instanceof CorpusMissingError && /apt-get install fortunes-min`/.test(e.message));
     const many = Array.from({ length: 40 }, (_, i) => `Sentence number ${i} is a plain one.`).join('\n%\n');
     writeFileSync(join(dir, 'fortunes'), `${many}\n%\n${many}`);
     writeFileSync(join(dir, 'literature'), '');
     writeFileSync(join(dir, 'riddles'), '');
-    const a = loadCorpus({ dir, heldOutFraction: 0.25 });
+    const a = loadCorpus({ dir, source: MIN_FORTUNES, heldOutFraction: 0.25 });
     assert.equal(a.train.length + a.heldOut.length, 40);
     assert.ok(a.heldOut.length > 0 && a.heldOut.every((s) => !a.train.includes(s)));
-    assert.deepEqual(loadCorpus({ dir, heldOutFraction: 0.25 }), a);
+    assert.deepEqual(loadCorpus({ dir, source: MIN_FORTUNES, heldOutFraction: 0.25 }), a);
+    // The whole package: its own install hint while its files are missing, and the small corpus's
+    // held-out sentences stay held out in it.
+    assert.throws(() => loadCorpus({ dir }), (e: Error) => e instanceof CorpusMissingError && /apt-get install fortunes`/.test(e.message));
+    const more = Array.from({ length: 60 }, (_, i) => `Another plain sentence, number ${i}.`).join('\n%\n');
+    for (const f of ALL_FORTUNES.files.filter((f) => !MIN_FORTUNES.files.includes(f))) writeFileSync(join(dir, f), f === 'work' ? more : '');
+    const all = loadCorpus({ dir, heldOutFraction: 0.25 });
+    assert.equal(all.train.length + all.heldOut.length, 100);
+    assert.ok(a.heldOut.every((s) => all.heldOut.includes(s)) && a.train.every((s) => all.train.includes(s)));
+    assert.equal(all.source.package, 'fortunes');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -70,8 +70,8 @@ async function main(): Promise<void> {
   // 2. Supervised warm start in four phases, each a fresh AdamW and cosine schedule on fresh
   // corruptions: a long one at a high learning rate and a gentler one on the small corpus, where
   // the model learns to copy and to fix; then the same two on the whole corpus (twelve times the
-  // vocabulary, up to three corruptions a sentence), where it learns to copy words it has not seen
-  // rather than "fix" them. Each phase saves its result and its record in --work, and a re-run
+  // sentences, five times the words, up to three corruptions a sentence), where it learns to copy
+  // words it has not seen rather than "fix" them. Each phase saves its result and its record in --work, and a re-run
   // resumes after the last phase saved.
   const sftSteps = Number(values['sft-steps']);
   const phases = [

@@ -35,10 +35,13 @@ export function sftExamples(tokenizer: TextTokenizer, pairs: readonly Refinement
 /**
  * Sentences of random words from the corpus's vocabulary: a model this small memorizes 755
  * sentences long before it learns to copy, and text it has never seen forces it to copy.
+ * `words: 'occurrences'` draws words at their corpus frequencies ("the" often, "flamenco" rarely);
+ * `'types'` draws every distinct word equally often, so words the corpus has once get copied as
+ * often as common ones.
  */
-export function randomSentences(sentences: readonly string[], count: number, seed: number): string[] {
-  // Every occurrence, so words come at their corpus frequencies ("the" often, "flamenco" rarely).
-  const vocabulary = sentences.flatMap((s) => s.toLowerCase().match(/[a-z]+(?:'[a-z]+)?/g) ?? []);
+export function randomSentences(sentences: readonly string[], count: number, seed: number, words: WordDraw = 'occurrences'): string[] {
+  const occurrences = sentences.flatMap((s) => s.toLowerCase().match(/[a-z]+(?:'[a-z]+)?/g) ?? []);
+  const vocabulary = words === 'types' ? [...new Set(occurrences)].sort() : occurrences;
   const rand = seededRandom(seed);
   const pick = <T>(items: readonly T[]) => pickOne(items, rand);
   return Array.from({ length: count }, () => {
@@ -49,13 +52,15 @@ export function randomSentences(sentences: readonly string[], count: number, see
   });
 }
 
+export type WordDraw = 'occurrences' | 'types';
+
 /**
  * `rounds` independent corruptions (a fresh draw per round) of every corpus sentence and of as many
- * fresh random-word sentences, each with 1 to `maxCorruptions` corruptions.
+ * fresh random-word sentences (words drawn as `words` says), each with 1 to `maxCorruptions` corruptions.
  */
-export function trainingPairs(sentences: readonly string[], rounds: number, seed: number, maxCorruptions = 2, cleanRate = 0.2): RefinementPair[] {
+export function trainingPairs(sentences: readonly string[], rounds: number, seed: number, maxCorruptions = 2, cleanRate = 0.2, words: WordDraw = 'occurrences'): RefinementPair[] {
   return Array.from({ length: rounds }, (_, r) => {
-    const text = [...sentences, ...randomSentences(sentences, sentences.length, seed * 1000 + r)];
+    const text = [...sentences, ...randomSentences(sentences, sentences.length, seed * 1000 + r, words)];
     return makeRefinementPairs(text, { seed: seed * 1000 + r, cleanRate, maxCorruptions });
   }).flat();
 }

@@ -12,6 +12,7 @@ import type { Corpus } from './corpus';
 /** Sentences shown on the card with the model's output and the text wanted: the issue's demo sentence first. */
 export const EXAMPLES = [
   { input: 'teh cat sat on the the mat', want: 'The cat sat on the mat.' },
+  { input: 'the fat cat sat on a mat', want: 'The fat cat sat on a mat.' },
   { input: 'i beleive we should leave untill tomorrow', want: 'I believe we should leave until tomorrow.' },
   { input: 'The weather is nice today , and the park is open', want: 'The weather is nice today, and the park is open.' },
   { input: 'She has a quiet humor that most people miss.', want: 'She has a quiet humor that most people miss.' },
@@ -98,9 +99,11 @@ Sentences from the fortune-mod cookie files, under fortune-mod's BSD licence: ${
 \`${r.smallCorpus.source.package}\` package (files: ${r.smallCorpus.source.files.join(', ')}) for the first two phases, and
 ${r.corpus.train.length} from \`${r.corpus.source.package}\` (${r.corpus.source.files.length} files: ${r.corpus.source.files.join(', ')}) for the later phases and for SLHF.
 Half of each phase's examples are sentences of random words drawn from the same text, so that the
-model learns to copy rather than to recite. Each sentence is corrupted at random (seeded), and clean
-sentences are mixed in so that the model learns to leave good text alone. ${r.corpus.heldOut.length} sentences are held
-out (split by a hash of the sentence, so the same ones in both packages) and never trained on.
+model learns to copy rather than to recite: at their frequencies in the text, and in the last phase
+every distinct word equally often, so that rare words get copied too. Each sentence is corrupted at
+random (seeded), and clean sentences are mixed in so that the model learns to leave good text alone.
+${r.corpus.heldOut.length} sentences are held out (split by a hash of the sentence, so the same ones in both packages)
+and never trained on.
 
 ## Training
 | stage | steps (SFT) / pairs (SLHF) | minutes (2-core machine) | final loss |
@@ -134,6 +137,5 @@ ${misses}
   usually stays, and it sometimes changes a letter of a word it has not seen while copying. Review
   its diffs; the damage rate above says how often it changes clean text.
 - It knows nothing but the kinds of errors above, in short English sentences; longer text degrades.
-${missedExamples.map((e) => `- It gets \`${e.input}\` wrong: \`${e.output}\`, where \`${e.want}\` was wanted`).join('\n')}
-`);
+${missedExamples.map((e) => `- It gets \`${e.input}\` wrong: \`${e.output}\`, where \`${e.want}\` was wanted.\n`).join('')}`);
 }

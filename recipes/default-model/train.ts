@@ -22,9 +22,9 @@ import { trainFullSft } from '../../src/training/full-sft';
 import { loadPeftAdapter } from '../../src/models/peft';
 import { runLoop, type LoopOptions } from '../../bench/loop/simulate';
 import { fixerUser } from '../../bench/loop/users';
-import { ALL_FORTUNES, loadCorpus, MIN_FORTUNES } from './corpus';
+import { ALL_FORTUNES, loadCorpus, MIN_FORTUNES, type Corpus } from './corpus';
 import { measure, writeModelCard, type StageRecord } from './report';
-import { DEFAULT_MODEL_SHAPE, DEFAULT_MODEL_TEMPLATE, randomSentences, sftExamples, trainingPairs } from './recipe';
+import { DEFAULT_MODEL_SHAPE, DEFAULT_MODEL_TEMPLATE, randomSentences, sftExamples, trainingPairs, type WordDraw } from './recipe';
 
 const MODEL_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json'];
 
@@ -33,6 +33,19 @@ async function saveModel(config: DecoderConfig, weights: WeightMap, from: string
   for (const f of MODEL_FILES) copyFileSync(join(from, f), join(dir, f));
   const tensors = decoderTensorLayout(config).map((slot) => ({ name: slot.name, dtype: 'F32' as const, shape: slot.shape, data: weights.get(slot.name)! }));
   await writeSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
+}
+
+interface SftPhase {
+  name: string;
+  dir: string;
+  corpus: Corpus;
+  steps: number;
+  lr: number;
+  warmupSteps: number;
+  maxCorruptions: number;
+  seed: number;
+  /** How the random sentences draw their words (trainingPairs' default when absent). */
+  words?: WordDraw;
 }
 
 const minutes = (ms: number) => Math.round(ms / 600) / 100;
@@ -67,18 +80,21 @@ async function main(): Promise<void> {
   const endOfTurn = base.tokenizer.endOfTurnIds[0];
   const tokenizer: TextTokenizer = await loadTokenizer(baseDir);
   const stages: StageRecord[] = [];
-  // 2. Supervised warm start in four phases, each a fresh AdamW and cosine schedule on fresh
+  // 2. Supervised warm start in five phases, each a fresh AdamW and cosine schedule on fresh
   // corruptions: a long one at a high learning rate and a gentler one on the small corpus, where
   // the model learns to copy and to fix; then the same two on the whole corpus (twelve times the
   // sentences, five times the words, up to three corruptions a sentence), where it learns to copy
-  // words it has not seen rather than "fix" them. Each phase saves its result and its record in --work, and a re-run
-  // resumes after the last phase saved.
+  // words it has not seen rather than "fix" them; then one more on the whole corpus whose random
+  // sentences draw every distinct word equally often, because a word the corpus has only a few
+  // times ("sat") was still being rewritten into a common one. Each phase saves its result and its
+  // record in --work, and a re-run resumes after the last phase saved.
   const sftSteps = Number(values['sft-steps']);
-  const phases = [
+  const phases: SftPhase[] = [
     { name: 'supervised warm start, phase 1 (every weight, fortunes-min)', dir: join(values.work, 'sft-1'), corpus: smallCorpus, steps: sftSteps, lr: 2e-3, warmupSteps: 100, maxCorruptions: 2, seed },
     { name: 'supervised warm start, phase 2 (every weight, fortunes-min)', dir: join(values.work, 'sft-2'), corpus: smallCorpus, steps: Math.round(sftSteps * 2 / 3), lr: 5e-4, warmupSteps: 50, maxCorruptions: 2, seed: seed + 1 },
     { name: 'supervised warm start, phase 3 (every weight, fortunes)', dir: join(values.work, 'sft-3'), corpus, steps: sftSteps * 4, lr: 1e-3, warmupSteps: 100, maxCorruptions: 3, seed: seed + 2 },
     { name: 'supervised warm start, phase 4 (every weight, fortunes)', dir: join(values.work, 'sft-4'), corpus, steps: sftSteps * 2, lr: 5e-4, warmupSteps: 50, maxCorruptions: 3, seed: seed + 3 },
+    { name: 'supervised warm start, phase 5 (every weight, fortunes, rare words as often as common ones)', dir: join(values.work, 'sft-5'), corpus, steps: sftSteps * 2, lr: 5e-4, warmupSteps: 50, maxCorruptions: 3, seed: seed + 4, words: 'types' },
   ];
   const sftDir = phases[phases.length - 1].dir;
   let weights = await readDecoderWeights(baseDir);
@@ -91,7 +107,7 @@ async function main(): Promise<void> {
     }
     const settings = { steps: phase.steps, batchSize: 16, lr: phase.lr, warmupSteps: phase.warmupSteps, finalLrFraction: 0.05, weightDecay: 0.01, maxGradNorm: 1, seed: phase.seed, bucket: 16, intraOpThreads: threads };
     const rounds = Math.ceil((phase.steps * settings.batchSize) / (2 * phase.corpus.train.length)) + 1;
-    const examples = sftExamples(tokenizer, trainingPairs(phase.corpus.train, rounds, phase.seed, phase.maxCorruptions), endOfTurn);
+    const examples = sftExamples(tokenizer, trainingPairs(phase.corpus.train, rounds, phase.seed, phase.maxCorruptions, 0.2, phase.words), endOfTurn);
     const started = performance.now();
     const last = await trainFullSft(config, weights, examples, settings, {
       onStep: (p) => {

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fsyncPath } from './atomic-file';
 import { DownloadError, downloadFile, type DownloadOptions } from './download';
 import { extractZipEntry, readZipDirectory, readZipEntry, ZipError, type ZipEntry } from './zip';
+import { processAlive } from './process-alive';
 
 export const CUDA_PACKAGE_ID = 'Microsoft.ML.OnnxRuntime.Gpu.Linux';
 export const NUGET_FLAT_CONTAINER = 'https://api.nuget.org/v3-flatcontainer/';
@@ -134,22 +135,13 @@ function takeLock(dir: string): () => void {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = Number(readFileSync(lock, 'utf8'));
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && processAlive(holder)) {
         throw new CudaInstallError(`another CUDA install is running (process ${holder}); wait for it to finish`, 'busy');
       }
       rmSync(lock, { force: true });
     }
   }
   throw new CudaInstallError(`cannot take the install lock ${lock}`, 'busy');
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function fromDownloadError(err: DownloadError, url: string, baseUrl: string | undefined, version: string): CudaInstallError {

@@ -8,6 +8,7 @@ import { basename, dirname, join } from 'node:path';
 import { storeIoError, StoreError } from './errors';
 import { isMissing, type FsLayer } from './fsLayer';
 import type { Logger } from './logger';
+import { processAlive } from '../onnx/process-alive';
 
 export interface LockOptions {
   fs: FsLayer;
@@ -30,16 +31,6 @@ interface Holder {
 const EMPTY_GRACE_MS = 2000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export class FileLock {
   private readonly breakPath: string;

@@ -50,8 +50,12 @@ export function requireString(args: ParsedArgs, name: string, command: Command):
   return value;
 }
 
+interface NumberLimits { min?: number; max?: number; integer?: boolean }
+
 /** Parses a numeric option, with bounds, or returns the fallback when absent. */
-export function numberOption(args: ParsedArgs, name: string, fallback: number, opts: { min?: number; max?: number; integer?: boolean } = {}): number {
+export function numberOption(args: ParsedArgs, name: string, fallback: number, opts?: NumberLimits): number;
+export function numberOption(args: ParsedArgs, name: string, fallback: undefined, opts?: NumberLimits): number | undefined;
+export function numberOption(args: ParsedArgs, name: string, fallback: number | undefined, opts: NumberLimits = {}): number | undefined {
   const raw = args.values[name];
   if (raw === undefined) return fallback;
   const value = Number(raw);

@@ -52,7 +52,8 @@ export const refineCommand: Command = {
     'model, adapter, sampling, timings, stopReason, fixedPoint}; log-probs are at the sampling temperature.',
     `--kind: ${DOCUMENT_KINDS.join(', ')} (default from --language, a VS Code language id; plaintext).`,
     `--device: ${DEVICE_SETTINGS.join(', ')} (default auto = cpu); an unavailable device falls back to cpu.`,
-    '--temperature defaults to 0.7, or to 0 (greedy) for the built-in model.',
+    'Sampling options left out take the model\'s generation_config.json (do_sample: false decodes greedily,',
+    'as the built-in model asks), else temperature 0.7, top-p 1, top-k 0 (off), repetition penalty 1.',
   ].join('\n'),
   options: {
     follower: { type: 'string' }, leader: { type: 'string' }, instruction: { type: 'string' }, rounds: { type: 'string' },
@@ -62,19 +63,18 @@ export const refineCommand: Command = {
     kind: { type: 'string' }, device: { type: 'string' }, 'cache-dir': { type: 'string' }, json: { type: 'boolean' },
   },
   async run(args, io) {
-    const builtIn = optionalString(args, 'follower') === undefined;
-    const follower = builtIn ? defaultFollower(io) : optionalString(args, 'follower')!;
+    const follower = optionalString(args, 'follower') ?? defaultFollower(io);
     const leader = optionalString(args, 'leader');
     const instruction = optionalString(args, 'instruction');
     if (leader && !instruction) throw new UsageError(`--leader drafts from --instruction; give --instruction too.\n\n${this.usage}`);
     const leaderDraft = Boolean(leader && instruction);
     const settings = {
       seed: args.values.seed === undefined ? null : numberOption(args, 'seed', 0, { integer: true, min: 0, max: 2 ** 32 - 1 }),
-      // The built-in model is too small to sample from without adding typos of its own: greedy by default.
-      temperature: numberOption(args, 'temperature', builtIn ? 0 : 0.7, { min: 0 }),
-      topP: numberOption(args, 'top-p', 1, { min: 0, max: 1 }),
-      topK: numberOption(args, 'top-k', 0, { integer: true, min: 0 }),
-      repetitionPenalty: numberOption(args, 'repetition-penalty', 1, { min: 0 }),
+      // Unset: what the model's generation_config.json asks for (resolveSettings).
+      temperature: numberOption(args, 'temperature', undefined, { min: 0 }),
+      topP: numberOption(args, 'top-p', undefined, { min: 0, max: 1 }),
+      topK: numberOption(args, 'top-k', undefined, { integer: true, min: 0 }),
+      repetitionPenalty: numberOption(args, 'repetition-penalty', undefined, { min: 0 }),
       maxNewTokens: numberOption(args, 'max-new-tokens', 256, { integer: true, min: 1 }),
     };
     const rounds = numberOption(args, 'rounds', 2, { integer: true, min: 1, max: 64 });

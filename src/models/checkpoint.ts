@@ -37,7 +37,8 @@ export class CheckpointError extends Error {
 /** Names Python's torch.load would unpickle. */
 export const PICKLE_PATTERN = /\.(bin|pt|pth|ckpt|pkl|pickle)$/i;
 
-function readJson(path: string): Json | null {
+/** A JSON object file; null when absent, a CheckpointError when it is not a JSON object. */
+export function readJson(path: string): Json | null {
   if (!existsSync(path)) return null;
   let value: unknown;
   try {

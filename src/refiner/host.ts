@@ -5,8 +5,9 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { cudaLibrariesPresent, cudaUnsupportedReason, INSTALL_CUDA_HINT } from '../onnx/cuda-provider';
 import { explainProviderFailure } from '../onnx/provider-hints';
+import { readJson } from '../models/checkpoint';
 import { prepareModel, type ModelSource, type SourceOptions } from './model-source';
-import type { Role } from './settings';
+import { samplingDefaults, type GenerationSettings, type Role } from './settings';
 
 export type DeviceSetting = 'auto' | 'cpu' | 'cuda' | 'webgpu' | 'dml' | 'coreml';
 export const DEVICE_SETTINGS: readonly DeviceSetting[] = ['auto', 'cpu', 'cuda', 'webgpu', 'dml', 'coreml'];
@@ -32,6 +33,8 @@ export interface LoadedModel {
   device: string;
   contextLength: number;
   eosIds: number[];
+  /** What the model's generation_config.json asks for where the user set nothing. */
+  samplingDefaults: Partial<GenerationSettings>;
 }
 
 interface Entry {
@@ -40,16 +43,9 @@ interface Entry {
   timer: NodeJS.Timeout | null;
 }
 
-function eosIdsOf(dir: string): number[] {
+function eosIdsOf(...configs: any[]): number[] {
   const ids = new Set<number>();
-  for (const file of ['config.json', 'generation_config.json']) {
-    try {
-      const eos = JSON.parse(readFileSync(join(dir, file), 'utf8')).eos_token_id;
-      for (const id of [eos].flat()) if (Number.isInteger(id)) ids.add(id);
-    } catch {
-      // generation_config.json is optional
-    }
-  }
+  for (const c of configs) for (const id of [c?.eos_token_id].flat()) if (Number.isInteger(id)) ids.add(id);
   return [...ids];
 }
 
@@ -108,7 +104,11 @@ async function loadTransformers(source: ModelSource, device: DeviceSetting, log:
       model = await AutoModelForCausalLM.from_pretrained(id, { device: 'cpu', dtype: 'fp32' });
     }
     const config = JSON.parse(readFileSync(join(source.dir, 'config.json'), 'utf8'));
-    return { model, tokenizer, source, device: used, contextLength: config.max_position_embeddings ?? 2048, eosIds: eosIdsOf(source.dir) };
+    const generation = readJson(join(source.dir, 'generation_config.json'));
+    return {
+      model, tokenizer, source, device: used, contextLength: config.max_position_embeddings ?? 2048,
+      eosIds: eosIdsOf(config, generation), samplingDefaults: samplingDefaults(generation),
+    };
   });
 }
 

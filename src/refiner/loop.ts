@@ -43,8 +43,8 @@ export function roundSeed(seed: number, round: number): number {
 }
 
 async function runLoop(host: ModelHost, request: RefineRequest, signal: AbortSignal, emit: (e: RefineEvent) => void, counters: StepCounters): Promise<void> {
-  const settings = resolveSettings(request.settings);
-  const seed = settings.seed ?? randomInt(2 ** 32);
+  // Checked before any model loads; each role's model then fills in what the user left unset.
+  const seed = resolveSettings(request.settings).seed ?? randomInt(2 ** 32);
   if (!(Number.isInteger(request.rounds) && request.rounds >= 1)) throw new RefinerInputError(`rounds must be an integer >= 1, got ${request.rounds}.`);
   if (request.leaderDraft) {
     if (!request.instruction?.trim()) throw new RefinerInputError('A Leader draft needs an instruction: say what the text should be.');
@@ -62,7 +62,7 @@ async function runLoop(host: ModelHost, request: RefineRequest, signal: AbortSig
     emit({ type: 'round-start', role, round });
     const result = await host.use(role, (model) => generateText(model, {
       role, round, messages, original, echo: role === 'follower' ? followerInstruction : undefined,
-      settings: { ...settings, seed: roundSeed(seed, round) }, contextLimit: request.contextLimit, signal,
+      settings: { ...resolveSettings(request.settings, model.samplingDefaults), seed: roundSeed(seed, round) }, contextLimit: request.contextLimit, signal,
       onChunk: (text) => emit({ type: 'chunk', role, round, text }),
     }, counters));
     return result;

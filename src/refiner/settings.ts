@@ -31,9 +31,14 @@ function check(ok: boolean, what: string, value: unknown): void {
   if (!ok) throw new RefinerInputError(`${what}, got ${JSON.stringify(value)}.`);
 }
 
-/** Fills in defaults and refuses values generation cannot honour. */
-export function resolveSettings(partial: Partial<GenerationSettings> = {}): GenerationSettings {
-  const s = { ...DEFAULT_SETTINGS, ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) };
+const defined = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+
+/**
+ * Fills in defaults and refuses values generation cannot honour. What the user set wins; then the
+ * model's own defaults (samplingDefaults of its generation_config.json); then DEFAULT_SETTINGS.
+ */
+export function resolveSettings(partial: Partial<GenerationSettings> = {}, modelDefaults: Partial<GenerationSettings> = {}): GenerationSettings {
+  const s = { ...DEFAULT_SETTINGS, ...defined(modelDefaults), ...defined(partial) };
   check(Number.isInteger(s.maxNewTokens) && s.maxNewTokens >= 1, 'maxNewTokens must be an integer >= 1', s.maxNewTokens);
   check(Number.isFinite(s.temperature) && s.temperature >= 0, 'temperature must be a number >= 0', s.temperature);
   check(Number.isFinite(s.topP) && s.topP > 0 && s.topP <= 1, 'topP must be in (0, 1]', s.topP);
@@ -41,6 +46,24 @@ export function resolveSettings(partial: Partial<GenerationSettings> = {}): Gene
   check(Number.isFinite(s.repetitionPenalty) && s.repetitionPenalty > 0, 'repetitionPenalty must be a number > 0', s.repetitionPenalty);
   check(s.seed === null || (Number.isInteger(s.seed) && s.seed >= 0 && s.seed < 2 ** 32), 'seed must be an integer in [0, 2^32)', s.seed);
   return s;
+}
+
+/**
+ * The sampling a model's generation_config.json asks for, as Hugging Face reads it: `do_sample:
+ * false` decodes greedily; otherwise its temperature, top_p and top_k. Its repetition_penalty holds
+ * either way. Values generation could not honour are left out, so the product's defaults stand.
+ */
+export function samplingDefaults(generationConfig: unknown): Partial<GenerationSettings> {
+  if (typeof generationConfig !== 'object' || generationConfig === null) return {};
+  const g = generationConfig as Record<string, unknown>;
+  const valid = (v: unknown, ok: (n: number) => boolean) => (typeof v === 'number' && ok(v) ? v : undefined);
+  const repetitionPenalty = valid(g.repetition_penalty, (n) => n > 0);
+  const sampling = g.do_sample === false ? { temperature: 0 } : {
+    temperature: valid(g.temperature, (n) => n >= 0),
+    topP: valid(g.top_p, (n) => n > 0 && n <= 1),
+    topK: valid(g.top_k, (n) => Number.isInteger(n) && n >= 0),
+  };
+  return defined({ ...sampling, repetitionPenalty });
 }
 
 /** As the store records them: the seed actually used. */

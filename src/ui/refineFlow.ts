@@ -28,23 +28,12 @@ interface RunResult {
   readonly rounds: GeneratedText[];
 }
 
-/**
- * The configured temperature; with no model configured (the built-in tiny model, too small to sample
- * from without adding typos of its own) greedy unless the user chose a temperature.
- */
-function temperature(config: vscode.WorkspaceConfiguration): number {
-  const builtIn = !config.get<string>('follower.model', '').trim() && !config.get<string>('leader.model', '').trim();
-  const chosen = config.inspect<number>('refine.temperature');
-  const explicit = [chosen?.globalValue, chosen?.workspaceValue, chosen?.workspaceFolderValue].some((v) => v !== undefined);
-  return builtIn && !explicit ? 0 : config.get<number>('refine.temperature', 0.7);
-}
-
 function generationRequest(): Pick<RefineRequest, 'rounds' | 'followerInstruction' | 'settings'> {
   const config = vscode.workspace.getConfiguration('slhf');
   return {
     rounds: config.get<number>('refine.rounds', 2),
     followerInstruction: config.get<string>('followerInstruction'),
-    settings: { maxNewTokens: config.get<number>('refine.maxNewTokens', 256), temperature: temperature(config) },
+    settings: { maxNewTokens: config.get<number>('refine.maxNewTokens', 256), temperature: config.get<number | null>('refine.temperature') ?? undefined },
   };
 }
 

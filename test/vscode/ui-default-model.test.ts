@@ -25,7 +25,8 @@ before(async () => {
   server = await startCodeServer({
     installExtensions: [repoRoot],
     machineSettings: { 'slhf.modelCacheDir': join(root, 'model-cache') },
-    userSettings: { 'slhf.refine.rounds': 1, 'slhf.refine.temperature': 0, 'workbench.startupEditor': 'none' },
+    // No temperature: the built-in model's generation_config.json asks for greedy decoding.
+    userSettings: { 'slhf.refine.rounds': 1, 'workbench.startupEditor': 'none' },
   });
   browser = await launchChromium();
   page = await newWorkbenchPage(browser);

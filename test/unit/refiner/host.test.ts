@@ -3,7 +3,7 @@
 // the Follower, idle unloading and the CPU fallback.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDecoderConfig } from '../../../src/models/config';
 import { initLoraAdapter } from '../../../src/models/lora';
@@ -80,6 +80,31 @@ test('a hub id is resolved through the hub cache', async () => {
   } finally {
     await hub.stop();
   }
+});
+
+test("sampling the user left unset comes from each role's own generation_config.json; the user's choice wins", async () => {
+  // The fixture asks for greedy decoding (do_sample: false); this copy asks for sampling.
+  const samplingDir = join(root, 'tiny-sampling');
+  cpSync(modelDir, samplingDir, { recursive: true });
+  const generation = JSON.parse(readFileSync(join(modelDir, 'generation_config.json'), 'utf8'));
+  writeFileSync(join(samplingDir, 'generation_config.json'), JSON.stringify({ ...generation, do_sample: true, temperature: 0.9, top_p: 0.8, top_k: 5, repetition_penalty: 1.1 }));
+  const host = new ModelHost({ cacheDir: join(root, 'cache-sampling') });
+  host.configure({ leader: { spec: samplingDir }, follower: { spec: modelDir } });
+  const sampling = (r: { sampling: object }) => {
+    const { temperature, topP, topK, repetitionPenalty } = r.sampling as Record<string, number>;
+    return { temperature, topP, topK, repetitionPenalty };
+  };
+  const request = (settings: object) => ({ instruction: 'Write.', leaderDraft: true, rounds: 1, settings: { seed: 3, maxNewTokens: 4, ...settings } });
+  const [leader, follower] = results(await collect(refine(host, request({}))));
+  assert.deepEqual([leader.role, follower.role], ['leader', 'follower']);
+  assert.deepEqual(sampling(leader), { temperature: 0.9, topP: 0.8, topK: 5, repetitionPenalty: 1.1 });
+  assert.deepEqual(sampling(follower), { temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1 });
+  const chosen = results(await collect(refine(host, request({ temperature: 0.5, topK: 0 }))));
+  assert.deepEqual(chosen.map(sampling), [
+    { temperature: 0.5, topP: 0.8, topK: 0, repetitionPenalty: 1.1 },
+    { temperature: 0.5, topP: 1, topK: 0, repetitionPenalty: 1 },
+  ]);
+  await host.unloadAll();
 });
 
 test('Leader and Follower on the same base share one loaded model; an adapter switch reloads only the Follower', async () => {

@@ -3,14 +3,11 @@
 // without touching the Leader. Runs wherever generation runs (the worker).
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { cudaLibrariesPresent, cudaUnsupportedReason, INSTALL_CUDA_HINT } from '../onnx/cuda-provider';
 import { explainProviderFailure } from '../onnx/provider-hints';
 import { readJson } from '../models/checkpoint';
-import { prepareModel, type ModelSource, type SourceOptions } from './model-source';
+import { resolveDevice, type DeviceSetting } from './device';
+import { exportedDType, prepareModel, type ModelSource, type SourceOptions } from './model-source';
 import { samplingDefaults, type GenerationSettings, type Role } from './settings';
-
-export type DeviceSetting = 'auto' | 'cpu' | 'cuda' | 'webgpu' | 'dml' | 'coreml';
-export const DEVICE_SETTINGS: readonly DeviceSetting[] = ['auto', 'cpu', 'cuda', 'webgpu', 'dml', 'coreml'];
 
 export interface HostOptions extends SourceOptions {
   /** See resolveDevice for what 'auto' picks. */
@@ -49,31 +46,6 @@ function eosIdsOf(...configs: any[]): number[] {
   return [...ids];
 }
 
-function cudaInstalled(): boolean {
-  try {
-    return cudaLibrariesPresent();
-  } catch {
-    return false;
-  }
-}
-
-/**
- * The device a setting asks for, and for "auto" a one-line note saying why. "auto" takes CUDA where
- * its provider libraries were installed (a user's explicit step) and the CPU otherwise: WebGPU,
- * DirectML and Core ML are not measured faster than the CPU for generation yet, so they run only
- * when named.
- */
-export function resolveDevice(setting: DeviceSetting, platform: NodeJS.Platform = process.platform, arch: string = process.arch, cuda = cudaInstalled): { device: Exclude<DeviceSetting, 'auto'>; note: string | null } {
-  if (setting !== 'auto') return { device: setting, note: null };
-  const cudaPossible = cudaUnsupportedReason(platform, arch) === null;
-  if (cudaPossible && cuda()) return { device: 'cuda', note: 'device auto: trying cuda (its provider libraries are installed)' };
-  const others = platform === 'win32' ? 'DirectML and WebGPU run only when slhf.device is dml or webgpu'
-    : platform === 'darwin' ? 'Core ML and WebGPU run only when slhf.device is coreml or webgpu'
-      : 'WebGPU runs only when slhf.device is webgpu';
-  const cudaStep = cudaPossible ? `no CUDA provider installed: for an NVIDIA GPU, ${INSTALL_CUDA_HINT}; ` : '';
-  return { device: 'cpu', note: `device auto: using cpu (${cudaStep}${others})` };
-}
-
 let loadChain: Promise<unknown> = Promise.resolve();
 
 /** transformers.js reads models relative to one global folder, so loads take turns. */
@@ -93,15 +65,18 @@ async function loadTransformers(source: ModelSource, device: DeviceSetting, log:
     const tokenizer = await AutoTokenizer.from_pretrained(id);
     const { device: wanted, note } = resolveDevice(device);
     if (note) log(note);
+    // Named, because transformers.js would otherwise pick a dtype by device; our exports are fp32
+    // unless the user exported a half or quantized folder and pointed us at it.
+    const dtype = (exportedDType(source.dir) ?? 'fp32') as any;
     let model: any;
     let used = wanted;
     try {
-      model = await AutoModelForCausalLM.from_pretrained(id, { device: wanted as any, dtype: 'fp32' });
+      model = await AutoModelForCausalLM.from_pretrained(id, { device: wanted as any, dtype });
     } catch (err) {
       if (wanted === 'cpu') throw err;
       log(`device ${wanted} is not available (${explainProviderFailure(wanted, (err as Error).message)}); falling back to cpu`);
       used = 'cpu';
-      model = await AutoModelForCausalLM.from_pretrained(id, { device: 'cpu', dtype: 'fp32' });
+      model = await AutoModelForCausalLM.from_pretrained(id, { device: 'cpu', dtype });
     }
     const config = JSON.parse(readFileSync(join(source.dir, 'config.json'), 'utf8'));
     const generation = readJson(join(source.dir, 'generation_config.json'));

@@ -1,6 +1,7 @@
 // The refiner's public API (the UI layer and the CLI import from here).
 export { RefinerClient, WorkerCrashedError, type RefinerClientOptions } from './client';
-export { ModelHost, DEVICE_SETTINGS, type DeviceSetting, type HostOptions, type LoadedModel, type RoleConfig } from './host';
+export { ModelHost, type HostOptions, type LoadedModel, type RoleConfig } from './host';
+export { DEVICE_SETTINGS, resolveDevice, type DeviceSetting } from './device';
 export { refine, roundSeed, type RefineEvent, type RefineRequest } from './loop';
 export { decodeUtf8Strict, checkText } from './limits';
 export { GRAPH_BUILDER_VERSION, prepareModel, type ModelSource } from './model-source';

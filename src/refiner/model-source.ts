@@ -7,7 +7,7 @@ import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, ren
 import { join } from 'node:path';
 import { writeFileAtomic } from '../onnx/atomic-file';
 import { PICKLE_PATTERN } from '../models/checkpoint';
-import { exportOnnx, ONNX_MODEL } from '../models/export';
+import { exportOnnx, onnxFileNames } from '../models/export';
 import type { HubOptions } from '../models/hub';
 import { resolveModelSpec } from '../models/spec';
 
@@ -85,8 +85,27 @@ export async function folderHash(dir: string, cacheDir: string): Promise<string>
   return total.digest('hex');
 }
 
+const EXPORT_DTYPES = ['fp32', 'fp16', 'q8', 'q4'];
+
+/**
+ * The transformers.js dtype of an exported folder (which onnx/model*.onnx it loads): the one its
+ * config.json names, as our fp16 and quantized exports do, else the first present; null when the
+ * folder holds none.
+ */
+export function exportedDType(dir: string): string | null {
+  const present = EXPORT_DTYPES.filter((d) => existsSync(join(dir, onnxFileNames(d).model)));
+  if (present.length === 0) return null;
+  let named: unknown;
+  try {
+    named = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))['transformers.js_config']?.dtype;
+  } catch {
+    named = undefined; // transformers.js reports a missing or broken config.json itself
+  }
+  return typeof named === 'string' && present.includes(named) ? named : present[0];
+}
+
 export function isTransformersJsFolder(dir: string): boolean {
-  return existsSync(join(dir, ONNX_MODEL));
+  return exportedDType(dir) !== null;
 }
 
 /** Resolves a spec (and adapter folder) to a loadable folder, exporting into the cache when needed. */

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { RefinerClient } from '../refiner/client';
-import type { DeviceSetting } from '../refiner/host';
+import { resolveDevice, type DeviceSetting } from '../refiner/device';
 import type { RefineEvent, RefineRequest } from '../refiner/loop';
 import type { WorkerConfig } from '../refiner/protocol';
 import { DEFAULT_MODEL_LABEL, DEFAULT_MODEL_PATH, SUGGESTED_MODEL } from '../models/default-model';
@@ -86,7 +86,7 @@ export class RefinerService implements vscode.Disposable {
     const base = {
       leader: settings.leader || (settings.follower ? `${settings.builtIn ? DEFAULT_MODEL_LABEL : settings.follower} (the Follower's base model)` : ''),
       follower: settings.builtIn && settings.follower ? DEFAULT_MODEL_LABEL : settings.follower,
-      device: settings.device === 'auto' ? 'auto (CPU)' : settings.device,
+      device: settings.device === 'auto' ? `auto (${resolveDevice('auto').device.toUpperCase()})` : settings.device,
       followerVersion: this.followerVersion,
       memoryMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
     };

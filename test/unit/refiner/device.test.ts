@@ -5,7 +5,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { cudaLibrariesPresent } from '../../../src/onnx/cuda-provider';
-import { ModelHost, resolveDevice } from '../../../src/refiner/host';
+import { ModelHost } from '../../../src/refiner/host';
+import { resolveDevice } from '../../../src/refiner/device';
 import { tempRoot, tinyModel } from './fixtures';
 
 const yes = () => true;

@@ -10,7 +10,8 @@ import { initLoraAdapter } from '../../../src/models/lora';
 import { savePeftAdapter } from '../../../src/models/peft';
 import { ModelHost, type LoadedModel } from '../../../src/refiner/host';
 import { refine } from '../../../src/refiner/loop';
-import { prepareModel } from '../../../src/refiner/model-source';
+import { exportedDType, prepareModel } from '../../../src/refiner/model-source';
+import { exportOnnx } from '../../../src/models/export';
 import { FakeHub } from '../models/hub-server';
 import { collect, results, tempRoot, tinyModel } from './fixtures';
 
@@ -64,6 +65,38 @@ test('a ready transformers.js folder is used as is, and an adapter for it is ref
   assert.equal(ready.dir, exported.dir);
   assert.equal(ready.built, false);
   await assert.rejects(prepareModel(exported.dir, adapterA, { cacheDir }), /adapter can only be merged into a Hugging Face checkpoint/);
+});
+
+test('half and quantized exports are used as is and loaded in their own dtype', async () => {
+  const cacheDir = join(root, 'cache-dtypes');
+  const generate = async (spec: string) => {
+    const host = new ModelHost({ cacheDir });
+    host.configure({ follower: { spec } });
+    const [r] = results(await collect(refine(host, draft)));
+    await host.unloadAll();
+    return r;
+  };
+  const full = await generate(modelDir);
+  for (const [name, options] of [['fp16', { dtype: 'float16' }], ['q8', { quantize: { bits: 8 } }]] as const) {
+    const dir = join(root, `export-${name}`);
+    await exportOnnx(modelDir, dir, options);
+    assert.equal(exportedDType(dir), name);
+    const source = await prepareModel(dir, null, { cacheDir });
+    assert.deepEqual([source.dir, source.built], [dir, false], 'used as is, not exported again');
+    const r = await generate(dir);
+    // The same greedy start as the float32 model, with a log-prob that differs by rounding only.
+    assert.equal(r.tokenIds[0], full.tokenIds[0], name);
+    assert.ok(Math.abs(r.logprobs[0] - full.logprobs[0]) < 0.05, `${name}: ${r.logprobs[0]} vs ${full.logprobs[0]}`);
+  }
+  // A folder with several graphs loads the one its config.json names, else float32.
+  const both = join(root, 'export-both');
+  await exportOnnx(modelDir, both, {});
+  cpSync(join(root, 'export-fp16', 'onnx'), join(both, 'onnx'), { recursive: true });
+  assert.equal(exportedDType(both), 'fp32');
+  const config = JSON.parse(readFileSync(join(both, 'config.json'), 'utf8'));
+  writeFileSync(join(both, 'config.json'), JSON.stringify({ ...config, 'transformers.js_config': { ...config['transformers.js_config'], dtype: 'fp16' } }));
+  assert.equal(exportedDType(both), 'fp16');
+  assert.equal(exportedDType(modelDir), null, 'a checkpoint folder is not an export');
 });
 
 test('a hub id is resolved through the hub cache', async () => {

@@ -136,14 +136,6 @@ const matMulNBitsOp: OpDef<MatMulNBitsAttrs> = defineOp<MatMulNBitsAttrs>({
 
 type GraphNode = Graph['nodes'][number];
 
-/** The graph has no rewrite API; swapping a node's op and inputs in place keeps its output tensor, so every consumer follows. */
-function rewrite(node: GraphNode, op: OpDef, inputs: Tensor[], attrs: object): void {
-  const writable = node as { op: OpDef; inputs: readonly (Tensor | undefined)[]; attrs: Record<string, unknown> };
-  writable.op = op;
-  writable.inputs = inputs;
-  writable.attrs = { ...attrs };
-}
-
 function isPlainMatMul(node: GraphNode): boolean {
   return node.op.opType === 'MatMul' && !node.op.domain;
 }
@@ -198,7 +190,7 @@ export function quantizeGraph(graph: Graph, options: QuantizeOptions): QuantizeR
     const scales = graph.initializer(`${stem}.scales`, 'float32', [n, q.blocks], q.scales, external);
     const zeroPoints = graph.initializer(`${stem}.zero_points`, 'uint8', [n, q.zeroPoints.length / n], q.zeroPoints, external);
     const attrs: MatMulNBitsAttrs = { K: k, N: n, bits: options.bits, block_size: blockSize, accuracy_level: accuracyLevel };
-    for (const node of matmuls) rewrite(node, matMulNBitsOp, [node.inputs[0]!, b, scales, zeroPoints], attrs);
+    for (const node of matmuls) node.replaceOp(matMulNBitsOp, [node.inputs[0]!, b, scales, zeroPoints], attrs);
     if (others === 0) graph.initializers.splice(graph.initializers.indexOf(w), 1);
     report.quantized.push(w.name);
     report.floatBytes += w.const!.data.byteLength;

@@ -49,6 +49,15 @@ export class Node {
     readonly outputs: Tensor[],
     readonly index: number,
   ) {}
+
+  /**
+   * Swaps the op, inputs and attributes but keeps the outputs, so every consumer follows: the one
+   * rewrite graph passes need (quantization turns MatMul into MatMulNBits). The outputs' dtype and
+   * shape must stay as they were.
+   */
+  replaceOp<A extends object>(op: OpDef<A>, inputs: readonly (Tensor | undefined)[], attrs: A): void {
+    Object.assign(this, { op, inputs, attrs: { ...attrs } });
+  }
 }
 
 export type TensorKind = 'input' | 'initializer' | 'node';

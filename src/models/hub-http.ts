@@ -4,7 +4,9 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
 import { dirname } from 'node:path';
+import { httpRequest } from '../onnx/download';
 
 export type HubErrorCode = 'not-found' | 'unauthorized' | 'gated' | 'offline-missing' | 'integrity' | 'network' | 'bad-repo-id' | 'no-safetensors';
 
@@ -32,6 +34,17 @@ export interface TransferOptions {
   retries: number;
   /** Abort a transfer that delivers no bytes for this long. */
   idleTimeoutMs: number;
+  /** Where HTTPS_PROXY, HTTP_PROXY and NO_PROXY are read. */
+  env: NodeJS.ProcessEnv;
+}
+
+/** A response head, its body unread (none for HEAD). */
+interface HubResponse {
+  status: number;
+  statusText: string;
+  ok: boolean;
+  header(name: string): string | null;
+  body: IncomingMessage;
 }
 
 const MAX_REDIRECTS = 10;
@@ -46,8 +59,8 @@ function headersFor(url: string, options: TransferOptions, extra: Record<string,
   return headers;
 }
 
-function statusError(url: string, res: Response, hadToken: boolean): HubError {
-  const code = res.headers.get('x-error-code');
+function statusError(url: string, res: HubResponse, hadToken: boolean): HubError {
+  const code = res.header('x-error-code');
   if (res.status === 401) {
     return new HubError(hadToken
       ? `${url}: the hub rejected HF_TOKEN (401); check the token and that it may read this repository.`
@@ -60,12 +73,21 @@ function statusError(url: string, res: Response, hadToken: boolean): HubError {
   return new HubError(`${url}: HTTP ${res.status} ${res.statusText}.`, 'network', res.status);
 }
 
-async function request(url: string, init: RequestInit & { headers: Record<string, string> }): Promise<Response> {
+/** One request through the shared transport (proxies honoured); no redirect is followed here. */
+async function request(url: string, method: 'GET' | 'HEAD', headers: Record<string, string>, options: TransferOptions, signal?: AbortSignal): Promise<HubResponse> {
+  let res: IncomingMessage;
   try {
-    return await fetch(url, { ...init, redirect: 'manual' });
+    res = await httpRequest(new URL(url), headers, { method, signal, env: options.env }, options.idleTimeoutMs);
   } catch (err) {
-    throw new HubError(`${url}: ${(err as Error).message}${(err as { cause?: Error }).cause ? ` (${(err as { cause: Error }).cause.message})` : ''}`, 'network');
+    throw new HubError(`${url}: ${(err as Error).message}`, 'network');
   }
+  if (method === 'HEAD') res.resume();
+  const status = res.statusCode ?? 0;
+  const header = (name: string) => {
+    const value = res.headers[name.toLowerCase()];
+    return value === undefined ? null : [value].flat().join(', ');
+  };
+  return { status, statusText: res.statusMessage ?? '', ok: status >= 200 && status < 300, header, body: res };
 }
 
 /**
@@ -77,21 +99,21 @@ export async function fetchMetadata(url: string, options: TransferOptions, optio
   let current = url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const headers = headersFor(current, options);
-    const res = await request(current, { method: 'HEAD', headers });
-    const location = res.headers.get('location');
+    const res = await request(current, 'HEAD', headers, options);
+    const location = res.header('location');
     const redirect = res.status >= 300 && res.status < 400 && location;
-    if (redirect && new URL(location, current).origin === new URL(current).origin && !res.headers.get('x-linked-etag')) {
+    if (redirect && new URL(location, current).origin === new URL(current).origin && !res.header('x-linked-etag')) {
       current = new URL(location, current).toString();
       continue;
     }
     if (!redirect && !res.ok) {
-      if (optional && res.status === 404 && res.headers.get('x-error-code') !== 'RepoNotFound') return null;
+      if (optional && res.status === 404 && res.header('x-error-code') !== 'RepoNotFound') return null;
       throw statusError(url, res, 'Authorization' in headers);
     }
-    const size = res.headers.get('x-linked-size') ?? (redirect ? null : res.headers.get('content-length'));
+    const size = res.header('x-linked-size') ?? (redirect ? null : res.header('content-length'));
     return {
-      commit: res.headers.get('x-repo-commit'),
-      etag: normalizeEtag(res.headers.get('x-linked-etag') ?? res.headers.get('etag')),
+      commit: res.header('x-repo-commit'),
+      etag: normalizeEtag(res.header('x-linked-etag') ?? res.header('etag')),
       size: size !== null && /^\d+$/.test(size) ? Number(size) : null,
     };
   }
@@ -99,18 +121,21 @@ export async function fetchMetadata(url: string, options: TransferOptions, optio
 }
 
 /** GET following every redirect by hand, so the token is never sent to another origin. */
-async function get(url: string, options: TransferOptions, range: number, signal: AbortSignal): Promise<Response> {
+async function get(url: string, options: TransferOptions, range: number, signal: AbortSignal): Promise<HubResponse> {
   let current = url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const headers = headersFor(current, options, range > 0 ? { Range: `bytes=${range}-` } : {});
-    const res = await request(current, { method: 'GET', headers, signal });
-    const location = res.headers.get('location');
+    const res = await request(current, 'GET', headers, options, signal);
+    const location = res.header('location');
     if (res.status >= 300 && res.status < 400 && location) {
-      await res.body?.cancel();
+      res.body.resume();
       current = new URL(location, current).toString();
       continue;
     }
-    if (!res.ok && res.status !== 416) throw statusError(url, res, 'Authorization' in headers);
+    if (!res.ok && res.status !== 416) {
+      res.body.resume();
+      throw statusError(url, res, 'Authorization' in headers);
+    }
     return res;
   }
   throw new HubError(`${url}: more than ${MAX_REDIRECTS} redirects.`, 'network');
@@ -125,7 +150,7 @@ async function sizeOf(path: string): Promise<number> {
 }
 
 /** Appends the response body to `partial`; returns false if the connection dropped midway. */
-async function appendBody(res: Response, partial: string, startAt: number, total: number | null, options: TransferOptions, abort: AbortController): Promise<boolean> {
+async function appendBody(res: HubResponse, partial: string, startAt: number, total: number | null, options: TransferOptions, abort: AbortController): Promise<boolean> {
   const handle = await open(partial, startAt > 0 ? 'a' : 'w');
   let downloaded = startAt;
   let idle: ReturnType<typeof setTimeout> | undefined;
@@ -135,7 +160,7 @@ async function appendBody(res: Response, partial: string, startAt: number, total
   };
   try {
     arm();
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
       await handle.write(chunk);
       downloaded += chunk.length;
       options.onBytes?.(downloaded, total);
@@ -191,11 +216,11 @@ export async function downloadTo(url: string, dest: string, partial: string, met
     const res = await get(url, options, have, abort.signal);
     if (res.status === 416) {
       // The partial file is not a prefix the server recognizes: start over.
-      await res.body?.cancel();
+      res.body.resume();
       await rm(partial, { force: true });
       continue;
     }
-    const resumed = res.status === 206 && (res.headers.get('content-range') ?? '').startsWith(`bytes ${have}-`);
+    const resumed = res.status === 206 && (res.header('content-range') ?? '').startsWith(`bytes ${have}-`);
     const complete = await appendBody(res, partial, resumed ? have : 0, meta.size, options, abort);
     if (complete) break;
     if (attempt >= options.retries) throw new HubError(`${url}: connection dropped ${attempt + 1} times; giving up (the partial download is kept and resumes next time).`, 'network');

@@ -121,6 +121,7 @@ export async function downloadModel(spec: string, options: HubOptions = {}): Pro
     tokenOrigin: new URL(endpoint).origin,
     retries: options.retries ?? 5,
     idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
+    env,
   };
   const url = (rev: string, file: string) => `${endpoint}/${repoId}/resolve/${encodeURIComponent(rev)}/${file}`;
 

@@ -1,7 +1,8 @@
 // Downloads one file over HTTP(S) with node's http/https modules (not fetch: node 20's fetch cannot
 // use a proxy), through HTTPS_PROXY/HTTP_PROXY when set (NO_PROXY honoured), into `<dest>.partial`,
 // resuming with Range requests after a dropped connection and across runs, checked against the
-// announced length, then renamed into place: `dest` exists only when the whole file arrived.
+// announced length, then renamed into place: `dest` exists only when the whole file arrived. Its
+// single request, httpRequest, is the hub client's transport too.
 import { mkdir, open as openFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
@@ -76,8 +77,23 @@ function tunnel(proxy: URL, target: URL, signal: AbortSignal | undefined, timeou
   });
 }
 
-/** One GET, through the proxy when one applies; resolves with the response head. */
-async function get(url: URL, headers: Record<string, string>, options: DownloadOptions, timeoutMs: number): Promise<IncomingMessage> {
+/** Where a request goes and how; DownloadOptions' network part. */
+export type RequestOptions = Pick<DownloadOptions, 'signal' | 'env' | 'ca'> & { method?: 'GET' | 'HEAD' };
+
+/**
+ * One request, through the proxy the environment names for `url` (redirects are the caller's):
+ * the response head, its body unread. Failures are DownloadErrors that say what failed (the
+ * proxy, the network, TLS, or cancelled).
+ */
+export async function httpRequest(url: URL, headers: Record<string, string>, options: RequestOptions, timeoutMs: number): Promise<IncomingMessage> {
+  try {
+    return await viaProxy(url, headers, options, timeoutMs);
+  } catch (err) {
+    throw describeNetworkError(url, err);
+  }
+}
+
+async function viaProxy(url: URL, headers: Record<string, string>, options: RequestOptions, timeoutMs: number): Promise<IncomingMessage> {
   const proxy = proxyFor(url, options.env ?? process.env);
   try {
     return await send(url, proxy, headers, options, timeoutMs);
@@ -88,19 +104,20 @@ async function get(url: URL, headers: Record<string, string>, options: DownloadO
   }
 }
 
-async function send(url: URL, proxy: URL | null, headers: Record<string, string>, options: DownloadOptions, timeoutMs: number): Promise<IncomingMessage> {
+async function send(url: URL, proxy: URL | null, headers: Record<string, string>, options: RequestOptions, timeoutMs: number): Promise<IncomingMessage> {
   let request: http.ClientRequest;
+  const method = options.method ?? 'GET';
   if (proxy && url.protocol === 'http:') {
     // A plain-HTTP target goes to the proxy with the absolute URL as the request target.
-    request = http.request({ host: proxy.hostname, port: proxy.port || 80, path: url.href, headers: { ...headers, Host: url.host, ...proxyAuth(proxy) }, signal: options.signal });
+    request = http.request({ method, host: proxy.hostname, port: proxy.port || 80, path: url.href, headers: { ...headers, Host: url.host, ...proxyAuth(proxy) }, signal: options.signal });
   } else if (proxy) {
     const socket = await tunnel(proxy, url, options.signal, timeoutMs);
     const secure = () => tls.connect({ socket, host: url.hostname, ...(isIP(url.hostname) ? {} : { servername: url.hostname }), ca: withDefaultCas(options.ca) });
     // No agent: with one, node would ignore createConnection and open its own (untunnelled) socket.
-    request = https.request(url, { headers, signal: options.signal, createConnection: secure });
+    request = https.request(url, { method, headers, signal: options.signal, createConnection: secure });
   } else {
     const direct = url.protocol === 'https:' ? https.request : http.request;
-    request = direct(url, { headers, signal: options.signal, ...(options.ca ? { ca: withDefaultCas(options.ca) } : {}) });
+    request = direct(url, { method, headers, signal: options.signal, ...(options.ca ? { ca: withDefaultCas(options.ca) } : {}) });
   }
   return new Promise((resolve, reject) => {
     request.setTimeout(timeoutMs, () => request.destroy(Object.assign(new Error(`no response for ${timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
@@ -137,12 +154,7 @@ function describeNetworkError(url: URL, err: unknown): DownloadError {
 async function open(url: URL, range: number, options: DownloadOptions, timeoutMs: number): Promise<IncomingMessage> {
   let current = url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    let res: IncomingMessage;
-    try {
-      res = await get(current, { 'Accept-Encoding': 'identity', 'User-Agent': 'slhf-refine', ...(range > 0 ? { Range: `bytes=${range}-` } : {}) }, options, timeoutMs);
-    } catch (err) {
-      throw describeNetworkError(current, err);
-    }
+    const res = await httpRequest(current, { 'Accept-Encoding': 'identity', 'User-Agent': 'slhf-refine', ...(range > 0 ? { Range: `bytes=${range}-` } : {}) }, options, timeoutMs);
     const status = res.statusCode ?? 0;
     if (status >= 300 && status < 400 && res.headers.location) {
       res.resume();

@@ -9,6 +9,7 @@ import { openCheckpoint } from '../../../src/models/checkpoint';
 import { makeTinyModel } from '../../../src/models/fixtures/tiny-model';
 import { writeSafetensors } from '../../../src/models/safetensors-writer';
 import { COMMIT, FakeHub } from './hub-server';
+import { startProxy } from '../onnx/proxy-server';
 
 let hub: FakeHub;
 let root: string;
@@ -173,6 +174,20 @@ test('private repos: 401 without a token, HF_TOKEN sent as Bearer to the hub but
   const cdn = hub.log.filter((r) => r.server === 'cdn');
   assert.ok(cdn.length > 0);
   assert.ok(cdn.every((r) => r.authorization === null), 'the token must not leak to another origin');
+});
+
+test('downloads go through HTTP_PROXY, metadata and files alike, with the proxy credentials', async () => {
+  const proxy = await startProxy();
+  try {
+    const dir = await downloadModel('org/tiny', { ...options(freshCache()), env: { HF_ENDPOINT: hub.hubUrl, HTTP_PROXY: proxy.url } });
+    assert.ok(readFileSync(join(dir, 'model.safetensors')).equals(modelFiles.get('model.safetensors')!));
+    const credentials = `Basic ${Buffer.from('user:p@ss').toString('base64')}`;
+    assert.ok(proxy.seen.length > 0 && proxy.seen.every((line) => line.endsWith(credentials)), proxy.seen.join('\n'));
+    assert.ok(proxy.seen.some((line) => line.startsWith(`HEAD ${hub.hubUrl}/org/tiny/resolve/main/config.json`)), proxy.seen.join('\n'));
+    assert.ok(proxy.seen.some((line) => line.startsWith('GET ') && line.includes('safetensors')), proxy.seen.join('\n'));
+  } finally {
+    proxy.server.close();
+  }
 });
 
 test('offline mode reads the cache only and names what is missing', async () => {

@@ -4,13 +4,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer, request as httpRequest, type Server } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { connect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DownloadError, downloadFile, proxyFor } from '../../../src/onnx/download';
 import { fakeLibrary, FakeNuget } from './nuget-server';
+import { startProxy } from './proxy-server';
 
 const dir = mkdtempSync(join(tmpdir(), 'slhf-download-'));
 const body = fakeLibrary(5, 300_000);
@@ -147,31 +148,6 @@ test('proxy variables: scheme-specific, lower case accepted, NO_PROXY by host an
 });
 
 /** A forward proxy: absolute-form GETs are relayed, CONNECT opens a raw tunnel; it logs what it saw. */
-function startProxy(): Promise<{ url: string; seen: string[]; server: Server }> {
-  const seen: string[] = [];
-  const server = createHttpServer((req, res) => {
-    seen.push(`${req.method} ${req.url} ${req.headers['proxy-authorization'] ?? ''}`.trim());
-    const target = new URL(req.url!);
-    const upstream = httpRequest(target, { headers: { range: req.headers.range ?? '' } }, (up) => {
-      res.writeHead(up.statusCode!, up.headers);
-      up.pipe(res);
-    });
-    upstream.end();
-  });
-  server.on('connect', (req, socket, head) => {
-    seen.push(`CONNECT ${req.url}`);
-    const [host, port] = req.url!.split(':');
-    const upstream = connect(Number(port), host, () => {
-      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      upstream.write(head);
-      upstream.pipe(socket);
-      socket.pipe(upstream);
-    });
-    upstream.on('error', () => socket.destroy());
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://user:p%40ss@127.0.0.1:${(server.address() as AddressInfo).port}`, seen, server })));
-}
-
 test('an unreachable proxy is named as such, not as the target', () => withServer(async (server) => {
   const probe = createHttpServer();
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));

@@ -49,9 +49,10 @@ export function resolveSettings(partial: Partial<GenerationSettings> = {}, model
 }
 
 /**
- * The sampling a model's generation_config.json asks for, as Hugging Face reads it: `do_sample:
- * false` decodes greedily; otherwise its temperature, top_p and top_k. Its repetition_penalty holds
- * either way. Values generation could not honour are left out, so the product's defaults stand.
+ * The sampling a model's generation_config.json asks for: `do_sample: false` decodes greedily;
+ * otherwise its temperature, top_p and top_k. Its repetition_penalty holds either way. Unlike
+ * Hugging Face, a config that does not mention do_sample still samples (the product's default).
+ * Values generation could not honour are left out, so the product's defaults stand.
  */
 export function samplingDefaults(generationConfig: unknown): Partial<GenerationSettings> {
   if (typeof generationConfig !== 'object' || generationConfig === null) return {};

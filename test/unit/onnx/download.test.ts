@@ -147,7 +147,6 @@ test('proxy variables: scheme-specific, lower case accepted, NO_PROXY by host an
   assert.throws(() => proxyFor(url('https://a.b/'), { HTTPS_PROXY: 'http://[bad' }), (e: unknown) => e instanceof DownloadError && e.code === 'proxy');
 });
 
-/** A forward proxy: absolute-form GETs are relayed, CONNECT opens a raw tunnel; it logs what it saw. */
 test('an unreachable proxy is named as such, not as the target', () => withServer(async (server) => {
   const probe = createHttpServer();
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));

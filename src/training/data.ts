@@ -39,6 +39,18 @@ export interface Sample {
   behaviour: number[] | null;
   /** Prompt the reference policy scores the completion under (the Leader-free option differs). */
   referencePrompt: number[];
+  /**
+   * The temperature the completion was sampled at: behaviour log-probs were recorded at it, and the
+   * trainer scores the current and reference policies at it too (as the authors do), so the policy
+   * optimized is the one deployed. Absent: 1 (greedy or unknown).
+   */
+  temperature?: number;
+  /**
+   * Samples of one role that answer the same context share a group (online: the same x, or the same
+   * (x, y) for the Follower); the leave-one-out (RLOO) baseline averages over the other members.
+   * Absent: the sample is alone in its group.
+   */
+  group?: string;
 }
 
 export type FollowerReference = 'standard' | 'leader-free';

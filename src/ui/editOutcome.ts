@@ -1,4 +1,9 @@
-// What an accepted refinement became, as a store decision. Pure, unit-tested.
+// What an accepted refinement became, as store decisions. Pure, unit-tested.
+//
+// An undo (the span's text back to the user's original) changes the decision at once: the user
+// took the refinement back, which for training means "kept my text". A redo (the accepted text
+// back) restores the acceptance, also at once. Other edits are only read when the watch ends, so
+// that half-typed text is never recorded.
 import type { Decision } from '../store';
 import type { TrackedSpan } from './rangeTracker';
 
@@ -13,13 +18,44 @@ export interface EditedAcceptance {
   readonly current: string;
 }
 
+/** What the store says about the acceptance: it stands (possibly edited later) or it was undone. */
+export type RecordedAcceptance = 'stands' | 'undone';
+
+/** The span's text compared with what the user saw: the accepted round, the original, or other text. */
+export function acceptanceState(watch: EditedAcceptance): 'stands' | 'undone' | 'edited' {
+  if (!watch.span.touched || watch.current === watch.accepted) return 'stands';
+  return watch.current === watch.original ? 'undone' : 'edited';
+}
+
 /**
- * The decision to record, or undefined when the acceptance stands. Edited text is
- * 'accepted-edited' with the final text; text taken back to the original (an undo) is 'rejected':
- * the user went back to their own version.
+ * The decision an undo records. The store has no kind of its own for it (yet), so it is a
+ * rejection: the user preferred their original text to the round they had accepted.
  */
-export function decisionAfterEdits(watch: EditedAcceptance, now: Date): Decision | undefined {
-  if (!watch.span.touched || watch.current === watch.accepted) return undefined;
-  if (watch.current === watch.original) return { kind: 'rejected', decidedAt: now.toISOString() };
+export function undoDecision(now: Date): Decision {
+  return { kind: 'rejected', decidedAt: now.toISOString() };
+}
+
+/**
+ * The decision to record right away after a change, with the new recorded state; undefined when
+ * nothing changes in the store. `acceptedAt` is when the user accepted (a redo restores that).
+ */
+export function decisionOnChange(watch: EditedAcceptance, recorded: RecordedAcceptance, acceptedAt: string, now: Date): { decision: Decision; recorded: RecordedAcceptance } | undefined {
+  const state = acceptanceState(watch);
+  if (state === 'undone' && recorded === 'stands') return { decision: undoDecision(now), recorded: 'undone' };
+  if (state === 'stands' && recorded === 'undone') return { decision: { kind: 'accepted', round: watch.round, decidedAt: acceptedAt }, recorded: 'stands' };
+  return undefined;
+}
+
+/**
+ * The decision to record when the watch ends, or undefined when the store already says it: an
+ * untouched (or restored) acceptance stands, and an undo was recorded when it happened. Text that
+ * was edited after an acceptance that still stands is 'accepted-edited' with the final text. Once
+ * undone, later typing edits the user's own text, not the refinement, so the undo stands.
+ */
+export function decisionAfterEdits(watch: EditedAcceptance, recorded: RecordedAcceptance, now: Date): Decision | undefined {
+  if (recorded === 'undone') return undefined;
+  const state = acceptanceState(watch);
+  if (state === 'stands') return undefined;
+  if (state === 'undone') return undoDecision(now);
   return { kind: 'accepted-edited', round: watch.round, finalText: watch.current, decidedAt: now.toISOString() };
 }

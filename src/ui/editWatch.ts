@@ -1,13 +1,18 @@
 // What happens to an accepted refinement afterwards. The applied span is followed through edits
-// until the next refinement starts, the document closes, the extension stops, or WATCH_MS pass;
-// then the outcome is recorded: an edited text becomes 'accepted-edited' with the final text, and a
-// text taken back to the original (undo) becomes 'rejected'. Untouched, the acceptance stands.
+// until the next refinement starts, the document closes, the extension stops, or WATCH_MS pass.
+// An undo back to the original text is an explicit change of decision, recorded the moment it
+// happens (and a redo restores the acceptance); an edited text becomes 'accepted-edited' with the
+// final text when the watch ends (editOutcome.ts decides which).
 import * as vscode from 'vscode';
 import type { Decision } from '../store';
-import { decisionAfterEdits } from './editOutcome';
+import { decisionAfterEdits, decisionOnChange, type RecordedAcceptance } from './editOutcome';
 import { applySpanEdits, type TrackedSpan } from './rangeTracker';
 
 const WATCH_MS = 5 * 60_000;
+
+/** Told to the user when an undo changes the decision, so that undo is never a silent training signal. */
+export const UNDO_MESSAGE = 'SLHF: Undo took the refinement back, so it is now recorded as "kept my text": training counts it like Reject. Redo restores the acceptance.';
+export const REDO_MESSAGE = 'SLHF: Redo applied the refinement again; it is recorded as accepted once more.';
 
 export interface AcceptedText {
   readonly sessionId: string;
@@ -16,12 +21,17 @@ export interface AcceptedText {
   readonly round: number;
   readonly accepted: string;
   readonly original: string;
+  /** When the user accepted (ISO 8601); a redo restores this decision. */
+  readonly acceptedAt: string;
 }
 
 interface Watch extends AcceptedText {
   span: TrackedSpan;
   current: string;
+  recorded: RecordedAcceptance;
   timer: ReturnType<typeof setTimeout>;
+  /** Decisions are written in the order the changes happened (an undo then a quick redo). */
+  writes: Promise<void>;
 }
 
 export function spanEditsOf(event: vscode.TextDocumentChangeEvent) {
@@ -41,9 +51,16 @@ export class AcceptedEditWatcher implements vscode.Disposable {
     ];
   }
 
-  watch(accepted: AcceptedText): void {
+  /**
+   * Records the acceptance and starts watching it. The acceptance goes through the same queue as
+   * what follows, so an undo right after Accept can never be overwritten by the acceptance.
+   */
+  accept(accepted: AcceptedText): Promise<void> {
     const timer = setTimeout(() => void this.finish(accepted.sessionId), WATCH_MS);
-    this.watches.set(accepted.sessionId, { ...accepted, current: accepted.accepted, timer });
+    const watch: Watch = { ...accepted, current: accepted.accepted, recorded: 'stands', timer, writes: Promise.resolve() };
+    this.watches.set(accepted.sessionId, watch);
+    this.write(watch, { kind: 'accepted', round: accepted.round, decidedAt: accepted.acceptedAt });
+    return watch.writes;
   }
 
   private onChange(event: vscode.TextDocumentChangeEvent): void {
@@ -53,7 +70,18 @@ export class AcceptedEditWatcher implements vscode.Disposable {
       watch.span = applySpanEdits(watch.span, spanEditsOf(event));
       // Kept on every change: the document may be closed by the time the watch ends.
       watch.current = event.document.getText(new vscode.Range(event.document.positionAt(watch.span.start), event.document.positionAt(watch.span.end)));
+      const change = decisionOnChange(watch, watch.recorded, watch.acceptedAt, new Date());
+      if (!change) continue;
+      watch.recorded = change.recorded;
+      this.write(watch, change.decision);
+      void vscode.window.showInformationMessage(change.recorded === 'undone' ? UNDO_MESSAGE : REDO_MESSAGE);
     }
+  }
+
+  private write(watch: Watch, decision: Decision): void {
+    watch.writes = watch.writes.then(() => this.record(watch.sessionId, decision)).catch((error: unknown) => {
+      this.log.error(`could not record the ${decision.kind} decision of session ${watch.sessionId}: ${error instanceof Error ? error.message : String(error)}`);
+    });
   }
 
   /** Ends one watch and records what the user did with the accepted text. */
@@ -62,13 +90,9 @@ export class AcceptedEditWatcher implements vscode.Disposable {
     if (!watch) return;
     this.watches.delete(sessionId);
     clearTimeout(watch.timer);
-    const decision = decisionAfterEdits(watch, new Date());
-    if (!decision) return;
-    try {
-      await this.record(sessionId, decision);
-    } catch (error) {
-      this.log.error(`could not record the edit after accepting session ${sessionId}: ${error instanceof Error ? error.message : String(error)}`);
-    }
+    const decision = decisionAfterEdits(watch, watch.recorded, new Date());
+    if (decision) this.write(watch, decision);
+    await watch.writes;
   }
 
   /** Ends every watch (before a new refinement, and when the extension stops). */

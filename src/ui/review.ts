@@ -179,11 +179,13 @@ export class ReviewController implements vscode.Disposable {
     }
     await this.end();
     const start = r.span.start;
-    this.edits.watch({ sessionId: r.sessionId, uri: document.uri, span: { start, end: start + text.length, touched: false }, round: r.shown, accepted: text, original: r.original });
-    await this.history.decide(r.sessionId, { kind: 'accepted', round: r.shown, decidedAt: new Date().toISOString() });
+    await this.edits.accept({
+      sessionId: r.sessionId, uri: document.uri, span: { start, end: start + text.length, touched: false }, round: r.shown, accepted: text, original: r.original,
+      acceptedAt: new Date().toISOString(),
+    });
     const editor = await vscode.window.showTextDocument(document, { preview: false });
     editor.selection = new vscode.Selection(document.positionAt(start), document.positionAt(start + text.length));
-    return { ok: true, message: `SLHF: Applied round ${r.shown + 1}. Undo (Ctrl+Z) reverts it.` };
+    return { ok: true, message: `SLHF: Applied round ${r.shown + 1}. Undo (Ctrl+Z) reverts it and records that you kept your text.` };
   }
 
   async reject(): Promise<ReviewOutcome> {
@@ -202,6 +204,11 @@ export class ReviewController implements vscode.Disposable {
     await this.end();
     const document = r.document.isClosed ? await vscode.workspace.openTextDocument(r.document.uri) : r.document;
     return r.rerun(document, new vscode.Range(document.positionAt(r.span.start), document.positionAt(r.span.end)));
+  }
+
+  /** Closes the review without a decision (its session stays undecided). */
+  dismiss(): Promise<void> {
+    return this.end();
   }
 
   async dispose(): Promise<void> {

@@ -1,22 +1,52 @@
-// The decision recorded for what the user did to an accepted refinement.
+// The decisions recorded for what the user did to an accepted refinement: an undo is an explicit
+// change of decision the moment it happens, a redo restores the acceptance, edits are read at the end.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decisionAfterEdits } from '../../../src/ui/editOutcome';
+import { acceptanceState, decisionAfterEdits, decisionOnChange, type EditedAcceptance } from '../../../src/ui/editOutcome';
 
 const now = new Date('2026-01-02T03:04:05.000Z');
+const acceptedAt = '2026-01-02T03:00:00.000Z';
 const base = { round: 1, accepted: 'The quick fox.', original: 'teh quick fox', span: { start: 0, end: 14, touched: true } };
+const untouched: EditedAcceptance = { ...base, span: { ...base.span, touched: false }, current: base.accepted };
+const undone: EditedAcceptance = { ...base, current: base.original };
+const edited: EditedAcceptance = { ...base, current: 'The quick brown fox.' };
 
-test('an untouched or restored acceptance stands as it is', () => {
-  assert.equal(decisionAfterEdits({ ...base, span: { ...base.span, touched: false }, current: base.accepted }, now), undefined);
-  assert.equal(decisionAfterEdits({ ...base, current: base.accepted }, now), undefined, 'edited and typed back');
+test('the span reads as a standing, undone or edited acceptance', () => {
+  assert.equal(acceptanceState(untouched), 'stands');
+  assert.equal(acceptanceState({ ...base, current: base.accepted }), 'stands', 'edited and typed back');
+  assert.equal(acceptanceState(undone), 'undone');
+  assert.equal(acceptanceState(edited), 'edited');
 });
 
-test('an edited acceptance records the final text against the accepted round', () => {
-  assert.deepEqual(decisionAfterEdits({ ...base, current: 'The quick brown fox.' }, now), {
-    kind: 'accepted-edited', round: 1, finalText: 'The quick brown fox.', decidedAt: now.toISOString(),
+test('an undo right after Accept is recorded at once as keeping the original text', () => {
+  assert.deepEqual(decisionOnChange(undone, 'stands', acceptedAt, now), { decision: { kind: 'rejected', decidedAt: now.toISOString() }, recorded: 'undone' });
+  assert.equal(decisionOnChange(undone, 'undone', acceptedAt, now), undefined, 'recorded once, not on every change');
+});
+
+test('a redo after the undo restores the acceptance at once, with its original time', () => {
+  assert.deepEqual(decisionOnChange({ ...base, current: base.accepted }, 'undone', acceptedAt, now), {
+    decision: { kind: 'accepted', round: 1, decidedAt: acceptedAt }, recorded: 'stands',
   });
 });
 
-test('going back to the original text (undo) records a rejection', () => {
-  assert.deepEqual(decisionAfterEdits({ ...base, current: base.original }, now), { kind: 'rejected', decidedAt: now.toISOString() });
+test('edits in progress record nothing until the watch ends', () => {
+  assert.equal(decisionOnChange(edited, 'stands', acceptedAt, now), undefined);
+  assert.equal(decisionOnChange(edited, 'undone', acceptedAt, now), undefined, 'typing in the restored original keeps the undo');
+  assert.equal(decisionOnChange(untouched, 'stands', acceptedAt, now), undefined);
+});
+
+test('when the watch ends, an untouched or restored acceptance stands as it is', () => {
+  assert.equal(decisionAfterEdits(untouched, 'stands', now), undefined);
+  assert.equal(decisionAfterEdits({ ...base, current: base.accepted }, 'stands', now), undefined, 'edited and typed back');
+});
+
+test('when the watch ends, an edited acceptance records the final text against the accepted round', () => {
+  assert.deepEqual(decisionAfterEdits(edited, 'stands', now), { kind: 'accepted-edited', round: 1, finalText: 'The quick brown fox.', decidedAt: now.toISOString() });
+});
+
+test('when the watch ends, an undo already recorded is not written again, and later typing does not turn it into an edit', () => {
+  assert.equal(decisionAfterEdits(undone, 'undone', now), undefined);
+  assert.equal(decisionAfterEdits(edited, 'undone', now), undefined);
+  // A change the watcher never saw (no event) still ends as a rejection.
+  assert.deepEqual(decisionAfterEdits(undone, 'stands', now), { kind: 'rejected', decidedAt: now.toISOString() });
 });

@@ -6,6 +6,16 @@ import type { StreamEvent } from '../../../src/ui/refineFlow';
 import { api, closeAllEditors, editDocument, editorWith, reviewDiffTabs, run, storedSession, eol, textOf } from './helpers';
 import { test } from './runner';
 
+/** Waits (up to 5 s) until the stored session's decision is `kind`: decisions are written asynchronously. */
+async function decisionBecomes(id: string, kind: string): Promise<void> {
+  let seen = '';
+  for (let i = 0; i < 100 && seen !== kind; i++) {
+    if (i > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    seen = (await storedSession(id)).decision.kind;
+  }
+  assert.equal(seen, kind, `the decision did not become ${kind}`);
+}
+
 const before = 'Intro line.\n\n';
 const draft = 'teh quick brown fox jumpd over the lazy dog';
 const after = '\n\nLast line.\n';
@@ -78,7 +88,16 @@ test('Accept writes the shown round into the document, records it, and one undo 
   await vscode.window.showTextDocument(document);
   await vscode.commands.executeCommand('undo');
   assert.equal(textOf(document), eol(before + draft + after));
-  // Going back to the original after accepting is recorded as preferring the original.
+  // The undo is an explicit change of decision, in the store at once (not when the watch ends):
+  // the user kept their original text.
+  await decisionBecomes(review.sessionId, 'rejected');
+  // Redo applies the round again and restores the acceptance, also at once.
+  await vscode.commands.executeCommand('redo');
+  assert.equal(textOf(document), eol(before + chosen + after));
+  await decisionBecomes(review.sessionId, 'accepted');
+  await vscode.commands.executeCommand('undo');
+  await decisionBecomes(review.sessionId, 'rejected');
+  // Ending the watch writes nothing more.
   await slhf.finishEditWatches();
   assert.equal((await storedSession(review.sessionId)).decision.kind, 'rejected');
   await closeAllEditors();

@@ -33,6 +33,11 @@ export interface SlhfExtensionApi {
   ignoredPanelMessages(): number;
   /** Writes the preference pairs (TRL paired JSONL) to `file` without asking. */
   exportPairs(file: vscode.Uri): Promise<{ ok: boolean; message: string }>;
+  /**
+   * Stops whatever is running (refinement, training) and closes the review without a decision;
+   * resolves once all of it has stopped, naming what had to be stopped. Tests call it between tests.
+   */
+  stopAll(): Promise<string[]>;
 }
 
 let stopping: (() => Promise<void>) | undefined;
@@ -125,6 +130,16 @@ export function activate(context: vscode.ExtensionContext): SlhfExtensionApi {
     receivePanelMessage: (raw) => panel.receive(raw),
     ignoredPanelMessages: () => panel.ignoredMessages,
     exportPairs: (file) => actions.exportPairs(file),
+    stopAll: async () => {
+      const [refinement, training] = await Promise.all([flow.stop(), trainer.stop()]);
+      const hadReview = review.state() !== undefined;
+      await review.dismiss();
+      return [
+        ...(refinement !== 'idle' ? [`refinement (${refinement})`] : []),
+        ...(training !== 'idle' ? ['training'] : []),
+        ...(hadReview ? ['review'] : []),
+      ];
+    },
   };
 }
 

@@ -61,7 +61,7 @@ async function waitForHealth(origin: string, exited: Promise<number | string>, l
 }
 
 export async function startCodeServer(options: CodeServerOptions = {}): Promise<CodeServer> {
-  const { node, codeServerEntry } = ensureToolchain();
+  const { node, codeServerEntry } = await ensureToolchain();
   const root = mkdtempSync(join(tmpdir(), 'slhf-code-server-'));
   const dirs = Object.fromEntries(['home', 'user-data', 'extensions', 'config', 'cache', 'data'].map((name) => [name, join(root, name)]));
   for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });

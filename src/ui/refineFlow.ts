@@ -4,7 +4,7 @@
 // on Accept.
 import * as vscode from 'vscode';
 import type { RefineEvent, RefineRequest } from '../refiner/loop';
-import { presetFor } from '../refiner/prompts';
+import { presetFor } from '../models/prompts';
 import type { GeneratedText } from '../refiner/settings';
 import { pickTarget, type DraftTarget } from './draftTarget';
 import type { AcceptedEditWatcher } from './editWatch';
@@ -84,6 +84,25 @@ export class RefineFlow implements vscode.Disposable {
     }
     this.running.abort();
     return { ok: true, message: 'SLHF: Cancelling the refinement.' };
+  }
+
+  /**
+   * Cancels a running refinement and resolves once it has ended. One that is still running after
+   * `graceMs` has its worker shut down. Says which it took; throws if even that did not end it.
+   */
+  async stop(graceMs = 5000): Promise<'idle' | 'cancelled' | 'shut-down'> {
+    if (!this.running) return 'idle';
+    this.running.abort();
+    if (await this.idleWithin(graceMs)) return 'cancelled';
+    this.log.warn(`the refinement did not stop within ${graceMs} ms of Cancel; shutting the refiner worker down`);
+    await this.refiner.shutDown();
+    if (await this.idleWithin(graceMs)) return 'shut-down';
+    throw new Error(`the refinement is still running ${2 * graceMs} ms after Cancel, even with its worker shut down`);
+  }
+
+  private async idleWithin(ms: number): Promise<boolean> {
+    for (const deadline = Date.now() + ms; this.running && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 50));
+    return !this.running;
   }
 
   private refuse(message: string): FlowOutcome {

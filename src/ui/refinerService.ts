@@ -147,6 +147,17 @@ export class RefinerService implements vscode.Disposable {
     }
   }
 
+  /**
+   * Ends the worker now: requests in flight fail with "the refiner was shut down", and the next
+   * request starts a fresh worker. For a refinement that does not stop on Cancel.
+   */
+  async shutDown(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    this.configKey = '';
+    await client?.dispose();
+  }
+
   dispose(): void {
     void this.client?.dispose();
     for (const disposable of this.disposables) disposable.dispose();

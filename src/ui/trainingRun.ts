@@ -128,6 +128,18 @@ export class TrainingRunner implements vscode.Disposable {
       }));
   }
 
+  /** Stops a running training (SIGINT, SIGKILL after `graceMs`) and resolves once the process has exited. */
+  async stop(graceMs = 5000): Promise<'idle' | 'stopped'> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return 'idle';
+    const closed = new Promise((resolve) => child.once('close', resolve));
+    child.kill('SIGINT');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await closed;
+    clearTimeout(timer);
+    return 'stopped';
+  }
+
   dispose(): void {
     this.child?.kill('SIGINT');
     this.metricsChanged.dispose();

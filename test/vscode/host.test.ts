@@ -8,8 +8,8 @@ import { ensureToolchain } from '../../scripts/vscode-harness/install';
 import { runHostTests } from '../../scripts/vscode-harness/hostTests';
 import { makeFixtureModel } from '../../scripts/vscode-harness/fixtures';
 
-test('code-server and Node 24 are installed in the cache', { timeout: 15 * 60_000 }, () => {
-  ensureToolchain();
+test('code-server and Node 24 are installed in the cache', { timeout: 15 * 60_000 }, async () => {
+  await ensureToolchain();
 });
 
 test('in-host tests pass in an untrusted workspace that tries to set model paths', { timeout: 6 * 60_000 }, async () => {

@@ -17,7 +17,7 @@ let browser: Browser | undefined;
 let page: Page;
 
 before(async () => {
-  ensureToolchain();
+  await ensureToolchain();
   root = mkdtempSync(join(tmpdir(), 'slhf-ui-default-'));
   workspace = join(root, 'workspace');
   mkdirSync(workspace, { recursive: true });

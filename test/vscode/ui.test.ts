@@ -20,7 +20,7 @@ let page: Page;
 const pageErrors: string[] = [];
 
 before(async () => {
-  ensureToolchain();
+  await ensureToolchain();
   root = mkdtempSync(join(tmpdir(), 'slhf-ui-'));
   workspace = join(root, 'workspace');
   cpSync(join(repoRoot, 'media', 'sample-workspace'), workspace, { recursive: true });

@@ -12,7 +12,12 @@ import { randomWeights, tinyConfigs } from '../../reference/random-weights';
 
 const python = '/usr/bin/python3';
 const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
-const skip = probe.status === 0 ? false : `${python} with torch is not available (${(probe.stderr || String(probe.error)).trim().split('\n').pop()})`;
+const missing = probe.status === 0 ? undefined : `${python} with torch is not available (${(probe.stderr || String(probe.error)).trim().split('\n').pop()})`;
+// CI installs python3-torch and sets SLHF_REQUIRE_TORCH, so there a missing torch fails instead of skipping.
+const skip = missing && !process.env.SLHF_REQUIRE_TORCH ? missing : false;
+test('PyTorch is there when the run requires it', { skip: !process.env.SLHF_REQUIRE_TORCH }, () => {
+  assert.equal(missing, undefined, `${missing}: install it with \`apt-get install -y python3-torch\``);
+});
 
 /** A float64 safetensors file, written here so the check does not lean on our own writer. */
 function writeF64Safetensors(path: string, weights: RefWeights): void {

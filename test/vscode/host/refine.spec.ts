@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { StreamEvent } from '../../../src/ui/refineFlow';
+import type { ReviewState } from '../../../src/ui/review';
 import { api, closeAllEditors, editDocument, editorWith, reviewDiffTabs, run, storedSession, eol, textOf } from './helpers';
 import { test } from './runner';
 
@@ -53,10 +54,19 @@ test('Refine Selection streams the Follower rounds and opens the diff review', a
   assert.equal(textOf(editor.document), eol(before + draft + after), 'refining alone changes nothing');
 });
 
+/** Refines `draft` in a new document and returns its review: each test starts its own (tests are isolated). */
+async function freshReview(): Promise<ReviewState> {
+  await editorWith(before + draft + after, draft);
+  const outcome = await run('slhf.refineSelection');
+  assert.equal(outcome.ok, true, outcome.message);
+  const review = (await api()).reviewState();
+  assert.ok(review, 'no review is open');
+  return review;
+}
+
 test('Previous and Next round switch the diff to another round', async () => {
   const slhf = await api();
-  const review = slhf.reviewState();
-  assert.ok(review, 'the previous test left a review open');
+  const review = await freshReview();
   if (review.rounds.length < 2) return; // the Follower hit a fixed point after one round: nothing to switch
   const last = review.rounds.length - 1;
   assert.equal((await run('slhf.nextRound')).ok, false, 'there is no round after the last');
@@ -71,8 +81,7 @@ test('Previous and Next round switch the diff to another round', async () => {
 
 test('Accept writes the shown round into the document, records it, and one undo restores the text', async () => {
   const slhf = await api();
-  const review = slhf.reviewState();
-  assert.ok(review);
+  const review = await freshReview();
   const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === review.documentUri);
   assert.ok(document);
   const outcome = await run('slhf.acceptRefinement');

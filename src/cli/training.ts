@@ -70,6 +70,12 @@ function settingsFrom(args: ParsedArgs, trainLeader: boolean): Partial<TrainSett
     beta: numberOption(args, 'beta', d.beta, { min: 0 }),
     followerWeight: numberOption(args, 'follower-weight', d.followerWeight, { min: 1e-9 }),
     leaderEvery: numberOption(args, 'leader-every', d.leaderEvery, { min: 1, integer: true }),
+    followerBeta: numberOption(args, 'follower-beta', undefined, { min: 0 }) ?? d.followerBeta,
+    rloo: !args.values['no-rloo'],
+    eosPenalty: numberOption(args, 'eos-penalty', d.eosPenalty, { min: 0 }),
+    separateAdapters: Boolean(args.values['separate-adapters']),
+    draftsPerPrompt: numberOption(args, 'drafts-per-prompt', d.draftsPerPrompt, { min: 1, integer: true }),
+    refinementsPerDraft: numberOption(args, 'refinements-per-draft', d.refinementsPerDraft, { min: 1, integer: true }),
     batchSize: numberOption(args, 'batch-size', d.batchSize, { min: 1, integer: true }),
     seed: numberOption(args, 'seed', d.seed, { integer: true }),
     followerReference: args.values['leader-free-kl'] ? 'leader-free' : 'standard',
@@ -99,6 +105,8 @@ const trainCommand: Command = {
     '         [--steps N] [--epochs N] [--lr X] [--beta X] [--follower-weight X] [--kl k1|k2|k3]',
     '         [--lora-r N] [--lora-alpha N] [--seed N] [--held-out F] [--batch-size N] [--leader-every K]',
     '         [--leader-free-kl] [--max-new-tokens N] [--device DEVICE] [--json-progress]',
+    '         [--follower-beta X] [--no-rloo] [--eos-penalty X] [--separate-adapters] [--temperature T]',
+    '         [--drafts-per-prompt N] [--refinements-per-draft N]',
     '',
     'Runs in a separate process. Versions go to DIR/adapters/vNNNN (PEFT files + meta.json); DIR/active.json',
     'switches to the new version only after a successful run. --leader equal to --follower (or "same")',
@@ -106,6 +114,16 @@ const trainCommand: Command = {
     'Offline (default) trains on the logged decisions; online samples fresh drafts and refinements for the',
     'store\'s contexts and scores them with a programmatic judge (--judge shorter|longer).',
     '--json-progress prints every progress message as one JSON line on stdout.',
+    `Estimator (docs/training.md): --beta (default ${DEFAULT_TRAIN_SETTINGS.beta}) weighs the KL penalty, --follower-beta the`,
+    'Follower\'s (default: --beta). Samples of one context get the leave-one-out (RLOO) baseline, the mean score',
+    'of the others; a sample alone in its context gets 0.5 (--no-rloo: always 0.5). --eos-penalty X (default 0)',
+    'subtracts X from the score of a completion that never ends. --leader-every K > 1 alternates: every K-th',
+    'step trains the Leader alone, the others the Follower alone. --follower-weight (default',
+    `${DEFAULT_TRAIN_SETTINGS.followerWeight}) multiplies the Follower's loss with the shared adapter; with --separate-adapters`,
+    '(Leader and Follower each their own adapter) it multiplies the Follower\'s learning rate instead.',
+    'Log-probs are taken at the temperature each sample was drawn at. Online: --temperature T (default 0.9)',
+    `samples --drafts-per-prompt (default ${DEFAULT_TRAIN_SETTINGS.draftsPerPrompt}) drafts per context and --refinements-per-draft (default ${DEFAULT_TRAIN_SETTINGS.refinementsPerDraft})`,
+    'refinements per draft each step.',
     `--device: ${DEVICES.join(', ')} (default cpu); a provider that cannot start falls back to the CPU with a note.`,
   ].join('\n'),
   options: {
@@ -113,7 +131,8 @@ const trainCommand: Command = {
     steps: { type: 'string' }, epochs: { type: 'string' }, lr: { type: 'string' }, beta: { type: 'string' }, 'follower-weight': { type: 'string' },
     kl: { type: 'string' }, 'lora-r': { type: 'string' }, 'lora-alpha': { type: 'string' }, 'batch-size': { type: 'string' },
     'leader-every': { type: 'string' }, 'leader-free-kl': { type: 'boolean' }, 'json-progress': { type: 'boolean' }, 'max-new-tokens': { type: 'string' },
-    device: { type: 'string' },
+    device: { type: 'string' }, 'follower-beta': { type: 'string' }, 'no-rloo': { type: 'boolean' }, 'eos-penalty': { type: 'string' },
+    'separate-adapters': { type: 'boolean' }, temperature: { type: 'string' }, 'drafts-per-prompt': { type: 'string' }, 'refinements-per-draft': { type: 'string' },
   },
   async run(args, io) {
     const mode = text(args, 'mode') ?? 'offline';
@@ -133,7 +152,8 @@ const trainCommand: Command = {
       ? {
         prompts: [...new Map(train.map((p) => [p.leaderPrompt.join(','), p.leaderPrompt])).values()],
         followerSuffix: followerSuffixIds(tokenizer), judge, eos,
-        maxNewTokens: numberOption(args, 'max-new-tokens', 64, { min: 1, integer: true }), temperature: 0.9,
+        maxNewTokens: numberOption(args, 'max-new-tokens', 64, { min: 1, integer: true }),
+        temperature: numberOption(args, 'temperature', 0.9, { min: 1e-3 }),
       }
       : undefined;
     const json = Boolean(args.values['json-progress']);

@@ -1,7 +1,7 @@
 // The three graphs built from the one decoder definition: the transformers.js inference graph with
 // its KV cache, the scoring graph (per-token log-probs of given tokens), and the training graph (the
 // same log-probs with LoRA A/B and dropout masks as inputs, for the trainer to differentiate).
-import { Graph, type Feed, type Tensor, type TypedArray, cast, gatherElements, logSoftmax, squeeze, unsqueeze } from '../onnx';
+import { Graph, type Feed, type Tensor, type TypedArray, cast, gatherElements, logSoftmax, mul, squeeze, unsqueeze } from '../onnx';
 import type { DecoderConfig } from './config';
 import { decoderForward, type KvTensors, type LoraTensors, type WeightSource } from './decoder';
 import { encodeHalf } from './half';
@@ -69,10 +69,17 @@ function transposeCopy(data: Float32Array, rows: number, cols: number): Float32A
 }
 
 
-/** log softmax(logits)[target] for every position: [batch, seq]. */
-export function tokenLogProbs(logits: Tensor, targets: Tensor): Tensor {
-  return squeeze(gatherElements(logSoftmax(logits, -1), unsqueeze(targets, [2]), 2), [2]);
+/**
+ * log softmax(logits * inverseTemperature[b])[target] for every position: [batch, seq]. Without
+ * `inverseTemperature` ([batch]), temperature 1.
+ */
+export function tokenLogProbs(logits: Tensor, targets: Tensor, inverseTemperature?: Tensor): Tensor {
+  const scaled = inverseTemperature ? mul(logits, unsqueeze(inverseTemperature, [1, 2])) : logits;
+  return squeeze(gatherElements(logSoftmax(scaled, -1), unsqueeze(targets, [2]), 2), [2]);
 }
+
+/** The log-prob graph's optional input [batch]: 1 / T for each row (see LogProbGraphOptions.temperature). */
+export const INVERSE_TEMPERATURE = 'inverse_temperature';
 
 /** Names transformers.js expects; see docs/models-graphs.md. */
 export const pastName = (layer: number, kind: 'key' | 'value'): string => `past_key_values.${layer}.${kind}`;
@@ -159,6 +166,11 @@ export interface LogProbGraphOptions extends GraphWeightOptions {
    * Absent: no dropout (evaluation).
    */
   dropout?: 'inputs' | { seed: number };
+  /**
+   * Declare INVERSE_TEMPERATURE, so each row is scored at its own sampling temperature T (log-probs
+   * of softmax(logits / T)), the distribution its tokens were drawn from. Absent: T = 1.
+   */
+  temperature?: boolean;
 }
 
 /** LoRA inputs carry PEFT's tensor names, so a saved adapter's tensors feed the graph by name. */
@@ -198,7 +210,8 @@ export function buildLogProbGraph(config: DecoderConfig, weights: WeightMap, opt
   }
   const weight = initializerSource(graph, config, weights, options);
   const { logits } = decoderForward(config, weight, { inputIds, attentionMask, positionIds, lora: loraTensors });
-  const logProbs = graph.output(tokenLogProbs(logits, targetIds), 'token_logprobs');
+  const inverseTemperature = options.temperature ? graph.input(INVERSE_TEMPERATURE, options.dtype ?? 'float32', ['batch_size']) : undefined;
+  const logProbs = graph.output(tokenLogProbs(logits, targetIds, inverseTemperature), 'token_logprobs');
   return { graph, inputIds, attentionMask, positionIds, targetIds, tokenLogProbs: logProbs, lora };
 }
 

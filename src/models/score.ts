@@ -15,6 +15,8 @@ export interface ScoreRow {
   ids: number[];
   /** Score ids[from..]: the log-prob of each token given everything before it (from >= 1). */
   from: number;
+  /** Sampling temperature to score at (graphs built with `temperature`); absent: 1. */
+  temperature?: number;
 }
 
 export interface LogProbBatch {
@@ -64,6 +66,16 @@ export function logProbBatch(rows: ScoreRow[], padId = 0): LogProbBatch {
     width,
     pads,
   };
+}
+
+/** The INVERSE_TEMPERATURE feed of a graph built with `temperature`: 1 / T per row. */
+export function inverseTemperatureFeed(rows: ScoreRow[], dtype: 'float32' | 'float64'): Feed {
+  const values = rows.map((row) => {
+    const t = row.temperature ?? 1;
+    if (!(t > 0 && Number.isFinite(t))) throw new Error(`score: temperature must be a positive number, got ${t}`);
+    return 1 / t;
+  });
+  return { dtype, data: dtype === 'float64' ? Float64Array.from(values) : Float32Array.from(values), dims: [rows.length] };
 }
 
 /** Each row's scored log-probs, read from a [batch, width] token_logprobs output. */

@@ -1,11 +1,12 @@
 // The policy's two sessions over one decoder: a probe (per-token log-probs with the LoRA factors as
 // inputs, no dropout) and the training graph (the same log-probs, the loss sum_t coef_t * l_t with
-// the coefficients fed per step, and the loss's gradients w.r.t. every LoRA factor).
+// the coefficients fed per step, and the loss's gradients w.r.t. every LoRA factor). Both score
+// each row at its own temperature (ScoreRow.temperature), the one its tokens were sampled at.
 import { createSession, grad, mul, reduceSum, serialize, type Device, type Feed, type Session } from '../onnx';
 import type { DecoderConfig } from '../models/config';
-import { buildLogProbGraph, loraFeeds, loraInputName, type WeightMap } from '../models/graphs';
+import { buildLogProbGraph, INVERSE_TEMPERATURE, loraFeeds, loraInputName, type WeightMap } from '../models/graphs';
 import type { LoraAdapter, LoraConfig } from '../models/lora';
-import { logProbBatch, rowLogProbs, type LogProbBatch, type ScoreRow } from '../models/score';
+import { inverseTemperatureFeed, logProbBatch, rowLogProbs, type LogProbBatch, type ScoreRow } from '../models/score';
 
 export const COEF_INPUT = 'token_coef';
 export const LOSS_OUTPUT = 'loss';
@@ -55,9 +56,9 @@ export class Policy {
 
   static async create(config: DecoderConfig, weights: WeightMap, options: PolicyOptions): Promise<Policy> {
     const dtype = options.dtype ?? 'float32';
-    const probeGraph = buildLogProbGraph(config, weights, { lora: options.lora, dtype });
+    const probeGraph = buildLogProbGraph(config, weights, { lora: options.lora, dtype, temperature: true });
     const dropout = options.lora.dropout > 0 ? { seed: options.dropoutSeed ?? 0 } : undefined;
-    const t = buildLogProbGraph(config, weights, { lora: options.lora, dtype, dropout });
+    const t = buildLogProbGraph(config, weights, { lora: options.lora, dtype, dropout, temperature: true });
     const coef = t.graph.input(COEF_INPUT, dtype, ['batch_size', 'sequence_length']);
     const loss = t.graph.output(reduceSum(mul(coef, t.tokenLogProbs), undefined, false), LOSS_OUTPUT);
     const factors = t.lora.flatMap((p) => [p.a, p.b]);
@@ -75,17 +76,19 @@ export class Policy {
     return loraFeeds(adapter, this.dtype);
   }
 
-  /** Per-row log-probs of ids[from..] (evaluation mode: no dropout). */
+  /** Per-row log-probs of ids[from..] at each row's temperature (evaluation mode: no dropout). */
   async logprobs(rows: ScoreRow[], lora: Record<string, Feed>): Promise<number[][]> {
     const batch = logProbBatch(rows, this.padId);
-    const out = await this.probe.run({ ...batch.feeds, ...lora }, ['token_logprobs']);
+    const out = await this.probe.run({ ...batch.feeds, ...lora, [INVERSE_TEMPERATURE]: inverseTemperatureFeed(rows, this.dtype) }, ['token_logprobs']);
     return rowLogProbs(rows, batch, out.token_logprobs.data as Float32Array);
   }
 
   /** The surrogate loss sum coef * l and its gradients for one batch. */
   async gradients(rows: ScoreRow[], coefs: number[][], lora: Record<string, Feed>): Promise<GradientResult> {
     const batch = logProbBatch(rows, this.padId);
-    const out = await this.train.run({ ...batch.feeds, ...lora, [COEF_INPUT]: padToBatch(rows, batch, coefs, this.dtype) }, [
+    const out = await this.train.run({
+      ...batch.feeds, ...lora, [INVERSE_TEMPERATURE]: inverseTemperatureFeed(rows, this.dtype), [COEF_INPUT]: padToBatch(rows, batch, coefs, this.dtype),
+    }, [
       LOSS_OUTPUT, ...this.inputNames.map(gradOutputName),
     ]);
     const grads = new Map<string, FloatArray>();

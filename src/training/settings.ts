@@ -23,8 +23,26 @@ export interface TrainSettings extends ObjectiveSettings {
   steps: number | null;
   /** The Leader (sharing the Follower's adapter) trains; false: Follower-only. */
   trainLeader: boolean;
-  /** Leader terms enter every k-th optimizer step only. */
+  /**
+   * k = 1: every step carries the Leader's and the Follower's terms. k > 1 (the authors'
+   * leader_update_frequency): steps k, 2k, ... are Leader-only, the others Follower-only.
+   */
   leaderEvery: number;
+  /**
+   * With a trained Leader: the Leader and the Follower each get their own adapter (same base model),
+   * and the Follower's learning rate is lr * followerWeight instead of its loss being scaled.
+   */
+  separateAdapters: boolean;
+  /** The Follower's KL weight; null: beta. */
+  followerBeta: number | null;
+  /** Leave-one-out baseline for samples that share a group with others (see sampleBaselines). */
+  rloo: boolean;
+  /** Subtracted from the score of a completion without an end-of-sequence token (0: off). */
+  eosPenalty: number;
+  /** Online: Leader drafts y per prompt x per step (the Leader's RLOO group). */
+  draftsPerPrompt: number;
+  /** Online: Follower refinements y' per draft (the Follower's RLOO group, the same (x, y)). */
+  refinementsPerDraft: number;
   followerReference: FollowerReference;
   seed: number;
   /** Sequences are grouped by length rounded up to this, so batches carry little padding. */
@@ -54,6 +72,12 @@ export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
   steps: null,
   trainLeader: false,
   leaderEvery: 1,
+  separateAdapters: false,
+  followerBeta: null,
+  rloo: true,
+  eosPenalty: 0,
+  draftsPerPrompt: 1,
+  refinementsPerDraft: 4,
   followerReference: 'standard',
   seed: 0,
   bucket: 32,
@@ -75,9 +99,11 @@ export function resolveSettings(partial: Partial<TrainSettings> = {}): TrainSett
     if (!(Number.isFinite(v) && v > 0 && (!integer || Number.isInteger(v)))) throw new TrainingInputError(`training setting ${name} must be a positive ${integer ? 'integer' : 'number'}, got ${v}`);
   };
   (['lr', 'maxGradNorm', 'isClip', 'followerWeight'] as const).forEach((n) => positive(n));
-  (['batchSize', 'accumulate', 'epochs', 'leaderEvery', 'bucket', 'maxBadSteps'] as const).forEach((n) => positive(n, true));
+  (['batchSize', 'accumulate', 'epochs', 'leaderEvery', 'bucket', 'maxBadSteps', 'draftsPerPrompt', 'refinementsPerDraft'] as const).forEach((n) => positive(n, true));
   if (s.steps !== null) positive('steps', true);
   if (!(s.beta >= 0)) throw new TrainingInputError(`training setting beta must be >= 0, got ${s.beta}`);
+  if (s.followerBeta !== null && !(s.followerBeta >= 0)) throw new TrainingInputError(`training setting followerBeta must be >= 0 or null, got ${s.followerBeta}`);
+  if (!(s.eosPenalty >= 0)) throw new TrainingInputError(`training setting eosPenalty must be >= 0, got ${s.eosPenalty}`);
   if (!KL_ESTIMATORS.includes(s.kl)) throw new TrainingInputError(`training setting kl must be one of ${KL_ESTIMATORS.join(', ')}, got ${s.kl}`);
   if (!(s.warmupSteps >= 0 && Number.isInteger(s.warmupSteps))) throw new TrainingInputError(`training setting warmupSteps must be a whole number, got ${s.warmupSteps}`);
   try {

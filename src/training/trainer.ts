@@ -1,7 +1,9 @@
 // The StackelbergGDA loop on logged samples: reference log-probs once (the frozen base is the
 // adapter with B = 0), then per optimizer step: probe the current log-probs, turn them into
 // per-token coefficients on the CPU, run the training graph for the gradients, accumulate, guard
-// against non-finite values, clip, and take an AdamW step under the schedule.
+// against non-finite values, clip, and take an AdamW step under the schedule. Every log-prob (current,
+// reference) is taken at the temperature its sample was drawn at. The Leader and the Follower share
+// one adapter (the paper's default) or, with separateAdapters, each train their own.
 import { AdamW, clipGradNorm } from '../onnx';
 import type { Feed } from '../onnx';
 import { initLoraAdapter, type LoraAdapter } from '../models/lora';
@@ -9,7 +11,7 @@ import { seededRandom } from '../models/seeded-random';
 import type { ScoreRow } from '../models/score';
 import { loraInputName } from '../models/graphs';
 import { samplesOf, type Sample, type TrainingPair } from './data';
-import { termCoefficients, type TermCoefficients } from './objective';
+import { penalizedScore, sampleBaselines, termCoefficients, type Role, type TermCoefficients } from './objective';
 import type { Policy } from './policy';
 import { epochBatches, learningRate, type TrainSettings } from './settings';
 
@@ -17,7 +19,7 @@ export interface StepProgress {
   step: number;
   totalSteps: number;
   epoch: number;
-  /** Surrogate loss (leader + lambda_F * follower), normalized per sequence. */
+  /** Surrogate loss (leader + lambda_F * follower), normalized per sequence. With leaderEvery > 1 a step is Leader-only or Follower-only. */
   loss: number;
   followerLoss: number;
   leaderLoss: number | null;
@@ -50,21 +52,27 @@ export interface TrainHooks {
 }
 
 export interface TrainResult {
+  /** The Follower's adapter (shared with the Leader unless separateAdapters). */
   adapter: LoraAdapter;
+  /** The Leader's own adapter (separateAdapters with a trained Leader only). */
+  leaderAdapter?: LoraAdapter;
   steps: number;
   skippedSteps: number;
   samples: number;
   last: StepProgress | null;
 }
 
-const rowOf = (prompt: number[], completion: number[]): ScoreRow => ({ ids: [...prompt, ...completion], from: prompt.length });
+const rowOf = (prompt: number[], completion: number[], temperature?: number): ScoreRow => ({ ids: [...prompt, ...completion], from: prompt.length, temperature });
+
+/** A sample's row under its own prompt, scored at its sampling temperature. */
+export const sampleRow = (x: Sample): ScoreRow => rowOf(x.prompt, x.completion, x.temperature);
 
 /** Log-probs of every sample's completion under the frozen reference (B = 0), by sample. */
 export async function referenceLogprobs(policy: Policy, samples: Sample[], base: Record<string, Feed>, batchSize: number): Promise<Map<Sample, number[]>> {
   const out = new Map<Sample, number[]>();
   for (let i = 0; i < samples.length; i += batchSize) {
     const chunk = samples.slice(i, i + batchSize);
-    const lps = await policy.logprobs(chunk.map((s) => rowOf(s.referencePrompt, s.completion)), base);
+    const lps = await policy.logprobs(chunk.map((s) => rowOf(s.referencePrompt, s.completion, s.temperature)), base);
     chunk.forEach((s, j) => out.set(s, lps[j]));
   }
   return out;
@@ -95,21 +103,52 @@ export interface StepObjective {
   terms(batch: Sample[], current: number[][] | null, micro: Sample[][]): TermCoefficients[];
 }
 
-/** The SLHF objective, normalized over the step's sequences, against the given reference log-probs. */
-export function slhfObjective(s: TrainSettings, reference: Map<Sample, number[]>): StepObjective {
+/** A sample's score in the objective (less any missing-EOS penalty) and its baseline. */
+export interface GameScore {
+  score: number;
+  baseline: number;
+}
+
+/**
+ * Scores and baselines of samples that may share groups: each score less eosPenalty when the
+ * completion holds none of `eos`, and each baseline leave-one-out within its group (constant when
+ * alone, or without rloo). Pass all samples that can share a group at once (offline: the data set;
+ * online: the step's samples), whatever batches they land in.
+ */
+export function gameScores(samples: Sample[], s: Pick<TrainSettings, 'baseline' | 'rloo' | 'eosPenalty'>, eos: readonly number[]): Map<Sample, GameScore> {
+  const scores = samples.map((x) => penalizedScore(x.score, x.completion.some((t) => eos.includes(t)), s.eosPenalty));
+  const baselines = sampleBaselines(samples.map((x, i) => ({ role: x.role, group: x.group, score: scores[i] })), s);
+  return new Map(samples.map((x, i) => [x, { score: scores[i], baseline: baselines[i] }]));
+}
+
+/**
+ * The SLHF objective, normalized over the step's sequences, against the given reference log-probs
+ * and game scores. With separate adapters the Follower's weight goes into its learning rate, not here.
+ */
+export function slhfObjective(s: TrainSettings, reference: Map<Sample, number[]>, scores: Map<Sample, GameScore>): StepObjective {
+  const settings = s.separateAdapters && s.trainLeader ? { ...s, followerWeight: 1 } : s;
   return {
     probe: true,
     terms(batch, current, micro) {
       const count = micro.reduce((n, b) => n + b.length, 0);
       return batch.map((x, i) => {
         const ref = reference.get(x)!;
+        const game = scores.get(x)!;
         // Unknown behaviour (user text, edits, imports): as if sampled from the frozen base. The
         // weight starts at 1 (on-policy) and shrinks as the policy moves away from the text, which
         // bounds the push-down on rejected text that weight 1 would leave unbounded.
-        return termCoefficients({ ...x, behaviour: x.behaviour ?? ref, logprobs: current![i], reference: ref }, s, 1 / count);
+        return termCoefficients({ ...x, ...game, behaviour: x.behaviour ?? ref, logprobs: current![i], reference: ref }, settings, 1 / count);
       });
     },
   };
+}
+
+/** Parameters a role trains, with their optimizer and the factor on the step's learning rate. */
+interface Trainable {
+  adapter: LoraAdapter;
+  params: Map<string, Float32Array>;
+  optimizer: AdamW;
+  lrFactor: number;
 }
 
 /**
@@ -118,8 +157,13 @@ export function slhfObjective(s: TrainSettings, reference: Map<Sample, number[]>
  * AdamW. Offline, online and supervised training share it.
  */
 export class StepRunner {
+  /** The Follower's (or the shared) parameters and optimizer. */
   readonly params: Map<string, Float32Array>;
   readonly optimizer: AdamW;
+  /** The Leader's own adapter (separateAdapters with a trained Leader), else null. */
+  readonly leaderAdapter: LoraAdapter | null;
+  private readonly follower: Trainable;
+  private readonly leader: Trainable;
   private lrScale = 1;
   private bad = 0;
   skippedSteps = 0;
@@ -127,51 +171,89 @@ export class StepRunner {
   private tokens = 0;
   private readonly started = performance.now();
 
-  constructor(private readonly policy: Policy, readonly adapter: LoraAdapter, private readonly s: TrainSettings, private readonly hooks: TrainHooks, readonly totalSteps: number) {
-    this.params = adapterParams(adapter);
-    this.optimizer = new AdamW(this.params, { lr: s.lr, eps: s.adamEps, weightDecay: s.weightDecay });
+  /**
+   * `leaderStart`: the Leader's own adapter to continue from with separateAdapters (default: a
+   * fresh one from the settings' seed + 1, so the two players do not start identical).
+   */
+  constructor(private readonly policy: Policy, readonly adapter: LoraAdapter, private readonly s: TrainSettings, private readonly hooks: TrainHooks, readonly totalSteps: number, leaderStart?: LoraAdapter) {
+    const trainable = (a: LoraAdapter, lrFactor: number): Trainable => {
+      const params = adapterParams(a);
+      return { adapter: a, params, optimizer: new AdamW(params, { lr: s.lr, eps: s.adamEps, weightDecay: s.weightDecay }), lrFactor };
+    };
+    const separate = s.separateAdapters && s.trainLeader;
+    // Separate adapters (the authors' optimizer groups): the Follower moves faster through its
+    // learning rate; a shared adapter gets the Follower's weight in the loss instead.
+    this.follower = trainable(adapter, separate ? s.followerWeight : 1);
+    this.leader = separate ? trainable(leaderStart ?? initLoraAdapter(policy.config, adapter.config, s.seed + 1), 1) : this.follower;
+    this.leaderAdapter = separate ? this.leader.adapter : null;
+    this.params = this.follower.params;
+    this.optimizer = this.follower.optimizer;
   }
 
-  /** Whether optimizer step `step` (1-based) includes the Leader's terms. */
-  leaderStep(step: number): boolean {
-    return this.s.trainLeader && (step - 1) % this.s.leaderEvery === 0;
+  /** The adapter whose policy plays `role` (the Leader's is the frozen base when it does not train: see online). */
+  adapterOf(role: Role): LoraAdapter {
+    return role === 'leader' ? this.leader.adapter : this.follower.adapter;
   }
 
-  /** An SLHF step: the Leader's terms enter on Leader steps only. */
-  async step(step: number, epoch: number, batches: Sample[][], reference: Map<Sample, number[]>): Promise<StepProgress> {
-    const leaderStep = this.leaderStep(step);
-    const micro = batches.map((b) => b.filter((x) => x.role === 'follower' || leaderStep)).filter((b) => b.length > 0);
-    return this.stepWith(step, epoch, micro, slhfObjective(this.s, reference));
+  /**
+   * Which players optimizer step `step` (1-based) trains. leaderEvery = 1: both at once. k > 1
+   * (the authors' leader_update_frequency): steps k, 2k, ... the Leader alone, the others the
+   * Follower alone. A frozen Leader: the Follower always.
+   */
+  rolesOf(step: number): { leader: boolean; follower: boolean } {
+    if (!this.s.trainLeader) return { leader: false, follower: true };
+    if (this.s.leaderEvery === 1) return { leader: true, follower: true };
+    const leader = step % this.s.leaderEvery === 0;
+    return { leader, follower: !leader };
+  }
+
+  /** An SLHF step on the samples of the roles this step trains. */
+  async step(step: number, epoch: number, batches: Sample[][], reference: Map<Sample, number[]>, scores: Map<Sample, GameScore>): Promise<StepProgress> {
+    const roles = this.rolesOf(step);
+    const micro = batches.map((b) => b.filter((x) => roles[x.role])).filter((b) => b.length > 0);
+    return this.stepWith(step, epoch, micro, slhfObjective(this.s, reference, scores));
   }
 
   async stepWith(step: number, epoch: number, micro: Sample[][], objective: StepObjective): Promise<StepProgress> {
     const { policy, s, hooks } = this;
     if (hooks.cancelled?.()) throw new TrainingCancelledError(`training cancelled at step ${step} of ${this.totalSteps}`);
     const count = micro.reduce((n, b) => n + b.length, 0);
-    const feeds = policy.adapterFeeds(this.adapter);
-    const sums = new Map<string, Float32Array>([...this.params].map(([name, p]) => [name, new Float32Array(p.length)]));
+    const players = [...new Set([this.follower, this.leader])];
+    const sums = new Map(players.map((p) => [p, new Map<string, Float32Array>([...p.params].map(([name, v]) => [name, new Float32Array(v.length)]))]));
+    const used = new Set<Trainable>();
     const stats = { follower: [0, 0, 0], leader: [0, 0, 0], kl: 0 }; // [loss, score, count]
     let loss = 0;
-    for (const batch of micro) {
-      const rows = batch.map((x) => rowOf(x.prompt, x.completion));
-      const current = objective.probe ? await policy.logprobs(rows, feeds) : null;
-      const terms = objective.terms(batch, current, micro);
-      const result = await policy.gradients(rows, terms.map((t) => t.coef), feeds);
-      loss += result.loss;
-      for (const [name, g] of result.grads) {
-        const sum = sums.get(name)!;
-        for (let i = 0; i < g.length; i++) sum[i] += g[i];
+    for (const whole of micro) {
+      for (const player of players) {
+        // One adapter: the whole micro-batch. Separate adapters: each role's rows with its own.
+        const batch = players.length === 1 ? whole : whole.filter((x) => (x.role === 'leader' ? this.leader : this.follower) === player);
+        if (batch.length === 0) continue;
+        used.add(player);
+        const feeds = policy.adapterFeeds(player.adapter);
+        const rows = batch.map(sampleRow);
+        const current = objective.probe ? await policy.logprobs(rows, feeds) : null;
+        const terms = objective.terms(batch, current, micro);
+        const result = await policy.gradients(rows, terms.map((t) => t.coef), feeds);
+        loss += result.loss;
+        const playerSums = sums.get(player)!;
+        for (const [name, g] of result.grads) {
+          const sum = playerSums.get(name)!;
+          for (let i = 0; i < g.length; i++) sum[i] += g[i];
+        }
+        this.tokens += rows.reduce((n, r) => n + r.ids.length, 0);
+        batch.forEach((x, i) => {
+          const acc = x.role === 'follower' ? stats.follower : stats.leader;
+          acc[0] += terms[i].loss;
+          acc[1] += x.score;
+          acc[2] += 1;
+          stats.kl += terms[i].kl / count;
+        });
       }
-      batch.forEach((x, i) => {
-        const acc = x.role === 'follower' ? stats.follower : stats.leader;
-        acc[0] += terms[i].loss;
-        acc[1] += x.score;
-        acc[2] += 1;
-        stats.kl += terms[i].kl / count;
-      });
-      this.tokens += rows.reduce((n, r) => n + r.ids.length, 0);
     }
-    const { norm } = clipGradNorm(sums, s.maxGradNorm);
+    // One norm over everything the step trains (both adapters when separate), as one optimizer would.
+    const all = new Map<string, Float32Array>();
+    players.forEach((p, k) => sums.get(p)!.forEach((g, name) => all.set(`${k}:${name}`, g)));
+    const { norm } = clipGradNorm(all, s.maxGradNorm);
     const lr = learningRate(s, step) * this.lrScale;
     const elapsed = (performance.now() - this.started) / 1000;
     const progress: StepProgress = {
@@ -201,7 +283,9 @@ export class StepRunner {
       return progress;
     }
     this.bad = 0;
-    this.optimizer.step(sums, lr);
+    // A player without samples this step (alternating steps, separate adapters) keeps still: an
+    // Adam step on zero gradients would still move it along its momentum.
+    for (const player of used) player.optimizer.step(sums.get(player)!, lr * player.lrFactor);
     this.last = progress;
     hooks.onStep?.(progress);
     if (hooks.onCheckpoint && s.checkpointEvery > 0 && step % s.checkpointEvery === 0 && step < this.totalSteps) {
@@ -211,12 +295,19 @@ export class StepRunner {
   }
 }
 
-export async function trainOffline(policy: Policy, pairs: TrainingPair[], s: TrainSettings, hooks: TrainHooks = {}, start?: LoraAdapter): Promise<TrainResult> {
+/** `leaderStart`: the Leader's own adapter to continue from (separateAdapters only). */
+export async function trainOffline(policy: Policy, pairs: TrainingPair[], s: TrainSettings, hooks: TrainHooks = {}, start?: LoraAdapter, leaderStart?: LoraAdapter): Promise<TrainResult> {
   const samples = pairs.flatMap((p) => samplesOf(p, { trainLeader: s.trainLeader, followerReference: s.followerReference }));
+  return trainSamples(policy, samples, s, hooks, start, leaderStart);
+}
+
+/** Offline SLHF on game samples (already mapped from decisions): the scores and baselines come from all of them. */
+export async function trainSamples(policy: Policy, samples: Sample[], s: TrainSettings, hooks: TrainHooks = {}, start?: LoraAdapter, leaderStart?: LoraAdapter): Promise<TrainResult> {
   if (samples.length === 0) throw new Error('training: no samples (no usable preference pairs)');
   const adapter = start ?? initLoraAdapter(policy.config, s.lora, s.seed);
   const reference = await referenceLogprobs(policy, samples, policy.adapterFeeds(zeroAdapter(adapter)), s.batchSize);
-  return trainEpochs(policy, samples, s, hooks, adapter, (runner, step, epoch, batches) => runner.step(step, epoch, batches, reference));
+  const scores = gameScores(samples, s, policy.config.eosTokenIds);
+  return trainEpochs(policy, samples, s, hooks, adapter, (runner, step, epoch, batches) => runner.step(step, epoch, batches, reference, scores), leaderStart);
 }
 
 /**
@@ -225,7 +316,7 @@ export async function trainOffline(policy: Policy, pairs: TrainingPair[], s: Tra
  */
 export async function trainEpochs(
   policy: Policy, samples: Sample[], s: TrainSettings, hooks: TrainHooks, adapter: LoraAdapter,
-  takeStep: (runner: StepRunner, step: number, epoch: number, batches: Sample[][]) => Promise<StepProgress>,
+  takeStep: (runner: StepRunner, step: number, epoch: number, batches: Sample[][]) => Promise<StepProgress>, leaderStart?: LoraAdapter,
 ): Promise<TrainResult> {
   const rand = seededRandom(s.seed ^ 0x5eed);
   let queue: Sample[][] = [];
@@ -239,10 +330,10 @@ export async function trainEpochs(
   };
   const batchesPerEpoch = epochBatches(samples, s.batchSize, s.bucket, seededRandom(0)).length;
   const totalSteps = s.steps ?? Math.max(1, Math.ceil((s.epochs * batchesPerEpoch) / s.accumulate));
-  const runner = new StepRunner(policy, adapter, s, hooks, totalSteps);
+  const runner = new StepRunner(policy, adapter, s, hooks, totalSteps, leaderStart);
   for (let step = 1; step <= totalSteps; step++) {
     const batches = Array.from({ length: s.accumulate }, nextBatch);
     await takeStep(runner, step, epoch, batches);
   }
-  return { adapter, steps: totalSteps, skippedSteps: runner.skippedSteps, samples: samples.length, last: runner.last };
+  return { adapter, leaderAdapter: runner.leaderAdapter ?? undefined, steps: totalSteps, skippedSteps: runner.skippedSteps, samples: samples.length, last: runner.last };
 }

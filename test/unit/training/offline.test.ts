@@ -1,14 +1,15 @@
 // Offline SLHF on synthetic decisions with a learnable pattern (refinements ending with '.' are
 // accepted, those ending with '!' rejected): held-out preference accuracy rises from chance, the
-// same seed gives the same adapter, the Leader term follows its schedule, and the NaN/inf guard
-// skips bad steps and aborts with a clear message when they repeat.
+// same seed gives the same adapter, Leader and Follower steps alternate with leaderEvery > 1,
+// separate adapters give the Follower lr x followerWeight, and the NaN/inf guard skips bad steps
+// and aborts with a clear message when they repeat.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { initLoraAdapter, type LoraConfig } from '../../../src/models/lora';
 import { evaluatePairs } from '../../../src/training/evaluate';
 import { Policy } from '../../../src/training/policy';
 import { resolveSettings } from '../../../src/training/settings';
-import { referenceLogprobs, StepRunner, trainOffline, zeroAdapter, TrainingDivergedError, type StepProgress } from '../../../src/training/trainer';
+import { gameScores, referenceLogprobs, StepRunner, trainOffline, zeroAdapter, TrainingDivergedError, type StepProgress } from '../../../src/training/trainer';
 import { samplesOf, type Sample } from '../../../src/training/data';
 import { syntheticPairs, tinyFixture, type TinyFixture } from './fixtures';
 
@@ -62,11 +63,16 @@ test('the same seed gives the same adapter; another seed a different one', async
   assert.notDeepEqual(a.adapter.pairs[0].b, c.adapter.pairs[0].b);
 });
 
-test('the Leader term enters only every k-th step, and only when the Leader trains', async () => {
+test('leaderEvery k > 1 alternates: steps k, 2k, ... train the Leader alone, the others the Follower alone', async () => {
   const train = syntheticPairs(16, 6);
   const seen: StepProgress[] = [];
-  await trainOffline(policy, train, { ...settings, steps: 4, trainLeader: true, leaderEvery: 2 }, { onStep: (p) => seen.push(p) });
-  assert.deepEqual(seen.map((p) => p.leaderLoss !== null), [true, false, true, false]);
+  await trainOffline(policy, train, { ...settings, steps: 6, trainLeader: true, leaderEvery: 3 }, { onStep: (p) => seen.push(p) });
+  assert.deepEqual(seen.map((p) => p.leaderLoss !== null), [false, false, true, false, false, true]);
+  // Leader-only steps carry no Follower term at all (not Leader terms on top of Follower ones).
+  assert.deepEqual(seen.map((p) => p.followerLoss === 0), [false, false, true, false, false, true]);
+  const both: StepProgress[] = [];
+  await trainOffline(policy, train, { ...settings, steps: 2, trainLeader: true, leaderEvery: 1 }, { onStep: (p) => both.push(p) });
+  assert.ok(both.every((p) => p.leaderLoss !== null && p.followerLoss !== 0));
   const followerOnly: StepProgress[] = [];
   await trainOffline(policy, train, { ...settings, steps: 2 }, { onStep: (p) => followerOnly.push(p) });
   assert.ok(followerOnly.every((p) => p.leaderLoss === null));
@@ -120,9 +126,10 @@ test('gradient accumulation: two micro-batches of 4 make the same step as one ba
     const adapter = initLoraAdapter(f.config, lora, 4);
     const reference = await referenceLogprobs(policy, samples, policy.adapterFeeds(zeroAdapter(adapter)), 8);
     const runner = new StepRunner(policy, adapter, { ...settings, warmupSteps: 0 }, {}, 2);
+    const scores = gameScores(samples, settings, f.config.eosTokenIds);
     // Two steps: the second starts from a non-zero B, so the gradients reach A too.
-    await runner.step(1, 1, batches, reference);
-    const progress = await runner.step(2, 1, batches, reference);
+    await runner.step(1, 1, batches, reference, scores);
+    const progress = await runner.step(2, 1, batches, reference, scores);
     return { adapter, progress };
   };
   const one = await stepWith([samples]);
@@ -130,4 +137,33 @@ test('gradient accumulation: two micro-batches of 4 make the same step as one ba
   assert.ok(Math.abs(one.progress.loss - two.progress.loss) < 1e-6 * Math.abs(one.progress.loss), `${one.progress.loss} vs ${two.progress.loss}`);
   assert.ok(Math.abs(one.progress.gradNorm - two.progress.gradNorm) < 1e-5 * one.progress.gradNorm);
   one.adapter.pairs.forEach((p, i) => p.b.forEach((x, j) => assert.ok(Math.abs(x - two.adapter.pairs[i].b[j]) < 1e-6, `${p.module} B[${j}]`)));
+});
+
+// Adam's first step moves every parameter by lr * g / (|g| + eps') ~ lr in size: the step size shows
+// the learning rate each adapter trained with, whatever its loss scale.
+const largestB = (adapter: ReturnType<typeof initLoraAdapter>) => Math.max(...adapter.pairs.flatMap((p) => [...p.b].map(Math.abs)));
+
+test('separate adapters: the Follower learns at lr x followerWeight, the Leader at lr, each on its own adapter', async () => {
+  const train = syntheticPairs(16, 11);
+  const s = { ...settings, steps: 1, warmupSteps: 0, lr: 1e-3, trainLeader: true, separateAdapters: true, followerWeight: 4 };
+  const result = await trainOffline(policy, train, s);
+  assert.ok(result.leaderAdapter, 'a separate Leader adapter comes back');
+  const follower = largestB(result.adapter);
+  const leader = largestB(result.leaderAdapter!);
+  assert.ok(Math.abs(follower - 4e-3) < 1e-4, `Follower step ${follower}`);
+  assert.ok(Math.abs(leader - 1e-3) < 1e-4, `Leader step ${leader}`);
+  // Shared adapter: the weight scales the Follower's loss; with a frozen Leader that is a pure scale
+  // Adam cancels (the documented caveat), so weights 2 and 8 take the same step.
+  const shared = (followerWeight: number) => trainOffline(policy, train, { ...s, trainLeader: false, separateAdapters: false, followerWeight });
+  const [two, eight] = [await shared(2), await shared(8)];
+  assert.equal(two.leaderAdapter, undefined);
+  // (Equal but for Adam's eps, which tells tiny gradients apart.)
+  let diff = 0;
+  let size = 0;
+  two.adapter.pairs.forEach((p, i) => p.b.forEach((x, j) => {
+    diff += Math.abs(x - eight.adapter.pairs[i].b[j]);
+    size += Math.abs(x);
+  }));
+  assert.ok(diff < 0.02 * size, `relative difference ${diff / size}`);
+  assert.ok(Math.abs(largestB(two.adapter) - 1e-3) < 1e-4);
 });

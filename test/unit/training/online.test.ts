@@ -68,13 +68,15 @@ test('the judge\'s win rate of the Follower over the Leader rises from about 0.5
   assert.ok(steps.every((p) => p.leaderLoss === null), 'the Leader is frozen unless it trains');
 });
 
-test('with a trainable Leader, online steps include Leader terms (every k-th step)', async () => {
+test('with a trainable Leader and leaderEvery 2, online steps alternate Follower-only and Leader-only', async () => {
   const seen: StepProgress[] = [];
-  const settings = resolveSettings({ lr: 1e-3, steps: 4, batchSize: 4, lora, intraOpThreads: 1, trainLeader: true, leaderEvery: 2 });
+  const settings = resolveSettings({ lr: 1e-3, steps: 4, batchSize: 4, lora, intraOpThreads: 1, trainLeader: true, leaderEvery: 2, refinementsPerDraft: 3 });
   const result = await trainOnline(policy, sampler, task, settings, { onStep: (p) => seen.push(p) });
-  assert.deepEqual(seen.map((p) => p.leaderLoss !== null), [true, false, true, false]);
+  assert.deepEqual(seen.map((p) => p.leaderLoss !== null), [false, true, false, true]);
+  assert.deepEqual(seen.map((p) => p.followerLoss === 0), [false, true, false, true]);
   assert.ok(seen.every((p) => p.leaderScore === null || (p.leaderScore >= 0 && p.leaderScore <= 1)));
-  assert.equal(result.samples, 4 * 4 + 2 * 4);
+  // Follower steps: 4 prompts x 3 refinements; Leader steps: 4 drafts.
+  assert.equal(result.samples, 2 * 4 * 3 + 2 * 4);
 });
 
 test('named judges: shorter prefers the shorter response, unknown names are refused', () => {

@@ -95,6 +95,7 @@ export function activate(context: vscode.ExtensionContext): SlhfExtensionApi {
     reopenSession: (id) => actions.reopen(id),
     versions: () => trainer.versions(),
     switchVersion: (target) => trainer.switchVersion(target),
+    leaderPlan: () => trainer.leaderPlan(),
   });
   const refreshPanel = () => void Promise.all([panel.refreshHistory(), panel.refreshTraining()]).catch((error: Error) => log.error(`panel refresh: ${error.message}`));
 

@@ -10,6 +10,7 @@ import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import type { HostMessage, PanelMessage, PanelModelStatus, PanelSettings } from '../src/ui/panelProtocol';
 import { custom, element } from './dom';
 import { createHistoryTab } from './history';
@@ -44,6 +45,7 @@ function showModels(status: PanelModelStatus): void {
     ['Follower', status.follower || 'not set (slhf.follower.model)'],
     ['Follower version', status.followerVersion ?? 'base model (no trained adapter yet)'],
     ['Leader', status.leader || 'not set (slhf.leader.model)'],
+    ['Leader version', status.leaderVersion ?? 'base model (as of its last draft)'],
     ['Device', status.device],
     ['Memory', `${status.memoryMiB} MiB (extension host, models included)`],
   ];
@@ -75,6 +77,7 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
   switch (message.type) {
     case 'settings':
       showSettings(message.settings);
+      training.showSettings(message.settings);
       break;
     case 'status':
       status.textContent = message.text;

@@ -1,6 +1,6 @@
-// The Training tab: how many usable pairs the store holds, the Train button, and the chart area
-// for loss, KL and judge score (filled while a training run reports its steps).
-import type { PanelMessage, TrainingCounts, TrainingMetrics } from '../src/ui/panelProtocol';
+// The Training tab: how many usable pairs the store holds, whether the Leader trains too, the Train
+// button, and the chart area for loss, KL and judge score (filled while a training run reports its steps).
+import type { PanelMessage, PanelSettings, TrainingCounts, TrainingMetrics } from '../src/ui/panelProtocol';
 import { polylinePoints, type ChartBox } from './chartScale';
 import { custom, element, svg } from './dom';
 
@@ -11,10 +11,21 @@ const SERIES: { key: keyof TrainingMetrics; label: string; color: string }[] = [
   { key: 'score', label: 'judge score', color: 'var(--vscode-charts-green)' },
 ];
 
-export function createTrainingTab(send: (message: PanelMessage) => void): { content: Element[]; showCounts(c: TrainingCounts): void; showMetrics(m: TrainingMetrics): void } {
+export interface TrainingTab {
+  content: Element[];
+  showCounts(c: TrainingCounts): void;
+  showMetrics(m: TrainingMetrics): void;
+  showSettings(s: PanelSettings): void;
+}
+
+export function createTrainingTab(send: (message: PanelMessage) => void): TrainingTab {
   const counts = element('dl', { id: 'training-counts' });
   const train = custom('vscode-button', { icon: 'rocket', 'data-command': 'slhf.trainFollower' }, 'Train Follower');
   train.addEventListener('click', () => send({ type: 'runCommand', command: 'slhf.trainFollower' }));
+  // slhf.training.leader; the note says what the next run does with the Leader given the models.
+  const trainLeader = custom('vscode-checkbox', { id: 'train-leader', label: 'Train the Leader too (one adapter shared with the Follower)' });
+  trainLeader.addEventListener('change', () => send({ type: 'setTrainLeader', value: Boolean((trainLeader as HTMLInputElement).checked) }));
+  const leaderNote = element('p', { id: 'train-leader-note', class: 'note' });
   const chart = svg('svg', { id: 'training-chart', viewBox: `0 0 ${BOX.width} ${BOX.height}`, role: 'img', 'aria-label': 'Training metrics per step: no training run yet' });
   const frame = svg('rect', { x: 0.5, y: 0.5, width: BOX.width - 1, height: BOX.height - 1, class: 'chart-frame' });
   const lines = SERIES.map((s) => svg('polyline', { fill: 'none', stroke: s.color, 'stroke-width': 1.5, 'data-series': s.key }));
@@ -26,7 +37,7 @@ export function createTrainingTab(send: (message: PanelMessage) => void): { cont
   }
   const note = element('p', { id: 'training-note' }, 'No training run yet. Loss, KL and judge score per step appear here while the Follower trains.');
   return {
-    content: [element('h3', {}, 'Preference pairs'), counts, train, element('h3', {}, 'Progress'), chart, legend, note],
+    content: [element('h3', {}, 'Preference pairs'), counts, trainLeader, leaderNote, train, element('h3', {}, 'Progress'), chart, legend, note],
     showCounts(c) {
       const rows: [string, string][] = [
         ['Sessions', String(c.sessions)],
@@ -35,6 +46,11 @@ export function createTrainingTab(send: (message: PanelMessage) => void): { cont
         ['With behaviour log-probs', String(c.pairsWithLogprobs)],
       ];
       counts.replaceChildren(...rows.flatMap(([name, value]) => [element('dt', {}, name), element('dd', { 'data-count': name }, value)]));
+    },
+    showSettings(settings) {
+      (trainLeader as HTMLInputElement).checked = settings.trainLeader;
+      leaderNote.textContent = settings.leaderNote;
+      train.textContent = settings.leaderTrains ? 'Train Leader and Follower' : 'Train Follower';
     },
     showMetrics(m) {
       SERIES.forEach((s, i) => lines[i].setAttribute('points', polylinePoints(m[s.key], BOX)));

@@ -21,12 +21,20 @@ export type PanelMessage =
   | { readonly type: 'reopenSession'; readonly id: string }
   /** Makes a trained Follower version (or 'base', the untrained model) the active one. */
   | { readonly type: 'activateVersion'; readonly version: string }
-  | { readonly type: 'rollbackVersion' };
+  | { readonly type: 'rollbackVersion' }
+  /** Sets slhf.training.leader (the Training tab's checkbox). */
+  | { readonly type: 'setTrainLeader'; readonly value: boolean };
 
 export interface PanelSettings {
   readonly leaderModel: string;
   readonly followerModel: string;
   readonly device: string;
+  /** slhf.training.leader. */
+  readonly trainLeader: boolean;
+  /** Whether the next run trains the Leader, given the setting and the models. */
+  readonly leaderTrains: boolean;
+  /** One sentence on what the next run does with the Leader. */
+  readonly leaderNote: string;
 }
 
 export interface PanelModelStatus {
@@ -36,6 +44,8 @@ export interface PanelModelStatus {
   readonly device: string;
   /** The Follower's adapter version from the last generation; null for the base model. */
   readonly followerVersion: string | null;
+  /** The Leader's adapter version from its last draft; null for the base model (or no draft yet). */
+  readonly leaderVersion: string | null;
   /** The extension host's resident memory (the worker thread included), in MiB. */
   readonly memoryMiB: number;
   readonly detail: string;
@@ -128,6 +138,8 @@ export function parsePanelMessage(value: unknown): PanelMessage | undefined {
         : undefined;
     case 'rollbackVersion':
       return hasKeys(value, 'type') ? { type: 'rollbackVersion' } : undefined;
+    case 'setTrainLeader':
+      return hasKeys(value, 'type,value') && typeof value.value === 'boolean' ? { type: 'setTrainLeader', value: value.value } : undefined;
     default:
       return undefined;
   }

@@ -3,6 +3,7 @@
 // (panelProtocol.ts); what the panel asks for is answered by a PanelBackend.
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
+import { describeLeaderPlan, type LeaderPlan } from './leaderTraining';
 import {
   parsePanelMessage, type HistoryFilter, type HostMessage, type PanelCommand, type PanelModelStatus, type PanelSettings,
   type SessionSummary, type TrainingCounts, type VersionSummary,
@@ -19,15 +20,18 @@ export interface PanelBackend {
   reopenSession(id: string): Promise<void>;
   versions(): Promise<{ active: string | null; versions: VersionSummary[] }>;
   switchVersion(target: { version: string } | 'rollback'): Promise<unknown>;
+  /** What the next training run does with the Leader. */
+  leaderPlan(): LeaderPlan;
 }
 
-function readPanelSettings(): PanelSettings {
+/**
+ * Writes a setting where it takes effect: over a workspace value when there is one (it would
+ * shadow a user value), else in the user settings.
+ */
+async function updateSetting(section: string, value: unknown): Promise<void> {
   const config = vscode.workspace.getConfiguration('slhf');
-  return {
-    leaderModel: config.get<string>('leader.model', ''),
-    followerModel: config.get<string>('follower.model', ''),
-    device: config.get<string>('device', 'auto'),
-  };
+  const target = config.inspect(section)?.workspaceValue !== undefined ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+  await config.update(section, value, target);
 }
 
 export class PanelViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
@@ -47,7 +51,7 @@ export class PanelViewProvider implements vscode.WebviewViewProvider, vscode.Dis
   ) {
     this.disposables.push(
       vscode.workspace.onDidChangeConfiguration((event) => {
-        if (event.affectsConfiguration('slhf')) this.post({ type: 'settings', settings: readPanelSettings() });
+        if (event.affectsConfiguration('slhf')) this.post({ type: 'settings', settings: this.settings() });
       }),
     );
   }
@@ -85,7 +89,7 @@ export class PanelViewProvider implements vscode.WebviewViewProvider, vscode.Dis
     try {
       switch (message.type) {
         case 'ready':
-          this.post({ type: 'settings', settings: readPanelSettings() });
+          this.post({ type: 'settings', settings: this.settings() });
           this.pushModels();
           await Promise.all([this.refreshHistory(), this.refreshTraining(), this.refreshVersions()]);
           break;
@@ -108,12 +112,28 @@ export class PanelViewProvider implements vscode.WebviewViewProvider, vscode.Dis
         case 'rollbackVersion':
           await this.backend.switchVersion('rollback');
           break;
+        case 'setTrainLeader':
+          await updateSetting('training.leader', message.value);
+          break;
       }
     } catch (error) {
       const text = error instanceof Error ? error.message : String(error);
       this.log.error(`panel: ${message.type} failed: ${text}`);
       this.post({ type: 'status', text: `SLHF: ${text}` });
     }
+  }
+
+  private settings(): PanelSettings {
+    const config = vscode.workspace.getConfiguration('slhf');
+    const plan = this.backend.leaderPlan();
+    return {
+      leaderModel: config.get<string>('leader.model', ''),
+      followerModel: config.get<string>('follower.model', ''),
+      device: config.get<string>('device', 'auto'),
+      trainLeader: config.get<boolean>('training.leader', true),
+      leaderTrains: plan === 'shared',
+      leaderNote: describeLeaderPlan(plan),
+    };
   }
 
   async refreshHistory(): Promise<void> {

@@ -9,6 +9,7 @@ import { resolveDevice, type DeviceSetting } from '../refiner/device';
 import type { RefineEvent, RefineRequest } from '../refiner/loop';
 import type { WorkerConfig } from '../refiner/protocol';
 import { DEFAULT_MODEL_LABEL, DEFAULT_MODEL_PATH, SUGGESTED_MODEL } from '../models/default-model';
+import { leaderAdapterDir } from './leaderTraining';
 import type { PanelModelStatus } from './panelProtocol';
 
 export interface ModelSettings {
@@ -51,11 +52,22 @@ export function readModelSettings(globalStorage: vscode.Uri, extensionUri: vscod
   return { leader, follower: existsSync(join(builtIn, 'config.json')) ? builtIn : '', builtIn: true, device, cacheDir };
 }
 
-function workerConfig(settings: ModelSettings, followerAdapter: string | null): WorkerConfig {
+/** `leaderAdapter`: a version that trained the Leader too (shared adapter); the Leader then drafts with it. */
+function workerConfig(settings: ModelSettings, followerAdapter: string | null, leaderAdapter: string | null): WorkerConfig {
+  const leaderSpec = settings.leader || (leaderAdapter ? settings.follower : '');
   return {
     host: { cacheDir: settings.cacheDir, device: settings.device, idleUnloadMs: IDLE_UNLOAD_MS },
-    roles: { leader: settings.leader ? { spec: settings.leader } : null, follower: { spec: settings.follower, adapter: followerAdapter } },
+    roles: { leader: leaderSpec ? { spec: leaderSpec, adapter: leaderAdapter } : null, follower: { spec: settings.follower, adapter: followerAdapter } },
   };
+}
+
+/** The active version's adapter for each role (null: the base model), read from the versions folder. */
+async function activeAdapters(root: string, settings: ModelSettings): Promise<{ follower: string | null; leader: string | null }> {
+  const { activeAdapterDir, readActive, readMeta } = await import('../training/versions');
+  const dir = activeAdapterDir(root);
+  const version = readActive(root)?.version;
+  const active = dir && version ? { dir, meta: readMeta(root, version) } : null;
+  return { follower: dir, leader: leaderAdapterDir(active, settings) };
 }
 
 export class RefinerService implements vscode.Disposable {
@@ -63,6 +75,7 @@ export class RefinerService implements vscode.Disposable {
   private configKey = '';
   private lastUse = 0;
   private followerVersion: string | null = null;
+  private leaderVersion: string | null = null;
   private lastError = '';
   private busy = 0;
   private readonly changed = new vscode.EventEmitter<ModelStatus>();
@@ -88,6 +101,7 @@ export class RefinerService implements vscode.Disposable {
       follower: settings.builtIn && settings.follower ? DEFAULT_MODEL_LABEL : settings.follower,
       device: settings.device === 'auto' ? `auto (${resolveDevice('auto').device.toUpperCase()})` : settings.device,
       followerVersion: this.followerVersion,
+      leaderVersion: this.leaderVersion,
       memoryMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
     };
     if (!settings.follower) return { ...base, state: 'not-configured', detail: 'No model configured: set slhf.follower.model.' };
@@ -102,8 +116,8 @@ export class RefinerService implements vscode.Disposable {
     const settings = readModelSettings(this.globalStorage, this.extensionUri);
     if (!settings.follower) throw new ModelsNotConfiguredError();
     // Read on every request: a training run may have activated a new version (or rolled back).
-    const { activeAdapterDir } = await import('../training/versions');
-    const config = workerConfig(settings, activeAdapterDir(this.adaptersRoot));
+    const adapters = await activeAdapters(this.adaptersRoot, settings);
+    const config = workerConfig(settings, adapters.follower, adapters.leader);
     const key = JSON.stringify(config);
     if (!this.client) {
       const workerFile = vscode.Uri.joinPath(this.extensionUri, 'out', 'refiner-worker.js').fsPath;
@@ -134,7 +148,10 @@ export class RefinerService implements vscode.Disposable {
     this.changed.fire(this.status());
     try {
       for await (const event of client.refine(request, signal)) {
-        if (event.type === 'round-end' && event.result.role === 'follower') this.followerVersion = event.result.adapterVersion;
+        if (event.type === 'round-end') {
+          if (event.result.role === 'follower') this.followerVersion = event.result.adapterVersion;
+          else this.leaderVersion = event.result.adapterVersion;
+        }
         yield event;
       }
     } catch (error) {

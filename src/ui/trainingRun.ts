@@ -1,14 +1,21 @@
-// Train Follower: runs `slhf train` (the CLI, in its own process, which forks the training worker)
-// on the store's pairs, shows its progress as a cancellable notification and in the panel's chart,
-// and points the refiner at the version it activates. The CLI keeps the tokenization of store pairs
+// Train: runs `slhf train` (the CLI, in its own process, which forks the training worker) on the
+// store's pairs, with `--leader same` when slhf.training.leader trains the Leader on the shared
+// adapter; shows its progress as a cancellable notification and in the panel's chart, and points
+// the refiner at the version it activates. The CLI keeps the tokenization of store pairs
 // in one home (src/cli/training-data.ts), which the UI layer may not import.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { WorkerMessage } from '../training/protocol';
+import { describeLeaderPlan, leaderPlan, type LeaderPlan } from './leaderTraining';
 import type { FlowOutcome } from './refineFlow';
 import type { TrainingMetrics, VersionSummary } from './panelProtocol';
 import { ModelsNotConfiguredError, readModelSettings } from './refinerService';
+
+/** `slhf.training.leader`: train the Leader with the Follower (shared adapter) where they share a base model. */
+export function readTrainLeader(): boolean {
+  return vscode.workspace.getConfiguration('slhf').get<boolean>('training.leader', true);
+}
 
 export interface TrainOptions {
   /** Passed to `slhf train --epochs` (tests use 1). */
@@ -57,6 +64,11 @@ export class TrainingRunner implements vscode.Disposable {
     return pointer.version;
   }
 
+  /** What the next run does with the Leader, from slhf.training.leader and the model settings. */
+  leaderPlan(): LeaderPlan {
+    return leaderPlan(readTrainLeader(), readModelSettings(this.globalStorage, this.extensionUri));
+  }
+
   async train(options: TrainOptions = {}): Promise<FlowOutcome> {
     if (this.child) return { ok: false, message: 'SLHF: Training is already running.' };
     const settings = readModelSettings(this.globalStorage, this.extensionUri);
@@ -67,12 +79,16 @@ export class TrainingRunner implements vscode.Disposable {
     }
     const cli = vscode.Uri.joinPath(this.extensionUri, 'out', 'cli.js').fsPath;
     const args = [cli, 'train', '--store', this.storeLocation, '--follower', settings.follower, '--out', TrainingRunner.adaptersRoot(this.globalStorage), '--json-progress'];
+    const plan = this.leaderPlan();
+    if (plan === 'shared') args.push('--leader', 'same');
+    this.log.info(`training: ${describeLeaderPlan(plan)}`);
     // A named provider trains there (falling back to the CPU); 'auto' trains on the CPU, where training was measured.
     if (settings.device !== 'auto' && settings.device !== 'cpu') args.push('--device', settings.device);
     if (options.epochs !== undefined) args.push('--epochs', String(options.epochs));
     this.log.info(`training: ${args.slice(1).join(' ')}`);
     const metrics = { loss: [] as number[], kl: [] as number[], score: [] as number[] };
-    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'SLHF: Training the Follower', cancellable: true }, (progress, token) =>
+    const title = plan === 'shared' ? 'SLHF: Training the Leader and Follower' : 'SLHF: Training the Follower';
+    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) =>
       new Promise<FlowOutcome>((resolve) => {
         // In VS Code desktop the extension host's executable is Electron; this makes it act as Node.
         const child = spawn(process.execPath, args, { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -113,7 +129,9 @@ export class TrainingRunner implements vscode.Disposable {
           if (code === 0 && version) {
             this.log.info(`training: activated ${version}`);
             this.finished.fire(version);
-            const message = `SLHF: Trained and activated Follower version ${version}.`;
+            const message = plan === 'shared'
+              ? `SLHF: Trained and activated version ${version} for the Follower and the Leader (one shared adapter).`
+              : `SLHF: Trained and activated Follower version ${version}. ${describeLeaderPlan(plan)}`;
             void vscode.window.showInformationMessage(message);
             resolve({ ok: true, message });
           } else if (token.isCancellationRequested) {

@@ -17,6 +17,8 @@ test('valid panel messages are accepted as they are', () => {
     { type: 'activateVersion', version: 'v0001' },
     { type: 'activateVersion', version: 'base' },
     { type: 'rollbackVersion' },
+    { type: 'setTrainLeader', value: true },
+    { type: 'setTrainLeader', value: false },
   ];
   for (const message of valid) assert.deepEqual(parsePanelMessage(message), message, JSON.stringify(message));
 });
@@ -36,6 +38,10 @@ test('anything else is rejected', () => {
     { type: 'runCommand', command: 'slhf.trainFollower', args: ['x'] },
     { type: 'runCommand', command: { toString: () => 'slhf.trainFollower' } },
     { type: 'queryHistory', text: 'x'.repeat(MAX_SEARCH_LENGTH + 1), filter: 'all' },
+    { type: 'setTrainLeader' },
+    { type: 'setTrainLeader', value: 'true' },
+    { type: 'setTrainLeader', value: 1 },
+    { type: 'setTrainLeader', value: true, section: 'slhf.leader.model' },
     { type: 'queryHistory', text: 'fox', filter: 'everything' },
     { type: 'queryHistory', text: 7, filter: 'all' },
     { type: 'queryHistory', text: 'fox' },

@@ -183,10 +183,11 @@ test('a storm of malformed panel messages is ignored and the extension keeps wor
   await closeAllEditors();
 });
 
-test('Train Follower trains on the recorded decisions and the next refinement uses the new version', async () => {
+test('Train trains the Leader and Follower (shared adapter, the default) on the recorded decisions and the next refinement and draft use the new version', async () => {
+  // slhf.training.leader defaults to on and the Leader is the Follower's base model here.
   const outcome = await run('slhf.trainFollower', { epochs: 1 });
   assert.equal(outcome.ok, true, outcome.message);
-  assert.match(outcome.message, /activated Follower version v0001/);
+  assert.match(outcome.message, /activated version v0001 for the Follower and the Leader/);
   const editor = await editorWith(text, draft);
   const refined = await run('slhf.refineSelection');
   assert.equal(refined.ok, true, refined.message);
@@ -194,6 +195,14 @@ test('Train Follower trains on the recorded decisions and the next refinement us
   assert.ok(session.rounds.every((r) => r.adapterVersion !== null), 'the rounds were generated with the trained adapter');
   assert.equal((await run('slhf.rejectRefinement')).ok, true);
   assert.equal(textOf(editor.document), eol(text));
+  // Draft and Refine drafts with the trained Leader (it always drafted with the base model before).
+  const drafted = await run('slhf.draftAndRefine', { instruction: 'Write one sentence about foxes.' });
+  assert.equal(drafted.ok, true, drafted.message);
+  const draftSession = await storedSession(drafted.sessionId);
+  assert.equal(draftSession.draft.source, 'leader');
+  assert.ok(draftSession.draft.generation?.adapterVersion, 'the Leader drafted with the shared trained adapter');
+  assert.equal(draftSession.draft.generation?.adapterVersion, draftSession.rounds[0]?.adapterVersion, 'one adapter for both roles');
+  assert.equal((await run('slhf.rejectRefinement')).ok, true);
   await closeAllEditors();
 }, { timeoutMs: 240_000 });
 

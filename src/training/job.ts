@@ -18,7 +18,7 @@ import type { TrainJob, WorkerMessage } from './protocol';
 import { Sampler } from './sampler';
 import { resolveSettings } from './settings';
 import { trainOffline, zeroAdapter, type TrainHooks } from './trainer';
-import { activate, readMeta, saveVersion, writeDirAtomic, type VersionMeta } from './versions';
+import { activate, LEADER_ADAPTER_DIR, readMeta, saveVersion, writeDirAtomic, type VersionMeta } from './versions';
 
 /** Writes the adapter and optimizer moments; the previous checkpoint goes only once the new one is complete. */
 async function writeCheckpoint(runDir: string, adapter: LoraAdapter, optimizer: AdamW): Promise<string> {
@@ -42,6 +42,7 @@ export async function runJob(job: TrainJob, emit: (m: WorkerMessage) => void, ca
   const checkpoint = await openCheckpoint(job.modelDir, { requireTokenizer: false });
   const config = checkpoint.config;
   let start: LoraAdapter;
+  let leaderStart: LoraAdapter | undefined;
   let policy: Policy;
   let sampler: Sampler | null = null;
   try {
@@ -49,6 +50,9 @@ export async function runJob(job: TrainJob, emit: (m: WorkerMessage) => void, ca
     if (job.pairs.length === 0 && !job.online) throw new TrainingInputError('no training pairs');
     start = job.startFrom ? await loadPeftAdapter(job.startFrom, config) : initLoraAdapter(config, settings.lora, settings.seed);
     settings.lora = { ...start.config, dropout: settings.lora.dropout };
+    // Separate adapters continue the Leader from its own folder in the active version, when it has one.
+    const leaderDir = job.startFrom ? join(job.startFrom, LEADER_ADAPTER_DIR) : null;
+    if (settings.separateAdapters && settings.trainLeader && leaderDir && existsSync(leaderDir)) leaderStart = await loadPeftAdapter(leaderDir, config);
     const weights = await loadDecoderWeights(checkpoint);
     policy = await Policy.create(config, weights, { lora: settings.lora, intraOpThreads: settings.intraOpThreads, dropoutSeed: settings.seed, device: settings.device });
     if (job.online) sampler = await Sampler.create(config, weights, settings.lora, settings.intraOpThreads, settings.device);
@@ -76,8 +80,8 @@ export async function runJob(job: TrainJob, emit: (m: WorkerMessage) => void, ca
       onCheckpoint: async (adapter, optimizer, step) => emit({ type: 'checkpoint', step, dir: await writeCheckpoint(runDir, adapter, optimizer) }),
     };
     const result = task && sampler
-      ? await trainOnline(policy, sampler, task, settings, trainHooks, start)
-      : await trainOffline(policy, job.pairs, settings, trainHooks, start);
+      ? await trainOnline(policy, sampler, task, settings, trainHooks, start, leaderStart)
+      : await trainOffline(policy, job.pairs, settings, trainHooks, start, leaderStart);
     const after = await evaluate(result.adapter);
     emit({ type: 'eval', phase: 'after', result: after });
     let winRate: number | null = null;
@@ -92,8 +96,8 @@ export async function runJob(job: TrainJob, emit: (m: WorkerMessage) => void, ca
         heldOutAccuracyBefore: before.accuracy, heldOutAccuracy: after.accuracy, heldOutKl: after.kl, winRateBefore, winRate,
         steps: result.steps, skippedSteps: result.skippedSteps, finalLoss: result.last?.loss ?? null, finalKl: result.last?.kl ?? null,
       },
-      settings: { ...settings, mode: task ? 'online' : 'offline', judge: job.online?.judge ?? null, startFrom: job.startFrom ?? null },
-    });
+      settings: { ...settings, mode: task ? 'online' : 'offline', judge: job.online?.judge ?? null, startFrom: job.startFrom ?? null, temperature: job.online?.temperature ?? null },
+    }, result.leaderAdapter);
     activate(job.outRoot, version);
     rmSync(runDir, { recursive: true, force: true });
     return { version, meta: readMeta(job.outRoot, version) };

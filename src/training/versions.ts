@@ -11,6 +11,8 @@ import { loadPeftAdapter, savePeftAdapter } from '../models/peft';
 
 export const ACTIVE_FILE = 'active.json';
 export const META_FILE = 'meta.json';
+/** With separate adapters, the Leader's own adapter: a PEFT folder inside the version's. */
+export const LEADER_ADAPTER_DIR = 'leader';
 const VERSION_NAME = /^v(\d{4,})$/;
 
 export interface VersionMeta {
@@ -60,14 +62,18 @@ export function readMeta(root: string, version: string): VersionMeta {
   return JSON.parse(readFileSync(join(adaptersDir(root), version, META_FILE), 'utf8')) as VersionMeta;
 }
 
-/** Saves an adapter as the next version (not activated). */
-export async function saveVersion(root: string, adapter: LoraAdapter, meta: Omit<VersionMeta, 'version' | 'createdAt'>): Promise<string> {
+/** Saves an adapter (and a separately trained Leader's, in LEADER_ADAPTER_DIR) as the next version (not activated). */
+export async function saveVersion(root: string, adapter: LoraAdapter, meta: Omit<VersionMeta, 'version' | 'createdAt'>, leaderAdapter?: LoraAdapter): Promise<string> {
   mkdirSync(adaptersDir(root), { recursive: true });
   const taken = readdirSync(adaptersDir(root)).map((n) => VERSION_NAME.exec(n)).filter((m) => m).map((m) => Number(m![1]));
   const version = `v${String(Math.max(0, ...taken) + 1).padStart(4, '0')}`;
   const full: VersionMeta = { version, createdAt: new Date().toISOString(), ...meta };
   await writeDirAtomic(join(adaptersDir(root), version), async (dir) => {
     await savePeftAdapter(dir, adapter, { baseModel: meta.baseModel ?? undefined });
+    if (leaderAdapter) {
+      mkdirSync(join(dir, LEADER_ADAPTER_DIR));
+      await savePeftAdapter(join(dir, LEADER_ADAPTER_DIR), leaderAdapter, { baseModel: meta.baseModel ?? undefined });
+    }
     writeFileSync(join(dir, META_FILE), JSON.stringify(full, null, 2) + '\n');
   });
   return version;

@@ -9,8 +9,10 @@ import { join } from 'node:path';
 import { initLoraAdapter } from '../../../src/models/lora';
 import { loadPeftAdapter } from '../../../src/models/peft';
 import { seededRandom } from '../../../src/models/seeded-random';
-import { activate, activeAdapterDir, adaptersDir, listVersions, loadVersion, readActive, readMeta, rollback, saveVersion } from '../../../src/training/versions';
-import { tinyFixture } from './fixtures';
+import { activate, activeAdapterDir, adaptersDir, LEADER_ADAPTER_DIR, listVersions, loadVersion, readActive, readMeta, rollback, saveVersion } from '../../../src/training/versions';
+import { runJob } from '../../../src/training/job';
+import type { TrainJob } from '../../../src/training/protocol';
+import { syntheticPairs, tinyFixture } from './fixtures';
 
 const meta = { baseModel: 'tiny', data: { trainPairs: 3, heldOutPairs: 1, samples: 3 }, metrics: { heldOutAccuracy: 0.75 }, settings: { lr: 1e-3 } };
 
@@ -65,4 +67,29 @@ test('activation, rollback to the previous version and then to the base model; t
   assert.equal(activeAdapterDir(root), null);
   assert.throws(() => rollback(root), /nothing to roll back/);
   assert.throws(() => activate(root, 'v0004'), /no adapter version v0004/);
+});
+
+test('separate adapters: a version keeps the Leader\'s own adapter in leader/, and the next run continues from it', async () => {
+  const f = await tinyFixture();
+  after(f.cleanup);
+  const root = join(f.dir, 'separate');
+  const job = (startFrom: string | null): TrainJob => ({
+    modelDir: f.modelDir, outRoot: root, pairs: syntheticPairs(12, 1), heldOut: [], startFrom,
+    settings: { lr: 3e-3, steps: 2, batchSize: 8, warmupSteps: 0, lora: { rank: 2, alpha: 4, dropout: 0, targets: ['q', 'v'] }, intraOpThreads: 1, trainLeader: true, separateAdapters: true },
+  });
+  const first = await runJob(job(null), () => {}, () => false);
+  const dir = join(adaptersDir(root), first.version);
+  const follower = await loadPeftAdapter(dir, f.config);
+  const leader = await loadPeftAdapter(join(dir, LEADER_ADAPTER_DIR), f.config);
+  // Both trained (B left zero), and apart: two adapters, not one saved twice.
+  assert.ok(leader.pairs.some((p) => p.b.some((x) => x !== 0)) && follower.pairs.some((p) => p.b.some((x) => x !== 0)));
+  assert.notDeepEqual(leader.pairs[0].b, follower.pairs[0].b);
+  const second = await runJob(job(dir), () => {}, () => false);
+  const leaderAfter = await loadPeftAdapter(join(adaptersDir(root), second.version, LEADER_ADAPTER_DIR), f.config);
+  // Offline, the Leader's steps depend on its own adapter only: a restarted Leader would repeat the
+  // first run's (as `fresh` shows), a continued one moves on.
+  assert.notDeepEqual(leaderAfter.pairs[0].b, leader.pairs[0].b);
+  const fresh = await runJob(job(null), () => {}, () => false);
+  const freshLeader = await loadPeftAdapter(join(adaptersDir(root), fresh.version, LEADER_ADAPTER_DIR), f.config);
+  assert.deepEqual(freshLeader.pairs[0].b, leader.pairs[0].b, 'a fresh run repeats the first (same seed)');
 });

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { initLoraAdapter, type LoraConfig } from '../../../src/models/lora';
 import { seededRandom } from '../../../src/models/seeded-random';
-import { followerWinRate, trainOnline, type OnlineTask } from '../../../src/training/online';
+import { followerWinRate, gameSamples, trainOnline, type OnlineTask } from '../../../src/training/online';
 import { Policy } from '../../../src/training/policy';
 import { drawToken, Sampler } from '../../../src/training/sampler';
 import { judgeByName, tokenSetJudge } from '../../../src/training/judges';
@@ -77,6 +77,39 @@ test('with a trainable Leader and leaderEvery 2, online steps alternate Follower
   assert.ok(seen.every((p) => p.leaderScore === null || (p.leaderScore >= 0 && p.leaderScore <= 1)));
   // Follower steps: 4 prompts x 3 refinements; Leader steps: 4 drafts.
   assert.equal(result.samples, 2 * 4 * 3 + 2 * 4);
+});
+
+test('online groups: drafts per prompt share the Leader\'s group, refinements per draft the Follower\'s; all carry the sampling temperature', async () => {
+  const adapter = zeroAdapter(initLoraAdapter(f.config, lora, 0));
+  const prompts = task.prompts.slice(0, 2);
+  const s = resolveSettings({ draftsPerPrompt: 2, refinementsPerDraft: 3, lora });
+  const samples = await gameSamples(sampler, task, prompts, adapter, adapter, seededRandom(4), s, 't');
+  const leaders = samples.filter((x) => x.role === 'leader');
+  const followers = samples.filter((x) => x.role === 'follower');
+  assert.equal(leaders.length, 2 * 2);
+  assert.equal(followers.length, 2 * 2 * 3);
+  assert.ok(samples.every((x) => x.temperature === 0.9 && x.group !== undefined && x.behaviour!.length === x.completion.length));
+  const groups = (xs: typeof samples) => {
+    const out = new Map<string, typeof samples>();
+    for (const x of xs) out.set(x.group!, [...(out.get(x.group!) ?? []), x]);
+    return [...out.values()];
+  };
+  const sizes = (xs: typeof samples) => groups(xs).map((g) => g.length);
+  assert.deepEqual(sizes(leaders), [2, 2]);
+  assert.deepEqual(sizes(followers), [3, 3, 3, 3]);
+  // A Leader group answers one prompt; a Follower group refines one draft under one prompt.
+  for (const g of groups(leaders)) assert.equal(new Set(g.map((x) => x.prompt.join())).size, 1);
+  for (const g of groups(followers)) assert.equal(new Set(g.map((x) => x.prompt.join())).size, 1);
+  // A draft's score is the mean of p over its refinements, whose scores are 1 - p.
+  // (Samples come out as each draft followed by its refinements.)
+  leaders.forEach((draft) => {
+    const k = samples.indexOf(draft);
+    const mine = samples.slice(k + 1, k + 4);
+    assert.ok(mine.every((x) => x.role === 'follower' && x.group === mine[0].group));
+    const y = draft.completion.filter((t) => !task.sampling.eos.includes(t));
+    assert.deepEqual(mine[0].prompt, task.followerPrompt(draft.prompt, y));
+    assert.ok(Math.abs(draft.score - mine.reduce((a, x) => a + (1 - x.score), 0) / 3) < 1e-12);
+  });
 });
 
 test('named judges: shorter prefers the shorter response, unknown names are refused', () => {

@@ -35,11 +35,19 @@ export interface TrainedVersion {
   readonly settings: Readonly<Record<string, unknown>>;
 }
 
+/** The active version: its folder, its meta, and the Leader's own adapter folder when it was trained separately. */
+export interface ActiveVersion {
+  readonly dir: string;
+  readonly meta: TrainedVersion;
+  readonly separateLeaderDir: string | null;
+}
+
 /**
- * The adapter folder the Leader drafts with: the active version's, when that version trained the
- * Leader and the Leader is still the Follower's base model; otherwise null (the base Leader).
+ * The adapter folder the Leader drafts with, when the active version trained the Leader and the
+ * Leader is still the Follower's base model: the Leader's own adapter (separate adapters), else the
+ * shared one. Otherwise null: the base Leader drafts.
  */
-export function leaderAdapterDir(active: { dir: string; meta: TrainedVersion } | null, specs: RoleSpecs): string | null {
+export function leaderAdapterDir(active: ActiveVersion | null, specs: RoleSpecs): string | null {
   if (!active || active.meta.settings.trainLeader !== true || !leaderSharesFollowerBase(specs)) return null;
-  return active.dir;
+  return active.separateLeaderDir ?? active.dir;
 }

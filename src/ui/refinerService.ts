@@ -63,10 +63,11 @@ function workerConfig(settings: ModelSettings, followerAdapter: string | null, l
 
 /** The active version's adapter for each role (null: the base model), read from the versions folder. */
 async function activeAdapters(root: string, settings: ModelSettings): Promise<{ follower: string | null; leader: string | null }> {
-  const { activeAdapterDir, readActive, readMeta } = await import('../training/versions');
+  const { activeAdapterDir, LEADER_ADAPTER_DIR, readActive, readMeta } = await import('../training/versions');
   const dir = activeAdapterDir(root);
   const version = readActive(root)?.version;
-  const active = dir && version ? { dir, meta: readMeta(root, version) } : null;
+  const separate = dir && join(dir, LEADER_ADAPTER_DIR);
+  const active = dir && version ? { dir, meta: readMeta(root, version), separateLeaderDir: separate && existsSync(separate) ? separate : null } : null;
   return { follower: dir, leader: leaderAdapterDir(active, settings) };
 }
 

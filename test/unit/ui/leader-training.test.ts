@@ -24,12 +24,14 @@ test('the setting trains the Leader only where it shares the Follower\'s base mo
 });
 
 test('the Leader drafts with the active adapter only when that version trained the Leader', () => {
-  const trained = { dir: '/store/follower/adapters/v0002', meta: { settings: { trainLeader: true } } };
-  const followerOnly = { dir: '/store/follower/adapters/v0001', meta: { settings: { trainLeader: false } } };
+  const trained = { dir: '/store/follower/adapters/v0002', meta: { settings: { trainLeader: true } }, separateLeaderDir: null };
+  const followerOnly = { dir: '/store/follower/adapters/v0001', meta: { settings: { trainLeader: false } }, separateLeaderDir: null };
+  const separate = { dir: '/v3', meta: { settings: { trainLeader: true, separateAdapters: true } }, separateLeaderDir: '/v3/leader' };
+  assert.equal(leaderAdapterDir(separate, shared), '/v3/leader', 'a separately trained Leader drafts with its own adapter');
   assert.equal(leaderAdapterDir(trained, shared), trained.dir);
   assert.equal(leaderAdapterDir(trained, same), trained.dir);
   assert.equal(leaderAdapterDir(trained, different), null, 'another Leader model cannot take the Follower\'s adapter');
   assert.equal(leaderAdapterDir(followerOnly, shared), null);
-  assert.equal(leaderAdapterDir({ dir: 'x', meta: { settings: {} } }, shared), null, 'versions from before the setting trained the Follower only');
+  assert.equal(leaderAdapterDir({ dir: 'x', meta: { settings: {} }, separateLeaderDir: null }, shared), null, 'versions from before the setting trained the Follower only');
   assert.equal(leaderAdapterDir(null, shared), null, 'the base model is active');
 });

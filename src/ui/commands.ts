@@ -71,7 +71,7 @@ export const commandTable: Readonly<Record<SlhfCommandId, { readonly title: stri
   'slhf.showHistory': { title: 'Show History', run: (f) => f.showHistory() },
   'slhf.exportHistory': { title: 'Export Preference Pairs', run: (f) => f.exportHistory() },
   'slhf.trainFollower': {
-    title: 'Train Follower',
+    title: 'Train on My Decisions',
     // { epochs } shortens a run (tests); the palette uses the trainer's defaults.
     run: (f, arg) => {
       const epochs = option(arg, 'epochs');

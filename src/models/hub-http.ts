@@ -3,12 +3,12 @@
 // hash the hub announced, then renamed into place.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { dirname } from 'node:path';
-import { httpRequest } from '../onnx/download';
+import { DownloadError, httpRequest, MIN_BYTES_PER_WINDOW, receiveBody } from '../onnx/download';
 
-export type HubErrorCode = 'not-found' | 'unauthorized' | 'gated' | 'offline-missing' | 'integrity' | 'network' | 'bad-repo-id' | 'no-safetensors';
+export type HubErrorCode = 'not-found' | 'unauthorized' | 'gated' | 'offline-missing' | 'integrity' | 'network' | 'bad-repo-id' | 'no-safetensors' | 'cancelled';
 
 export class HubError extends Error {
   override name = 'HubError';
@@ -30,10 +30,12 @@ export interface TransferOptions {
   /** Origin the token may be sent to; redirects elsewhere (a CDN) go without it. */
   tokenOrigin: string;
   onBytes?: (downloaded: number, total: number | null) => void;
-  /** Attempts to resume after a dropped connection. */
+  /** Attempts to resume after a dropped connection or a refused range (416). */
   retries: number;
-  /** Abort a transfer that delivers no bytes for this long. */
+  /** A transfer that delivers no bytes (or under MIN_BYTES_PER_WINDOW) for this long counts as dropped. */
   idleTimeoutMs: number;
+  /** Cancels every request; the partial file is kept and resumes next time. */
+  signal?: AbortSignal;
   /** Where HTTPS_PROXY, HTTP_PROXY and NO_PROXY are read. */
   env: NodeJS.ProcessEnv;
 }
@@ -73,12 +75,18 @@ function statusError(url: string, res: HubResponse, hadToken: boolean): HubError
   return new HubError(`${url}: HTTP ${res.status} ${res.statusText}.`, 'network', res.status);
 }
 
+function cancelled(url: string): HubError {
+  return new HubError(`${url}: download cancelled (the partial file is kept and resumes next time).`, 'cancelled');
+}
+
 /** One request through the shared transport (proxies honoured); no redirect is followed here. */
-async function request(url: string, method: 'GET' | 'HEAD', headers: Record<string, string>, options: TransferOptions, signal?: AbortSignal): Promise<HubResponse> {
+async function request(url: string, method: 'GET' | 'HEAD', headers: Record<string, string>, options: TransferOptions): Promise<HubResponse> {
+  if (options.signal?.aborted) throw cancelled(url);
   let res: IncomingMessage;
   try {
-    res = await httpRequest(new URL(url), headers, { method, signal, env: options.env }, options.idleTimeoutMs);
+    res = await httpRequest(new URL(url), headers, { method, signal: options.signal, env: options.env }, options.idleTimeoutMs);
   } catch (err) {
+    if (options.signal?.aborted) throw cancelled(url);
     throw new HubError(`${url}: ${(err as Error).message}`, 'network');
   }
   if (method === 'HEAD') res.resume();
@@ -121,11 +129,11 @@ export async function fetchMetadata(url: string, options: TransferOptions, optio
 }
 
 /** GET following every redirect by hand, so the token is never sent to another origin. */
-async function get(url: string, options: TransferOptions, range: number, signal: AbortSignal): Promise<HubResponse> {
+async function get(url: string, options: TransferOptions, range: number): Promise<HubResponse> {
   let current = url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const headers = headersFor(current, options, range > 0 ? { Range: `bytes=${range}-` } : {});
-    const res = await request(current, 'GET', headers, options, signal);
+    const res = await request(current, 'GET', headers, options);
     const location = res.header('location');
     if (res.status >= 300 && res.status < 400 && location) {
       res.body.resume();
@@ -146,32 +154,6 @@ async function sizeOf(path: string): Promise<number> {
     return (await stat(path)).size;
   } catch {
     return 0;
-  }
-}
-
-/** Appends the response body to `partial`; returns false if the connection dropped midway. */
-async function appendBody(res: HubResponse, partial: string, startAt: number, total: number | null, options: TransferOptions, abort: AbortController): Promise<boolean> {
-  const handle = await open(partial, startAt > 0 ? 'a' : 'w');
-  let downloaded = startAt;
-  let idle: ReturnType<typeof setTimeout> | undefined;
-  const arm = () => {
-    clearTimeout(idle);
-    idle = setTimeout(() => abort.abort(), options.idleTimeoutMs);
-  };
-  try {
-    arm();
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      await handle.write(chunk);
-      downloaded += chunk.length;
-      options.onBytes?.(downloaded, total);
-      arm();
-    }
-    return true;
-  } catch {
-    return false;
-  } finally {
-    clearTimeout(idle);
-    await handle.close();
   }
 }
 
@@ -199,9 +181,17 @@ async function verify(url: string, partial: string, meta: FileMetadata): Promise
   }
 }
 
+/** The length of the whole file a response carries: Content-Range's total for a 206, else Content-Length. */
+function announcedTotal(res: HubResponse): number | null {
+  const value = res.status === 206 ? /\/(\d+)\s*$/.exec(res.header('content-range') ?? '')?.[1] : res.header('content-length');
+  return value && /^\d+$/.test(value) ? Number(value) : null;
+}
+
 /**
- * Downloads `url` to `dest` through `partial`, resuming with Range requests after dropped
+ * Downloads `url` to `dest` through `partial`, resuming with Range requests after dropped or stalled
  * connections (and across runs, since `partial` persists), then verifies and renames atomically.
+ * Every retry, a refused range (416) included, counts against `retries`; a body is never written
+ * past the size the hub announced.
  */
 export async function downloadTo(url: string, dest: string, partial: string, meta: FileMetadata, options: TransferOptions): Promise<void> {
   await mkdir(dirname(partial), { recursive: true });
@@ -212,18 +202,30 @@ export async function downloadTo(url: string, dest: string, partial: string, met
       have = 0;
     }
     if (meta.size !== null && have === meta.size) break;
-    const abort = new AbortController();
-    const res = await get(url, options, have, abort.signal);
+    const res = await get(url, options, have);
     if (res.status === 416) {
-      // The partial file is not a prefix the server recognizes: start over.
+      // The partial file is not a prefix the server recognizes: start over, a bounded number of times.
       res.body.resume();
       await rm(partial, { force: true });
+      if (attempt >= options.retries) throw new HubError(`${url}: the server refused the range request ${attempt + 1} times (HTTP 416); giving up.`, 'network', 416);
       continue;
     }
     const resumed = res.status === 206 && (res.header('content-range') ?? '').startsWith(`bytes ${have}-`);
-    const complete = await appendBody(res, partial, resumed ? have : 0, meta.size, options, abort);
-    if (complete) break;
-    if (attempt >= options.retries) throw new HubError(`${url}: connection dropped ${attempt + 1} times; giving up (the partial download is kept and resumes next time).`, 'network');
+    let outcome;
+    try {
+      outcome = await receiveBody(res.body, partial, {
+        url, total: meta.size ?? announcedTotal(res), startAt: resumed ? have : 0, windowMs: options.idleTimeoutMs, signal: options.signal, onProgress: options.onBytes,
+      });
+    } catch (err) {
+      if (!(err instanceof DownloadError)) throw err;
+      if (err.code === 'cancelled') throw cancelled(url);
+      throw new HubError(err.message, err.code === 'oversize' ? 'integrity' : 'network');
+    }
+    if (outcome === 'complete') break;
+    if (attempt >= options.retries) {
+      const how = outcome === 'stalled' ? `stalled (under ${MIN_BYTES_PER_WINDOW} bytes in ${options.idleTimeoutMs / 1000} s)` : 'dropped';
+      throw new HubError(`${url}: connection ${how} ${attempt + 1} times; giving up (the partial download is kept and resumes next time).`, 'network');
+    }
   }
   await verify(url, partial, meta);
   await mkdir(dirname(dest), { recursive: true });

@@ -28,8 +28,12 @@ export interface HubOptions {
   /** Use only the cache (default: HF_HUB_OFFLINE=1). */
   offline?: boolean;
   onProgress?: (progress: DownloadProgress) => void;
+  /** Resumes per file after a dropped or stalled connection, or a refused range (default 5). */
   retries?: number;
+  /** A transfer with nothing (or next to nothing) for this long counts as dropped (default 60 s). */
   idleTimeoutMs?: number;
+  /** Cancels the download: a HubError 'cancelled'; partial files are kept and resume next time. */
+  signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -121,6 +125,7 @@ export async function downloadModel(spec: string, options: HubOptions = {}): Pro
     tokenOrigin: new URL(endpoint).origin,
     retries: options.retries ?? 5,
     idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
+    signal: options.signal,
     env,
   };
   const url = (rev: string, file: string) => `${endpoint}/${repoId}/resolve/${encodeURIComponent(rev)}/${file}`;

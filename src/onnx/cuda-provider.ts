@@ -154,6 +154,8 @@ function fromDownloadError(err: DownloadError, url: string, baseUrl: string | un
         'The CUDA libraries must match onnxruntime-node\'s version exactly; if this is a mirror, add that version to it.', 'not-found');
     case 'incomplete':
       return new CudaInstallError(`${err.message} (the partial download is kept).`, 'incomplete');
+    case 'oversize':
+      return new CudaInstallError(err.message, 'bad-package');
     default:
       return new CudaInstallError(err.message, err.code);
   }

@@ -1,7 +1,7 @@
 // Downloads one file over HTTP(S) with node's http/https modules (not fetch: node 20's fetch cannot
 // use a proxy), through HTTPS_PROXY/HTTP_PROXY when set (NO_PROXY honoured), into `<dest>.partial`,
 // resuming with Range requests after a dropped connection and across runs, checked against the
-// announced length, then renamed into place: `dest` exists only when the whole file arrived. Its
+// announced length while it streams, then renamed into place: `dest` exists only when the whole file arrived. Its
 // single request, httpRequest, is the hub client's transport too.
 import { mkdir, open as openFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import http, { type IncomingMessage } from 'node:http';
@@ -10,7 +10,7 @@ import { isIP } from 'node:net';
 import tls from 'node:tls';
 import { dirname } from 'node:path';
 
-export type DownloadErrorCode = 'offline' | 'not-found' | 'http' | 'incomplete' | 'cancelled' | 'proxy' | 'tls' | 'disk';
+export type DownloadErrorCode = 'offline' | 'not-found' | 'http' | 'incomplete' | 'cancelled' | 'proxy' | 'tls' | 'disk' | 'oversize';
 
 export class DownloadError extends Error {
   override name = 'DownloadError';
@@ -24,7 +24,7 @@ export interface DownloadOptions {
   signal?: AbortSignal;
   /** Resumes after a dropped connection before giving up (the partial file is kept either way). */
   retries?: number;
-  /** A connection that delivers nothing for this long counts as dropped. */
+  /** A connection that delivers nothing (or under MIN_BYTES_PER_WINDOW) for this long counts as dropped. */
   idleTimeoutMs?: number;
   /** Where proxy variables are read; defaults to process.env. */
   env?: NodeJS.ProcessEnv;
@@ -176,20 +176,61 @@ function rangeTotal(res: IncomingMessage): number | null {
 }
 
 /**
- * Appends the body to `partial`, each chunk written before the next is read, so that everything
- * that arrived before a dropped connection is kept. False when the connection dropped.
+ * A window of the idle timeout in which fewer bytes than this arrive counts as a stall: a server that
+ * trickles a byte at a time is never idle, so a socket timeout alone would wait on it forever.
  */
-async function appendBody(res: IncomingMessage, partial: string, startAt: number, total: number | null, options: DownloadOptions): Promise<boolean> {
+export const MIN_BYTES_PER_WINDOW = 16 * 1024;
+
+export interface ReceiveOptions {
+  /** For messages. */
+  url: string;
+  /** Bytes the whole file has when announced: a body that runs past it is stopped before it is written. */
+  total: number | null;
+  /** Bytes already in `partial` (appended to); 0 truncates it. */
+  startAt: number;
+  /** Stall window: see MIN_BYTES_PER_WINDOW. */
+  windowMs: number;
+  signal?: AbortSignal;
+  onProgress?: (received: number, total: number | null) => void;
+}
+
+/** How a body ended when it did not throw: whole, or cut short (by the server or as a stall; resume either). */
+export type BodyOutcome = 'complete' | 'dropped' | 'stalled';
+
+/**
+ * Appends a response body to `partial`, each chunk written before the next is read, so that
+ * everything that arrived before a dropped connection is kept. The announced size is enforced as the
+ * body streams ('oversize', the partial file removed). Shared by this downloader and the hub client.
+ */
+export async function receiveBody(res: IncomingMessage, partial: string, options: ReceiveOptions): Promise<BodyOutcome> {
   let file: FileHandle;
   try {
-    file = await openFile(partial, startAt > 0 ? 'a' : 'w');
+    file = await openFile(partial, options.startAt > 0 ? 'a' : 'w');
   } catch (err) {
     res.destroy();
     throw new DownloadError(`cannot write ${partial}: ${(err as Error).message}`, 'disk');
   }
-  let received = startAt;
+  let received = options.startAt;
+  let mark = received;
+  let stalled = false;
+  const watchdog = setInterval(() => {
+    if (received - mark < MIN_BYTES_PER_WINDOW) {
+      stalled = true;
+      res.destroy();
+    }
+    mark = received;
+  }, options.windowMs);
+  const cancel = () => res.destroy();
+  options.signal?.addEventListener('abort', cancel, { once: true });
+  let outcome: BodyOutcome = 'complete';
+  let oversize = false;
   try {
     for await (const chunk of res as AsyncIterable<Buffer>) {
+      if (options.total !== null && received + chunk.length > options.total) {
+        oversize = true;
+        res.destroy();
+        break;
+      }
       try {
         await file.write(chunk);
       } catch (err) {
@@ -197,26 +238,33 @@ async function appendBody(res: IncomingMessage, partial: string, startAt: number
         throw new DownloadError(`cannot write ${partial}: ${(err as Error).message}`, 'disk');
       }
       received += chunk.length;
-      options.onProgress?.(received, total);
+      options.onProgress?.(received, options.total);
       if (options.signal?.aborted) break;
     }
   } catch (err) {
     if (err instanceof DownloadError) throw err;
-    if (!options.signal?.aborted) return false;
+    outcome = stalled ? 'stalled' : 'dropped';
   } finally {
+    clearInterval(watchdog);
+    options.signal?.removeEventListener('abort', cancel);
     await file.close();
   }
   if (options.signal?.aborted) {
     res.destroy();
-    throw new DownloadError('download cancelled; run again to resume', 'cancelled');
+    throw new DownloadError(`download of ${options.url} cancelled; run again to resume`, 'cancelled');
   }
-  return true;
+  if (oversize) {
+    await rm(partial, { force: true });
+    throw new DownloadError(`${options.url}: the server sent more than the ${options.total} bytes it announced; the partial file was removed`, 'oversize');
+  }
+  return outcome;
 }
 
 /**
  * Downloads `url` to `dest`. Throws DownloadError: 'offline' (host unreachable), 'not-found' (404/410),
  * 'http' (other statuses), 'incomplete' (still short after the retries; run again to resume),
- * 'cancelled' (signal), 'proxy' (bad or unreachable proxy), 'tls' (certificate refused), 'disk'.
+ * 'cancelled' (signal), 'proxy' (bad or unreachable proxy), 'tls' (certificate refused), 'disk',
+ * 'oversize' (a body longer than announced). A slow trickle counts as a drop (see MIN_BYTES_PER_WINDOW).
  */
 export async function downloadFile(url: string, dest: string, options: DownloadOptions = {}): Promise<{ bytes: number; resumedFrom: number }> {
   const target = new URL(url);
@@ -253,13 +301,13 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
     }
     const length = Number(res.headers['content-length']);
     const total = resumed ? rangeTotal(res) : Number.isFinite(length) && res.headers['content-length'] !== undefined ? length : null;
-    const complete = await appendBody(res, partial, resumed ? have : 0, total, options);
+    const outcome = await receiveBody(res, partial, { url, total, startAt: resumed ? have : 0, windowMs: timeoutMs, signal: options.signal, onProgress: options.onProgress });
     const size = await sizeOf(partial);
-    if (complete && (total === null || size === total)) break;
-    if (total !== null && size > total) await rm(partial, { force: true });
+    if (outcome === 'complete' && (total === null || size === total)) break;
     if (attempt >= retries) {
       const got = total === null ? `${size} bytes` : `${size} of ${total} bytes`;
-      throw new DownloadError(`${url}: the connection dropped ${attempt + 1} times (${got} received); run again to resume`, 'incomplete');
+      const how = outcome === 'stalled' ? `stalled (under ${MIN_BYTES_PER_WINDOW} bytes in ${timeoutMs / 1000} s)` : 'dropped';
+      throw new DownloadError(`${url}: the connection ${how} ${attempt + 1} times (${got} received); run again to resume`, 'incomplete');
     }
   }
   try {

@@ -1,0 +1,124 @@
+// Hub servers that misbehave (issue 18): each ends in a clear error, soon, without writing more than
+// the file it announced. Local servers on 127.0.0.1 only; every loop is bounded by the retry cap, and
+// each test has a generous timeout that only catches a hang (no speed claims).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { downloadModel, HubError } from '../../../src/models/hub';
+import { downloadTo, type TransferOptions } from '../../../src/models/hub-http';
+import { COMMIT } from './hub-server';
+
+let root: string;
+let server: Server;
+let base = '';
+let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.writeHead(404).end();
+let requests = 0;
+let n = 0;
+
+before(async () => {
+  root = mkdtempSync(join(tmpdir(), 'slhf-hub-hostile-'));
+  server = createServer((req, res) => {
+    requests++;
+    handler(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+after(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+  rmSync(root, { recursive: true, force: true });
+});
+
+function serve(fn: typeof handler): void {
+  requests = 0;
+  handler = fn;
+}
+
+function transfer(extra: Partial<TransferOptions> = {}): TransferOptions {
+  return { token: null, tokenOrigin: base, retries: 3, idleTimeoutMs: 5_000, env: {}, ...extra };
+}
+
+const paths = () => {
+  const i = n++;
+  return { dest: join(root, `file-${i}`), partial: join(root, `file-${i}.incomplete`) };
+};
+
+test('a server answering 416 to every request gives up after the retries (it looped forever)', { timeout: 20_000 }, async () => {
+  serve((_req, res) => res.writeHead(416, { 'Content-Range': 'bytes */1000' }).end());
+  const { dest, partial } = paths();
+  await assert.rejects(downloadTo(`${base}/f`, dest, partial, { commit: null, etag: null, size: 1000 }, transfer({ retries: 3 })),
+    (e: unknown) => e instanceof HubError && e.status === 416 && /refused the range request 4 times/.test(e.message));
+  assert.equal(requests, 4);
+  assert.equal(existsSync(dest), false);
+});
+
+test('a body longer than the size the hub announced is stopped as it arrives, never written past that size', { timeout: 20_000 }, async () => {
+  const announced = 1000;
+  // 8 MiB of chunked body for a file the hub said has 1000 bytes.
+  serve((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+    let sent = 0;
+    const more = () => {
+      while (sent < 8 << 20) {
+        sent += 64 << 10;
+        if (!res.write(Buffer.alloc(64 << 10, 1))) return void res.once('drain', more);
+      }
+      res.end();
+    };
+    res.on('error', () => undefined);
+    more();
+  });
+  const { dest, partial } = paths();
+  const seen: number[] = [];
+  await assert.rejects(
+    downloadTo(`${base}/f`, dest, partial, { commit: null, etag: null, size: announced }, transfer({ retries: 0, onBytes: (d) => seen.push(d) })),
+    (e: unknown) => e instanceof HubError && e.code === 'integrity' && /more than the 1000 bytes/.test(e.message));
+  assert.ok(seen.every((d) => d <= announced), `progress reported ${Math.max(...seen)} bytes`);
+  assert.equal(existsSync(dest), false);
+  assert.ok(!existsSync(partial) || statSync(partial).size <= announced);
+});
+
+test('a body that trickles (a byte at a time, never idle for long) counts as stalled and ends in an error', { timeout: 20_000 }, async () => {
+  serve((_req, res) => {
+    res.writeHead(200, { 'Content-Length': '1000000' });
+    const timer = setInterval(() => res.write('x'), 10);
+    res.on('close', () => clearInterval(timer));
+  });
+  const { dest, partial } = paths();
+  await assert.rejects(
+    downloadTo(`${base}/f`, dest, partial, { commit: null, etag: null, size: 1_000_000 }, transfer({ retries: 1, idleTimeoutMs: 300 })),
+    (e: unknown) => e instanceof HubError && e.code === 'network' && /stalled/.test(e.message));
+  assert.equal(requests, 2);
+});
+
+test('downloadModel takes an AbortSignal: cancelling a stalled download ends it at once, keeping the partial file', { timeout: 20_000 }, async () => {
+  const config = Buffer.from(JSON.stringify({ model_type: 'llama' }).padEnd(4000, ' '));
+  serve((req, res) => {
+    const headers = { 'X-Repo-Commit': COMMIT, 'Content-Length': String(config.length) };
+    if (req.method === 'HEAD') return void res.writeHead(200, headers).end();
+    res.writeHead(200, headers);
+    res.write(config.subarray(0, 100)); // then nothing: only the (long) idle timeout would end it
+  });
+  const controller = new AbortController();
+  const cacheDir = join(root, 'cache-cancel');
+  const download = downloadModel('org/slow', {
+    cacheDir, env: { HF_ENDPOINT: base }, idleTimeoutMs: 60_000, signal: controller.signal,
+    onProgress: (p) => p.downloaded >= 100 && controller.abort(),
+  });
+  await assert.rejects(download, (e: unknown) => e instanceof HubError && e.code === 'cancelled' && /cancelled/.test(e.message));
+  const blobs = join(cacheDir, 'models--org--slow', 'blobs');
+  assert.deepEqual(readdirSync(blobs).map((f) => statSync(join(blobs, f)).size), [100]);
+});
+
+test('a signal already aborted makes no request at all', { timeout: 20_000 }, async () => {
+  serve((_req, res) => res.writeHead(500).end());
+  await assert.rejects(downloadModel('org/any', { cacheDir: join(root, 'cache-aborted'), env: { HF_ENDPOINT: base }, signal: AbortSignal.abort() }),
+    (e: unknown) => e instanceof HubError && e.code === 'cancelled');
+  assert.equal(requests, 0);
+});

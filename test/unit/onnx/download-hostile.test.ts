@@ -1,0 +1,81 @@
+// Servers that misbehave against the generic downloader (issue 18): a body longer than announced is
+// stopped while it streams, a trickling body counts as stalled. Local server on 127.0.0.1 only; each
+// test's timeout only catches a hang.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DownloadError, downloadFile } from '../../../src/onnx/download';
+
+let root: string;
+let server: Server;
+let base = '';
+let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.writeHead(404).end();
+let requests = 0;
+
+before(async () => {
+  root = mkdtempSync(join(tmpdir(), 'slhf-download-hostile-'));
+  server = createServer((req, res) => {
+    requests++;
+    handler(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+after(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** Streams `bytes` of chunked body with backpressure, then ends. */
+function flood(res: ServerResponse, bytes: number): void {
+  let sent = 0;
+  const more = () => {
+    while (sent < bytes) {
+      sent += 64 << 10;
+      if (!res.write(Buffer.alloc(64 << 10, 7))) return void res.once('drain', more);
+    }
+    res.end();
+  };
+  res.on('error', () => undefined);
+  more();
+}
+
+test('a resumed body longer than its Content-Range total is stopped as it streams, never written past the total', { timeout: 20_000 }, async () => {
+  const total = 2000;
+  requests = 0;
+  handler = (req, res) => {
+    const start = Number(/^bytes=(\d+)-$/.exec(req.headers.range ?? '')?.[1] ?? 0);
+    // Announces the rest of a 2000-byte file, then sends 8 MiB (chunked, so node does not cut it).
+    res.writeHead(206, { 'Content-Range': `bytes ${start}-${total - 1}/${total}` });
+    flood(res, 8 << 20);
+  };
+  const dest = join(root, 'long.bin');
+  writeFileSync(`${dest}.partial`, Buffer.alloc(500, 7));
+  const seen: number[] = [];
+  await assert.rejects(downloadFile(`${base}/long.bin`, dest, { env: {}, retries: 0, onProgress: (received) => seen.push(received) }),
+    (e: unknown) => e instanceof DownloadError && /more than the 2000 bytes/.test(e.message));
+  assert.ok(seen.every((r) => r <= total), `progress reported ${Math.max(...seen)} bytes of ${total}`);
+  assert.equal(existsSync(dest), false);
+  assert.ok(!existsSync(`${dest}.partial`) || statSync(`${dest}.partial`).size <= total);
+  assert.equal(requests, 1);
+});
+
+test('a body that trickles (never idle long enough for the idle timeout) counts as stalled and ends in an error', { timeout: 20_000 }, async () => {
+  requests = 0;
+  handler = (_req, res) => {
+    res.writeHead(200, { 'Content-Length': '1000000' });
+    const timer = setInterval(() => res.write('x'), 10);
+    res.on('close', () => clearInterval(timer));
+  };
+  const dest = join(root, 'slow.bin');
+  await assert.rejects(downloadFile(`${base}/slow.bin`, dest, { env: {}, retries: 1, idleTimeoutMs: 300 }),
+    (e: unknown) => e instanceof DownloadError && e.code === 'incomplete' && /stalled/.test(e.message));
+  assert.equal(requests, 2);
+  assert.equal(existsSync(dest), false);
+});

@@ -5,7 +5,7 @@ import type { HistoryFilter, PanelMessage, SessionSummary } from '../src/ui/pane
 import { custom, element, icon } from './dom';
 
 const DECISION_LABELS: Record<SessionSummary['decision'], string> = {
-  pending: 'undecided', accepted: 'accepted', 'accepted-edited': 'accepted, then edited', rejected: 'rejected: kept the original',
+  pending: 'undecided', accepted: 'accepted', 'accepted-edited': 'accepted, then edited', rejected: 'rejected: kept the original', undone: 'accepted, then undone: kept the original',
 };
 
 function diffView(before: string, after: string): HTMLElement {

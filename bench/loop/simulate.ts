@@ -1,20 +1,22 @@
 // The closed loop, as the product runs it: the Follower refines a draft (the refiner, exported ONNX
 // graph, transformers.js), the simulated user decides, the decision becomes a store session record
-// and its preference pairs (the store's own derivation), and every `every` decisions the Follower
-// is trained on all pairs so far (a fresh adapter, the same steps for every method) and swapped in.
+// and its game samples (SLHF, the store's own mapping) or preference pairs (DPO), and every `every`
+// decisions the Follower is trained on all decisions so far (a fresh adapter, the same steps for
+// every method) and swapped in.
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadTokenizer, tokenizePairs, type TextTokenizer } from '../../src/cli/training-data';
 import { openCheckpoint } from '../../src/models/checkpoint';
 import { loadDecoderWeights } from '../../src/models/export';
 import { savePeftAdapter } from '../../src/models/peft';
 import { seededRandom } from '../../src/models/seeded-random';
+import { loadTokenizer, type TextTokenizer } from '../../src/models/tokenizer';
 import { ModelHost, refine, type GeneratedText } from '../../src/refiner';
-import { SCHEMA_VERSION, sessionPairs, type Decision, type PreferencePair, type SessionRecord } from '../../src/store';
+import { SCHEMA_VERSION, sessionPairs, trainingSamples, type Decision, type SessionRecord } from '../../src/store';
 import { trainDpo } from '../../src/training/dpo';
 import { Policy } from '../../src/training/policy';
 import { resolveSettings, type TrainSettings } from '../../src/training/settings';
-import { trainOffline } from '../../src/training/trainer';
+import { trainSamples } from '../../src/training/trainer';
+import { dpoPairs } from './dpo-pairs';
 import type { SimulatedUser, Task } from './users';
 
 export type Method = 'slhf' | 'dpo';
@@ -55,7 +57,7 @@ function record(id: string, task: Task, round: GeneratedText, decision: Decision
     kind: 'session', schemaVersion: SCHEMA_VERSION, id, workspace: 'bench', createdAt: at, updatedAt: at,
     languageId: 'plaintext', preset: 'prose', context: '', instruction: '',
     draft: { text: task.draft, source: 'user' },
-    rounds: [{ text: round.text, modelId: round.modelId, adapterVersion: round.adapterVersion, sampling: round.sampling, tokenIds: round.tokenIds, logprobs: round.logprobs, timings: round.timings }],
+    rounds: [{ text: round.text, prompt: round.prompt, modelId: round.modelId, adapterVersion: round.adapterVersion, sampling: round.sampling, tokenIds: round.tokenIds, logprobs: round.logprobs, timings: round.timings }],
     decision,
   };
 }
@@ -83,7 +85,8 @@ export async function runLoop(user: SimulatedUser, method: Method, o: LoopOption
   // The same drafts and decisions' coin flips for every method: only the Follower differs.
   const taskRand = seededRandom(o.seed);
   const decideRand = seededRandom(o.seed ^ 0xdec1de);
-  const pairs: PreferencePair[] = [];
+  const records: SessionRecord[] = [];
+  let pairs = 0;
   const acceptance: number[] = [];
   let accepted = 0;
   let trainSeconds = 0;
@@ -98,17 +101,19 @@ export async function runLoop(user: SimulatedUser, method: Method, o: LoopOption
       const decision: Decision = round.text === task.ideal ? { kind: 'accepted', round: 0, decidedAt: at }
         : editing ? { kind: 'accepted-edited', round: 0, finalText: task.ideal, decidedAt: at } : { kind: 'rejected', decidedAt: at };
       if (decision.kind === 'accepted') accepted += 1;
-      pairs.push(...sessionPairs(record(`d${i}`, task, round, decision)));
+      records.push(record(`d${i}`, task, round, decision));
+      pairs += sessionPairs(records[records.length - 1]).length;
       if ((i + 1) % o.every !== 0) continue;
       acceptance.push(accepted / o.every);
-      o.log?.(`${user.name}/${method}: decisions ${i + 1 - o.every}-${i}: acceptance ${(accepted / o.every).toFixed(2)}, ${pairs.length} pairs`);
+      o.log?.(`${user.name}/${method}: decisions ${i + 1 - o.every}-${i}: acceptance ${(accepted / o.every).toFixed(2)}, ${pairs} pairs`);
       accepted = 0;
-      if ((i + 1 >= o.decisions && !o.trainAtEnd) || pairs.length === 0) continue;
+      if ((i + 1 >= o.decisions && !o.trainAtEnd) || pairs === 0) continue;
       const started = performance.now();
-      const training = tokenizePairs(pairs, tokenizer, endOfTurn);
-      const steps = Math.max(1, Math.ceil((settings.epochs * training.length) / (settings.batchSize / 2)));
+      const steps = Math.max(1, Math.ceil((settings.epochs * pairs) / (settings.batchSize / 2)));
       const s = { ...settings, steps };
-      const result = method === 'slhf' ? await trainOffline(policy, training, s) : await trainDpo(policy, training, s, o.dpoBeta);
+      const result = method === 'slhf'
+        ? await trainSamples(policy, trainingSamples(records, tokenizer, { endOfTurn, leader: false, followerReference: 'standard' }), s)
+        : await trainDpo(policy, dpoPairs(records, tokenizer, endOfTurn), s, o.dpoBeta);
       adapterDir = join(dir, `adapter-${i + 1}`);
       await savePeftAdapter(adapterDir, result.adapter);
       trainSeconds += (performance.now() - started) / 1000;
@@ -117,5 +122,5 @@ export async function runLoop(user: SimulatedUser, method: Method, o: LoopOption
     await host.unloadAll();
     await policy.release();
   }
-  return { user: user.name, method, acceptance, pairs: pairs.length, trainSeconds, adapterDir };
+  return { user: user.name, method, acceptance, pairs, trainSeconds, adapterDir };
 }

@@ -7,8 +7,8 @@ import { makeRefinementPairs, type RefinementPair } from '../../src/training/cor
 import { pickOne, seededRandom } from '../../src/models/seeded-random';
 import type { SftExample } from '../../src/training/sft';
 import type { TinyModelShape } from '../../src/models/fixtures/tiny-model';
-import { followerMessages, PRESETS, renderPrompt } from '../../src/refiner/prompts';
-import type { TextTokenizer } from '../../src/cli/training-data';
+import { followerMessages, PRESETS, renderPrompt } from '../../src/models/prompts';
+import type { TextTokenizer } from '../../src/models/tokenizer';
 
 export const DEFAULT_MODEL_SHAPE: TinyModelShape = { layers: 4, hidden: 128, heads: 4, kvHeads: 2, intermediate: 384 };
 

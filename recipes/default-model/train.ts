@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadTokenizer, type TextTokenizer } from '../../src/cli/training-data';
+import { loadTokenizer, type TextTokenizer } from '../../src/models/tokenizer';
 import type { DecoderConfig } from '../../src/models/config';
 import { readDecoderWeights } from '../../src/models/export';
 import { makeTinyModel } from '../../src/models/fixtures/tiny-model';

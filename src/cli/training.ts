@@ -2,7 +2,6 @@
 // decisions, held-out evaluation, and the adapter versions (list, activate, roll back).
 import { resolve } from 'node:path';
 import { numberOption, requireString, UsageError, type CliIO, type Command, type ParsedArgs } from './command';
-import { followerSuffixIds, loadTokenizer, tokenizePairs } from './training-data';
 import { openCheckpoint } from '../models/checkpoint';
 import { loadDecoderWeights } from '../models/export';
 import { initLoraAdapter } from '../models/lora';
@@ -11,10 +10,11 @@ import { loraFeeds } from '../models/graphs';
 import { loadPeftAdapter } from '../models/peft';
 import { seededRandom } from '../models/seeded-random';
 import { ModelSpecError, resolveModelSpec } from '../models/spec';
-import { createLogger, PreferenceStore } from '../store';
+import { followerSuffixIds, loadTokenizer } from '../models/tokenizer';
+import { createLogger, PreferenceStore, sampleSummary, trainingSamples, type TrainingSample } from '../store';
 import {
-  activate, activeAdapterDir, DEFAULT_TRAIN_SETTINGS, evaluatePairs, KL_ESTIMATORS, listVersions, Policy, readActive, readMeta, rollback,
-  JUDGES, Sampler, splitPairs, startTraining, zeroAdapter, type KlEstimator, type TrainSettings, type TrainingPair, type WorkerMessage,
+  activate, activeAdapterDir, DEFAULT_TRAIN_SETTINGS, evaluateSamples, KL_ESTIMATORS, listVersions, Policy, readActive, readMeta, rollback,
+  JUDGES, Sampler, splitPairs, startTraining, zeroAdapter, type FollowerReference, type KlEstimator, type TrainSettings, type WorkerMessage,
 } from '../training';
 
 const HELD_OUT = 0.2;
@@ -33,18 +33,23 @@ async function model(spec: string, flag: string): Promise<string> {
   }
 }
 
-/** The store's pairs, tokenized for `modelDir`, split into train and held-out by pair id. */
-async function storePairs(args: ParsedArgs, command: Command, io: CliIO, modelDir: string, seed: number) {
+/**
+ * The game samples of the store's decisions, tokenized for `modelDir`; decisions (records) are split
+ * into train and held-out by id, so all samples of one decision fall on the same side.
+ */
+async function storeSamples(args: ParsedArgs, command: Command, io: CliIO, modelDir: string, seed: number, game: { leader: boolean; followerReference: FollowerReference }) {
   const logger = createLogger({ level: 'warn', sink: (lvl, m) => io.stderr(`slhf ${command.name}: ${lvl}: ${m}\n`) });
   const store = await PreferenceStore.open(requireString(args, 'store', command), { logger });
-  const pairs = await store.pairs();
+  const records = await store.records();
   const checkpoint = await openCheckpoint(modelDir, { requireTokenizer: true });
   const endOfTurn = checkpoint.config.eosTokenIds.at(-1) ?? checkpoint.config.padTokenId ?? 0;
   await checkpoint.close();
   const tokenizer = await loadTokenizer(modelDir);
-  const tokenized = tokenizePairs(pairs, tokenizer, endOfTurn);
-  const heldOut = numberOption(args, 'held-out', HELD_OUT, { min: 0, max: 0.9 });
-  return { ...splitPairs(tokenized, heldOut, seed), tokenizer, eos: checkpoint.config.eosTokenIds };
+  const split = splitPairs(records, numberOption(args, 'held-out', HELD_OUT, { min: 0, max: 0.9 }), seed);
+  const samples = (part: typeof records) => trainingSamples(part, tokenizer, { ...game, endOfTurn });
+  const [train, heldOut] = [samples(split.train), samples(split.heldOut)];
+  const decided = (part: TrainingSample[]) => new Set(part.map((x) => x.record)).size;
+  return { train, heldOut, records: { train: decided(train), heldOut: decided(heldOut) }, tokenizer, eos: checkpoint.config.eosTokenIds };
 }
 
 const commonOptions = {
@@ -86,9 +91,9 @@ function settingsFrom(args: ParsedArgs, trainLeader: boolean): Partial<TrainSett
 
 function describe(m: WorkerMessage): string | null {
   switch (m.type) {
-    case 'started': return `training on ${m.pairs} pairs (${m.heldOut} held out)`;
+    case 'started': return `training on ${m.samples} game samples (${m.heldOut} held out)`;
     case 'winrate': return `judge's Follower win rate ${m.phase}: ${m.value.toFixed(3)}`;
-    case 'eval': return `held-out accuracy ${m.phase}: ${m.result.accuracy.toFixed(3)} on ${m.result.pairs} pairs (KL to base ${m.result.kl.toFixed(4)})`;
+    case 'eval': return `held-out accuracy ${m.phase}: ${m.result.accuracy.toFixed(3)} on ${m.result.samples} samples (KL to base ${m.result.kl.toFixed(4)})`;
     case 'progress': {
       const p = m.progress;
       return `step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} kl ${p.kl.toFixed(4)} score ${p.followerScore.toFixed(2)} lr ${p.lr.toExponential(1)} ${p.tokensPerSecond.toFixed(0)} tok/s eta ${p.etaSeconds.toFixed(0)} s${p.skipped ? ` (${p.skipped})` : ''}`;
@@ -104,7 +109,7 @@ const trainCommand: Command = {
     'Usage: slhf train --store PATH --follower SPEC --out DIR [--leader SPEC] [--mode offline|online] [--judge NAME]',
     '         [--steps N] [--epochs N] [--lr X] [--beta X] [--follower-weight X] [--kl k1|k2|k3]',
     '         [--lora-r N] [--lora-alpha N] [--seed N] [--held-out F] [--batch-size N] [--leader-every K]',
-    '         [--leader-free-kl] [--max-new-tokens N] [--device DEVICE] [--json-progress]',
+    '         [--leader-free-kl] [--max-new-tokens N] [--device DEVICE] [--json-progress] [--dry-run [--json]]',
     '         [--follower-beta X] [--no-rloo] [--eos-penalty X] [--separate-adapters] [--temperature T]',
     '         [--drafts-per-prompt N] [--refinements-per-draft N]',
     '',
@@ -114,6 +119,9 @@ const trainCommand: Command = {
     'Offline (default) trains on the logged decisions; online samples fresh drafts and refinements for the',
     'store\'s contexts and scores them with a programmatic judge (--judge shorter|longer).',
     '--json-progress prints every progress message as one JSON line on stdout.',
+    '--dry-run trains nothing (no --out needed): it prints the game samples the store\'s decisions make for this',
+    'model (held-out ones included; docs/training.md says how decisions map to samples). With --json, one line each:',
+    '{"role", "record", "prompt" (as rendered for the model), "completion", "score" (Follower 1-p, Leader p), "behaviour"}.',
     `Estimator (docs/training.md): --beta (default ${DEFAULT_TRAIN_SETTINGS.beta}) weighs the KL penalty, --follower-beta the`,
     'Follower\'s (default: --beta). Samples of one context get the leave-one-out (RLOO) baseline, the mean score',
     'of the others; a sample alone in its context gets 0.5 (--no-rloo: always 0.5). --eos-penalty X (default 0)',
@@ -131,6 +139,7 @@ const trainCommand: Command = {
     steps: { type: 'string' }, epochs: { type: 'string' }, lr: { type: 'string' }, beta: { type: 'string' }, 'follower-weight': { type: 'string' },
     kl: { type: 'string' }, 'lora-r': { type: 'string' }, 'lora-alpha': { type: 'string' }, 'batch-size': { type: 'string' },
     'leader-every': { type: 'string' }, 'leader-free-kl': { type: 'boolean' }, 'json-progress': { type: 'boolean' }, 'max-new-tokens': { type: 'string' },
+    'dry-run': { type: 'boolean' }, json: { type: 'boolean' },
     device: { type: 'string' }, 'follower-beta': { type: 'string' }, 'no-rloo': { type: 'boolean' }, 'eos-penalty': { type: 'string' },
     'separate-adapters': { type: 'boolean' }, temperature: { type: 'string' }, 'drafts-per-prompt': { type: 'string' }, 'refinements-per-draft': { type: 'string' },
   },
@@ -140,24 +149,32 @@ const trainCommand: Command = {
     const judge = text(args, 'judge') ?? 'shorter';
     if (mode === 'online' && !(judge in JUDGES)) throw new UsageError(`--judge must be one of ${Object.keys(JUDGES).join('|')}, got ${JSON.stringify(judge)}.`);
     const followerDir = await model(requireString(args, 'follower', this), 'follower');
-    const out = resolve(requireString(args, 'out', this));
+    const dryRun = Boolean(args.values['dry-run']);
+    const out = dryRun ? '' : resolve(requireString(args, 'out', this));
     const leader = text(args, 'leader');
     const trainLeader = leader !== undefined && (leader === 'same' || resolve(await model(leader, 'leader')) === resolve(followerDir));
     if (leader && !trainLeader) io.stderr('slhf train: the Leader is a different model; it stays frozen and only the Follower trains.\n');
     const settings = settingsFrom(args, trainLeader);
-    const { train, heldOut, tokenizer, eos } = await storePairs(args, this, io, followerDir, settings.seed ?? 0);
-    if (train.length === 0) throw new UsageError('slhf train: the store has no decided pairs to train on yet (accept or reject a few refinements first).');
+    const game = { leader: trainLeader, followerReference: settings.followerReference ?? 'standard' };
+    const { train, heldOut, records, tokenizer, eos } = await storeSamples(args, this, io, followerDir, settings.seed ?? 0, game);
+    if (dryRun) {
+      for (const sample of [...train, ...heldOut].map(sampleSummary)) {
+        io.stdout(args.values.json ? JSON.stringify(sample) + '\n' : `${sample.role} ${sample.record} score ${sample.score}${sample.behaviour ? ' (behaviour log-probs)' : ''}: ${JSON.stringify(sample.completion)}\n`);
+      }
+      return 0;
+    }
+    if (train.length === 0) throw new UsageError('slhf train: the store has no decisions to train on yet (accept or reject a few refinements first).');
     // Online: the store's contexts are the prompts; fresh samples replace the logged ones.
     const online = mode === 'online'
       ? {
-        prompts: [...new Map(train.map((p) => [p.leaderPrompt.join(','), p.leaderPrompt])).values()],
+        prompts: [...new Map(train.map((x) => [x.context.join(','), x.context])).values()],
         followerSuffix: followerSuffixIds(tokenizer), judge, eos,
         maxNewTokens: numberOption(args, 'max-new-tokens', 64, { min: 1, integer: true }),
         temperature: numberOption(args, 'temperature', 0.9, { min: 1e-3 }),
       }
       : undefined;
     const json = Boolean(args.values['json-progress']);
-    const run = startTraining({ modelDir: followerDir, outRoot: out, pairs: train, heldOut, settings, online, baseModel: requireString(args, 'follower', this) }, (m) => {
+    const run = startTraining({ modelDir: followerDir, outRoot: out, samples: train, heldOut, records, settings, online, baseModel: requireString(args, 'follower', this) }, (m) => {
       if (json) io.stdout(JSON.stringify(m) + '\n');
       else {
         const line = describe(m);
@@ -183,8 +200,9 @@ const evalCommand: Command = {
   usage: [
     'Usage: slhf eval --store PATH --follower SPEC [--lora DIR | --out DIR] [--seed N] [--held-out F] [--samples N] [--json]',
     '',
-    'Accuracy: how often log p(chosen) - log p_base(chosen) > log p(rejected) - log p_base(rejected) on the',
-    'held-out pairs (the split slhf train uses for the same --seed and --held-out; ties count one half).',
+    'Accuracy: how often log p(y\') - log p_base(y\') has the sign of (score - 0.5) over the held-out Follower samples',
+    '(the split slhf train uses for the same --seed and --held-out; ties count one half): refinements the user',
+    'preferred should gain probability, those the user turned down should lose it.',
     '--lora is a PEFT adapter folder; --out uses the active version of a training folder. Without either,',
     'the base model is evaluated (accuracy 0.5: every margin is zero). --samples N also shows N refinements of',
     'held-out drafts sampled by the base model and by the adapter (same seed).',
@@ -193,7 +211,7 @@ const evalCommand: Command = {
   async run(args, io) {
     const followerDir = await model(requireString(args, 'follower', this), 'follower');
     const seed = numberOption(args, 'seed', DEFAULT_TRAIN_SETTINGS.seed, { integer: true });
-    const { heldOut, tokenizer, eos } = await storePairs(args, this, io, followerDir, seed);
+    const { heldOut, tokenizer, eos } = await storeSamples(args, this, io, followerDir, seed, { leader: false, followerReference: 'standard' });
     const loraDir = text(args, 'lora') ?? (text(args, 'out') ? activeAdapterDir(resolve(text(args, 'out')!)) : null);
     const examples = numberOption(args, 'samples', 0, { min: 0, max: 50, integer: true });
     const { result, refinements } = await evaluate(followerDir, loraDir, heldOut, { count: examples, eos, seed });
@@ -201,7 +219,7 @@ const evalCommand: Command = {
     const summary = { ...result, adapter: loraDir, split: 'held-out', ...(examples ? { refinements: decoded } : {}) };
     if (args.values.json) io.stdout(JSON.stringify(summary) + '\n');
     else {
-      io.stdout(`accuracy ${result.accuracy.toFixed(3)} on ${result.pairs} held-out pairs, KL to base ${result.kl.toFixed(4)}\n`);
+      io.stdout(`accuracy ${result.accuracy.toFixed(3)} on ${result.samples} held-out samples, KL to base ${result.kl.toFixed(4)}\n`);
       decoded.forEach((r, i) => io.stdout(`\n[${i + 1}] base:    ${JSON.stringify(r.before)}\n    trained: ${JSON.stringify(r.after)}\n`));
     }
     return 0;
@@ -209,7 +227,7 @@ const evalCommand: Command = {
 };
 
 /** Held-out metrics, and `count` refinements sampled with the base model and with the adapter (same seed). */
-async function evaluate(modelDir: string, loraDir: string | null, pairs: TrainingPair[], examples: { count: number; eos: number[]; seed: number }) {
+async function evaluate(modelDir: string, loraDir: string | null, samples: TrainingSample[], examples: { count: number; eos: number[]; seed: number }) {
   const checkpoint = await openCheckpoint(modelDir, { requireTokenizer: false });
   try {
     const adapter = loraDir ? await loadPeftAdapter(loraDir, checkpoint.config) : initLoraAdapter(checkpoint.config, DEFAULT_TRAIN_SETTINGS.lora, 0);
@@ -218,11 +236,11 @@ async function evaluate(modelDir: string, loraDir: string | null, pairs: Trainin
     const policy = await Policy.create(checkpoint.config, weights, { lora });
     const base = zeroAdapter(adapter);
     try {
-      const result = await evaluatePairs(policy, pairs, policy.adapterFeeds(adapter), policy.adapterFeeds(base));
+      const result = await evaluateSamples(policy, samples, policy.adapterFeeds(adapter), policy.adapterFeeds(base));
       const refinements: { before: number[]; after: number[] }[] = [];
-      if (examples.count > 0 && pairs.length > 0) {
+      if (examples.count > 0 && samples.length > 0) {
         const sampler = await Sampler.create(checkpoint.config, weights, lora);
-        const prompts = pairs.slice(0, examples.count).map((p) => p.followerPrompt);
+        const prompts = [...new Map(samples.map((x) => [x.group, x.prompt])).values()].slice(0, examples.count);
         const settings = { maxNewTokens: 64, temperature: 0.9, eos: examples.eos };
         const before = await sampler.sample(prompts, loraFeeds(base), settings, seededRandom(examples.seed));
         const after = await sampler.sample(prompts, loraFeeds(adapter), settings, seededRandom(examples.seed));

@@ -1,5 +1,6 @@
 // What a generation records about how it was made. The refiner fills these in; the store keeps them.
 // They live here, below both, because the layering forbids the refiner and the store to import each other.
+import type { DocumentKind } from './prompts';
 
 export interface SamplingSettings {
   temperature: number;
@@ -24,4 +25,28 @@ export interface GenerationTimings {
   tokens?: number;
   /** Generated tokens after the first, per second of decoding after the first. */
   tokensPerSecond?: number;
+}
+
+/**
+ * What a prompt was built from: enough to render it again, for the model that generated or for
+ * another tokenizer (see promptMessages in prompts.ts).
+ */
+export interface PromptParts {
+  /** The preset's document kind (its system line and default instruction). */
+  preset: DocumentKind;
+  /** As given; empty means the preset's instruction. */
+  instruction: string;
+  context: string;
+  /** Follower prompts only: the follower instruction in force (a custom one included). */
+  followerInstruction?: string;
+  /** Follower prompts only: the text being refined (the Leader's y, or the previous round). */
+  refined?: string;
+}
+
+/** The exact prompt a generation was conditioned on. */
+export interface GenerationPrompt extends PromptParts {
+  /** The prompt as rendered for the generating model (chat template or plain); absent in migrated records. */
+  text?: string;
+  /** Its token ids as fed to the model; absent in migrated records. */
+  tokenIds?: number[];
 }

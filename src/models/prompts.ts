@@ -1,6 +1,9 @@
 // Leader and Follower prompts. The Leader sees the context x (a system line for the document kind,
 // the instruction, the surrounding text); the Follower sees the same conversation with the draft as
 // the assistant's turn, then the follower instruction as a user turn (the SLHF reference format).
+// A model-format concern: the refiner renders them to generate, the store to replay what generated
+// a text, and training to tokenize it.
+import type { PromptParts } from './generation-record';
 
 export const DEFAULT_FOLLOWER_INSTRUCTION = 'Improve the previous answer. Phrase it as if it was the original response.';
 
@@ -79,7 +82,23 @@ export function leaderMessages(x: PromptContext): ChatMessage[] {
 }
 
 export function followerMessages(x: PromptContext, draft: string, followerInstruction = DEFAULT_FOLLOWER_INSTRUCTION): ChatMessage[] {
-  return [...leaderMessages(x), { role: 'assistant', content: draft.trim() }, { role: 'user', content: followerInstruction }];
+  return refinementMessages(leaderMessages(x), draft, followerInstruction);
+}
+
+/** The Follower's turn on any Leader conversation: the text to refine as the answer, then the instruction. */
+export function refinementMessages(leader: ChatMessage[], draft: string, followerInstruction = DEFAULT_FOLLOWER_INSTRUCTION): ChatMessage[] {
+  return [...leader, { role: 'assistant', content: draft.trim() }, { role: 'user', content: followerInstruction }];
+}
+
+/** The Leader's context x of a recorded prompt (a Follower prompt without the text it refines). */
+export function contextOf(parts: PromptParts): PromptParts {
+  return { preset: parts.preset, instruction: parts.instruction, context: parts.context };
+}
+
+/** The messages a recorded prompt was rendered from: the Follower's when it refines a text, else the Leader's. */
+export function promptMessages(parts: PromptParts): ChatMessage[] {
+  const x = { preset: PRESETS[parts.preset], instruction: parts.instruction, context: parts.context };
+  return parts.refined === undefined ? leaderMessages(x) : followerMessages(x, parts.refined, parts.followerInstruction);
 }
 
 /** The plain-text template for models without a chat template, and where its answers end. */

@@ -3,7 +3,8 @@
 // records its log-probs, and a stopping criterion checked after every step ends it on cancellation.
 import { StreamingExtractor } from './extract';
 import { checkContext } from './limits';
-import { renderPrompt, type ChatMessage } from './prompts';
+import type { PromptParts } from '../models/generation-record';
+import { promptMessages, renderPrompt } from '../models/prompts';
 import { chooseToken } from './sampler';
 import type { LoadedModel } from './host';
 import { seededRandom } from '../models/seeded-random';
@@ -12,7 +13,8 @@ import type { GeneratedText, GenerationSettings, Role, StopReason } from './sett
 export interface GenerateInput {
   role: Role;
   round: number;
-  messages: ChatMessage[];
+  /** What the prompt is built from; the generation records it with its rendering. */
+  prompt: PromptParts;
   /** The text being refined (or the instruction for a draft): its outer whitespace is kept. */
   original: string;
   /** Text the model may echo at the start of its answer (the follower instruction). */
@@ -34,7 +36,7 @@ export async function generateText(loaded: LoadedModel, input: GenerateInput, co
   const { LogitsProcessor, StoppingCriteria, Tensor } = await import('@huggingface/transformers');
   const { tokenizer, model } = loaded;
   const { settings, signal } = input;
-  const prompt = renderPrompt(tokenizer, input.messages);
+  const prompt = renderPrompt(tokenizer, promptMessages(input.prompt));
   const promptIds: number[] = tokenizer.encode(prompt.text, { add_special_tokens: prompt.addSpecialTokens });
   const context = Math.min(loaded.contextLength, input.contextLimit ?? Infinity);
   checkContext(promptIds.length, settings.maxNewTokens, context, input.role);
@@ -108,7 +110,7 @@ export async function generateText(loaded: LoadedModel, input: GenerateInput, co
     round: input.round,
     text,
     rawText,
-    promptTokenIds: promptIds,
+    prompt: { ...input.prompt, text: prompt.text, tokenIds: promptIds },
     tokenIds,
     logprobs,
     samplingLogprobs,

@@ -8,7 +8,7 @@ export { GRAPH_BUILDER_VERSION, prepareModel, type ModelSource } from './model-s
 export {
   DEFAULT_FOLLOWER_INSTRUCTION, DOCUMENT_KINDS, PRESETS, presetFor, leaderMessages, followerMessages, renderPrompt,
   type ChatMessage, type DocumentKind, type Preset,
-} from './prompts';
+} from '../models/prompts';
 export type { WorkerConfig } from './protocol';
 export {
   DEFAULT_SETTINGS, RefinerInputError, resolveSettings,

@@ -6,7 +6,8 @@ import { EventQueue } from './event-queue';
 import { generateText, type StepCounters } from './generate';
 import type { ModelHost } from './host';
 import { checkText } from './limits';
-import { DEFAULT_FOLLOWER_INSTRUCTION, followerMessages, leaderMessages, presetFor, type DocumentKind, type PromptContext } from './prompts';
+import type { PromptParts } from '../models/generation-record';
+import { DEFAULT_FOLLOWER_INSTRUCTION, presetFor, type DocumentKind } from '../models/prompts';
 import { RefinerInputError, resolveSettings, type GeneratedText, type GenerationSettings, type Role } from './settings';
 
 export interface RefineRequest {
@@ -52,16 +53,16 @@ async function runLoop(host: ModelHost, request: RefineRequest, signal: AbortSig
   } else checkText(request.draft ?? '', 'The draft');
   if (request.context) checkText(request.context, 'The context');
   const followerInstruction = request.followerInstruction?.trim() || DEFAULT_FOLLOWER_INSTRUCTION;
-  const x: PromptContext = {
-    preset: presetFor(request.languageId, request.draft ?? '', request.kind),
-    instruction: request.instruction,
-    context: request.context,
+  const x: PromptParts = {
+    preset: presetFor(request.languageId, request.draft ?? '', request.kind).kind,
+    instruction: request.instruction ?? '',
+    context: request.context ?? '',
   };
   const rounds: GeneratedText[] = [];
-  const run = async (role: Role, round: number, messages: ReturnType<typeof leaderMessages>, original: string) => {
+  const run = async (role: Role, round: number, prompt: PromptParts, original: string) => {
     emit({ type: 'round-start', role, round });
     const result = await host.use(role, (model) => generateText(model, {
-      role, round, messages, original, echo: role === 'follower' ? followerInstruction : undefined,
+      role, round, prompt, original, echo: role === 'follower' ? followerInstruction : undefined,
       settings: { ...resolveSettings(request.settings, model.samplingDefaults), seed: roundSeed(seed, round) }, contextLimit: request.contextLimit, signal,
       onChunk: (text) => emit({ type: 'chunk', role, round, text }),
     }, counters));
@@ -69,7 +70,7 @@ async function runLoop(host: ModelHost, request: RefineRequest, signal: AbortSig
   };
   let current = request.draft ?? '';
   if (request.leaderDraft) {
-    const draft = await run('leader', 0, leaderMessages(x), request.draft ?? '');
+    const draft = await run('leader', 0, x, request.draft ?? '');
     emit({ type: 'round-end', result: draft });
     if (draft.stopReason === 'cancelled') return emit({ type: 'done', draft: draft.text, rounds, stoppedBy: 'cancelled' });
     current = draft.text;
@@ -77,7 +78,8 @@ async function runLoop(host: ModelHost, request: RefineRequest, signal: AbortSig
   const draftText = current;
   for (let round = 1; round <= request.rounds; round++) {
     if (signal.aborted) return emit({ type: 'done', draft: draftText, rounds, stoppedBy: 'cancelled' });
-    const result = await run('follower', round, followerMessages(x, current, followerInstruction), current);
+    // Round k refines round k-1's text: its prompt records exactly that.
+    const result = await run('follower', round, { ...x, followerInstruction, refined: current }, current);
     result.fixedPoint = result.stopReason !== 'cancelled' && result.text === current;
     rounds.push(result);
     emit({ type: 'round-end', result });

@@ -2,7 +2,7 @@
 // record parts come from src/models/generation-record.ts; the rest mirrors src/store/schema.ts
 // (GenerationInfo, FollowerRound) structurally, since the store sits on the same layer, and
 // test/unit/refiner/schema-compat.test.ts keeps the two in step.
-import type { GenerationTimings, SamplingSettings } from '../models/generation-record';
+import type { GenerationPrompt, GenerationTimings, SamplingSettings } from '../models/generation-record';
 
 /** A problem with the user's input or settings; the message is meant for the user as is. */
 export class RefinerInputError extends Error {
@@ -83,8 +83,8 @@ export interface GeneratedText {
   text: string;
   /** The decoded completion, special tokens removed, before extraction. */
   rawText: string;
-  /** The exact prompt tokens the model was conditioned on. */
-  promptTokenIds: number[];
+  /** The exact prompt the model was conditioned on: its parts, rendered text and token ids. */
+  prompt: GenerationPrompt & { text: string; tokenIds: number[] };
   /** Generated tokens, the end-of-turn token included when the model produced one. */
   tokenIds: number[];
   /** log softmax(logits / T) of each generated token over the full vocabulary (T = 1 when greedy). */

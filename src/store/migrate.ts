@@ -1,6 +1,7 @@
 // Brings records written by earlier schema versions up to the current one. Old lines stay on disk
 // as they are until a compaction rewrites them in the current layout.
-import { SCHEMA_VERSION, type Decision, type FollowerRound, type StoreRecord } from './schema';
+import { DEFAULT_FOLLOWER_INSTRUCTION, DOCUMENT_KINDS, presetFor, type DocumentKind } from '../models/prompts';
+import { SCHEMA_VERSION, type Decision, type FollowerRound, type GenerationInfo, type PromptParts, type SessionRecord, type StoreRecord } from './schema';
 import { SchemaError, validateRecord } from './validate';
 
 /** Version 1: the first layout. Sessions only, flat generation fields, epoch-millisecond times. */
@@ -31,7 +32,7 @@ function v1ToV2(raw: Record<string, unknown>): Record<string, unknown> {
     throw new SchemaError('version 1 record needs a numeric time and a refinements array');
   }
   const at = new Date(r.time).toISOString();
-  const rounds: FollowerRound[] = r.refinements.map((f) => ({
+  const rounds: Omit<FollowerRound, 'prompt'>[] = r.refinements.map((f) => ({
     text: f.text,
     modelId: f.model,
     adapterVersion: null,
@@ -66,8 +67,35 @@ function v1ToV2(raw: Record<string, unknown>): Record<string, unknown> {
   };
 }
 
+/** Version 2 sessions, before rounds recorded their prompts. */
+type SessionRecordV2 = Omit<SessionRecord, 'schemaVersion' | 'rounds' | 'draft'> & {
+  schemaVersion: 2;
+  draft: { text: string; source: 'user' | 'leader'; generation?: Omit<GenerationInfo, 'prompt'> };
+  rounds: Omit<FollowerRound, 'prompt'>[];
+};
+
+/**
+ * Version 3 records each generation's prompt. Version 2 kept none, so it is reconstructed as the
+ * refiner built it: round k refines round k-1's text (round 1 the draft) under the session's preset,
+ * instruction and context, with the default follower instruction (a custom one was never stored).
+ * Without the generating tokenizer the rendered text and token ids stay unknown.
+ */
+function v2ToV3(raw: Record<string, unknown>): Record<string, unknown> {
+  if (raw.kind !== 'session') return { ...raw, schemaVersion: 3 };
+  const r = raw as unknown as SessionRecordV2;
+  if (!Array.isArray(r.rounds) || typeof r.draft !== 'object' || r.draft === null) throw new SchemaError('version 2 session needs a draft and a rounds array');
+  const preset: DocumentKind = DOCUMENT_KINDS.includes(r.preset as DocumentKind) ? (r.preset as DocumentKind) : presetFor(r.languageId, r.draft.text).kind;
+  const x: PromptParts = { preset, instruction: r.instruction, context: r.context };
+  const rounds = r.rounds.map((round, k) => ({
+    ...round,
+    prompt: { ...x, followerInstruction: DEFAULT_FOLLOWER_INSTRUCTION, refined: k === 0 ? r.draft.text : r.rounds[k - 1].text },
+  }));
+  const draft = r.draft.generation ? { ...r.draft, generation: { ...r.draft.generation, prompt: x } } : r.draft;
+  return { ...r, schemaVersion: 3, draft, rounds };
+}
+
 /** migrations[v] turns a version-v record into a version v+1 record. */
-const migrations: Record<number, Migration> = { 1: v1ToV2 };
+const migrations: Record<number, Migration> = { 1: v1ToV2, 2: v2ToV3 };
 
 /** Upgrades a parsed record of any known version and validates it; throws SchemaError otherwise. */
 export function upgradeRecord(value: unknown): StoreRecord {

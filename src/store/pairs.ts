@@ -1,7 +1,8 @@
-// The preference pairs a record implies, for training and for TRL export.
+// The preference pairs a record implies, for TRL export and the store's statistics. Training does not
+// use them: a game sample needs the prompt that generated its text (see game.ts).
 //
 // - accepted round k: round k is preferred to the draft and to every other round;
-// - rejected (all rounds): the draft is preferred to every round;
+// - rejected (all rounds), or accepted and then undone: the draft is preferred to every round;
 // - accepted round k, then edited: the pairs of "accepted round k", plus the final text preferred to
 //   round k. The final text was not sampled from any policy, so that side has no behaviour log-probs.
 //   Only round k is paired with it: that is the comparison the user made by editing it, and pairing
@@ -71,7 +72,7 @@ export function sessionPairs(record: SessionRecord): PreferencePair[] {
   const draft = draftSide(record.draft);
   const rounds = record.rounds.map(roundSide);
   const comparisons: [PairSide, PairSide][] = [];
-  if (d.kind === 'rejected') {
+  if (d.kind === 'rejected' || d.kind === 'undone') {
     for (const round of rounds) comparisons.push([draft, round]);
   } else {
     const kept = rounds[d.round];

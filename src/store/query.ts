@@ -83,16 +83,16 @@ function bump(map: Map<string, RateBucket>, key: string, accepted: boolean): voi
 
 /**
  * A decided session counts toward the Follower version that produced the round the user judged
- * last: the accepted round, or for a rejection the final round shown.
+ * last: the accepted (or accepted, then undone) round, or for a rejection the final round shown.
  */
 function followerVersion(r: SessionRecord): string | undefined {
   const d = r.decision;
-  const round = d.kind === 'accepted' || d.kind === 'accepted-edited' ? r.rounds[d.round] : r.rounds[r.rounds.length - 1];
+  const round = 'round' in d ? r.rounds[d.round] : r.rounds[r.rounds.length - 1];
   return round ? `${round.modelId}@${round.adapterVersion ?? 'base'}` : undefined;
 }
 
 export function computeStats(records: Iterable<StoreRecord>): StoreStats {
-  const byDecision: Record<DecisionKind, number> = { pending: 0, accepted: 0, 'accepted-edited': 0, rejected: 0 };
+  const byDecision: Record<DecisionKind, number> = { pending: 0, accepted: 0, 'accepted-edited': 0, rejected: 0, undone: 0 };
   const overall = new Map<string, RateBucket>();
   const perDay = new Map<string, RateBucket>();
   const perVersion = new Map<string, RateBucket>();
@@ -115,7 +115,8 @@ export function computeStats(records: Iterable<StoreRecord>): StoreStats {
     const d = r.decision;
     byDecision[d.kind]++;
     if (d.kind === 'pending') continue;
-    const accepted = d.kind !== 'rejected';
+    // An undone acceptance ends with the draft kept: not an acceptance.
+    const accepted = d.kind === 'accepted' || d.kind === 'accepted-edited';
     bump(overall, 'all', accepted);
     bump(perDay, new Date(d.decidedAt).toISOString().slice(0, 10), accepted);
     const version = followerVersion(r);

@@ -1,10 +1,10 @@
-// The store's record types: the one home of the schema. Version 2 is current; earlier layouts and
+// The store's record types: the one home of the schema. Version 3 is current; earlier layouts and
 // their migrations live in migrate.ts.
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
-export type { GenerationTimings, SamplingSettings } from '../models/generation-record';
-import type { GenerationTimings, SamplingSettings } from '../models/generation-record';
+export type { GenerationPrompt, GenerationTimings, PromptParts, SamplingSettings } from '../models/generation-record';
+import type { GenerationPrompt, GenerationTimings, SamplingSettings } from '../models/generation-record';
 
 /**
  * How a model produced a text. The refiner fills this in at generation time; `logprobs` are the
@@ -16,6 +16,8 @@ export interface GenerationInfo {
   /** Adapter (LoRA) version that was active; null for the base model. */
   adapterVersion: string | null;
   sampling: SamplingSettings;
+  /** The prompt the text was generated from (required on Follower rounds). */
+  prompt?: GenerationPrompt;
   tokenIds?: number[];
   logprobs?: number[];
   timings?: GenerationTimings;
@@ -29,9 +31,10 @@ export interface Draft {
   generation?: GenerationInfo;
 }
 
-/** One Follower refinement y' of the draft. */
+/** One Follower round: round k refines round k-1 (round 1 the draft) under `prompt`. */
 export interface FollowerRound extends GenerationInfo {
   text: string;
+  prompt: GenerationPrompt;
   logprobs: number[];
   timings: GenerationTimings;
 }
@@ -40,10 +43,12 @@ export type Decision =
   | { kind: 'pending' }
   | { kind: 'accepted'; round: number; decidedAt: string }
   | { kind: 'accepted-edited'; round: number; finalText: string; decidedAt: string }
-  | { kind: 'rejected'; decidedAt: string };
+  | { kind: 'rejected'; decidedAt: string }
+  /** The user accepted `round`, then undid it and kept the draft: a change of decision, recorded when it happens. */
+  | { kind: 'undone'; round: number; acceptedAt: string; decidedAt: string };
 
 export type DecisionKind = Decision['kind'];
-export const DECISION_KINDS: readonly DecisionKind[] = ['pending', 'accepted', 'accepted-edited', 'rejected'];
+export const DECISION_KINDS: readonly DecisionKind[] = ['pending', 'accepted', 'accepted-edited', 'rejected', 'undone'];
 
 /** One refinement session: a draft, the Follower's rounds, and what the user chose. */
 export interface SessionRecord {

@@ -1,5 +1,6 @@
 // Checks that a value read from disk or from an import is a well-formed current-version record.
 // The checked value is returned as is, so fields added by a later minor change survive a rewrite.
+import { DOCUMENT_KINDS } from '../models/prompts';
 import { DECISION_KINDS, SCHEMA_VERSION, type ChatMessage, type StoreRecord } from './schema';
 
 /** A record that does not match the schema; the message names the offending field. */
@@ -49,8 +50,20 @@ function numberArray(o: Obj, key: string, path: string, check: (n: number) => bo
 const isLogprob = (n: number) => Number.isFinite(n) && n <= 1e-6;
 const isTokenId = (n: number) => Number.isInteger(n) && n >= 0;
 
+function generationPrompt(value: unknown, path: string): void {
+  const p = object(value, path);
+  if (!DOCUMENT_KINDS.includes(p.preset as never)) fail(`${path}.preset`, `must be one of ${DOCUMENT_KINDS.join(', ')}`);
+  string(p, 'instruction', path);
+  string(p, 'context', path);
+  for (const key of ['followerInstruction', 'refined', 'text']) if (p[key] !== undefined) string(p, key, path);
+  if ((p.followerInstruction === undefined) !== (p.refined === undefined)) fail(path, 'needs both followerInstruction and refined (a Follower prompt) or neither');
+  numberArray(p, 'tokenIds', path, isTokenId, 'a non-negative integer');
+}
+
 function generation(value: unknown, path: string, logprobsRequired: boolean): void {
   const g = object(value, path);
+  // Follower rounds always record their prompt; a Leader draft does from schema 3 on.
+  if (g.prompt !== undefined || logprobsRequired) generationPrompt(g.prompt, `${path}.prompt`);
   string(g, 'modelId', path);
   if (g.adapterVersion !== null && typeof g.adapterVersion !== 'string') fail(`${path}.adapterVersion`, 'must be a string or null');
   const s = object(g.sampling, `${path}.sampling`);
@@ -109,6 +122,7 @@ function session(r: Obj): void {
   if (d.kind === 'pending') return;
   isoTime(d, 'decidedAt', 'decision');
   if (d.kind === 'rejected') return;
+  if (d.kind === 'undone') isoTime(d, 'acceptedAt', 'decision');
   number(d, 'round', 'decision', { integer: true, min: 0 });
   if ((d.round as number) >= r.rounds.length) fail('decision.round', `is ${d.round} but the session has ${r.rounds.length} rounds`);
   if (d.kind === 'accepted-edited') string(d, 'finalText', 'decision');

@@ -1,13 +1,7 @@
-// The trainer's inputs, in token ids. The CLI (or the panel) renders prompts and tokenizes the
-// store's preference pairs; src/training never reads the store itself (same layer).
-//
-// A user decision is one game outcome (x, y, y', p): p = 1 when the user kept the draft y (rejected
-// the refinement y'), p = 0 when the user accepted y'. It yields a Follower term on y' with score
-// 1 - p and, when the Leader trains, a Leader term on y with score p. Pairs that do not compare the
-// draft with a refinement (one refinement over another, an edit over the refinement it came from,
-// imported pairs) are two Follower samples of the same prompt: the chosen side scores 1, the
-// rejected side 0. Sides without behaviour log-probs (user text, edits, imports) are treated as
-// on-policy: importance weight 1 (see docs/training.md).
+// The trainer's inputs, in token ids. Decisions become game samples in src/store (game.ts, the one
+// home of that mapping, and game-tokens.ts, which tokenizes them for the model being trained); the
+// CLI and the panel hand them over, since src/training never reads the store (same layer). Pairs
+// remain for the DPO baseline, a pairwise method by definition.
 import type { Role } from './objective';
 
 export interface TokenSide {
@@ -55,32 +49,7 @@ export interface Sample {
 
 export type FollowerReference = 'standard' | 'leader-free';
 
-export interface SampleOptions {
-  /** Whether the Leader is trainable (shares the Follower's adapter); otherwise Follower-only. */
-  trainLeader: boolean;
-  followerReference: FollowerReference;
-}
-
-export function samplesOf(pair: TrainingPair, options: SampleOptions): Sample[] {
-  const followerRef = options.followerReference === 'leader-free' ? pair.leaderPrompt : pair.followerPrompt;
-  const follower = (side: TokenSide, score: number): Sample => ({
-    role: 'follower', prompt: pair.followerPrompt, completion: side.ids, score, behaviour: side.behaviour, referencePrompt: followerRef,
-  });
-  const draftFirst = pair.chosen.kind === 'draft' && pair.rejected.kind === 'refinement';
-  const draftLast = pair.rejected.kind === 'draft' && pair.chosen.kind === 'refinement';
-  if (draftFirst || draftLast) {
-    const p = draftFirst ? 1 : 0;
-    const [draft, refinement] = draftFirst ? [pair.chosen, pair.rejected] : [pair.rejected, pair.chosen];
-    const out = [follower(refinement, 1 - p)];
-    if (options.trainLeader) {
-      out.push({ role: 'leader', prompt: pair.leaderPrompt, completion: draft.ids, score: p, behaviour: draft.behaviour, referencePrompt: pair.leaderPrompt });
-    }
-    return out;
-  }
-  return [follower(pair.chosen, 1), follower(pair.rejected, 0)];
-}
-
-/** A deterministic held-out split by pair id (stable as the store grows). */
+/** A deterministic held-out split by id (stable as the store grows): store records, so that one decision's samples stay together. */
 export function splitPairs<T extends { id: string }>(pairs: T[], heldOutFraction: number, seed: number): { train: T[]; heldOut: T[] } {
   if (!(heldOutFraction >= 0 && heldOutFraction < 1)) throw new Error(`held-out fraction must be in [0, 1), got ${heldOutFraction}`);
   const train: T[] = [];
@@ -102,6 +71,22 @@ function hashUnit(text: string): number {
 /** Training input that cannot be used (bad pairs, bad settings); its message is meant for the user. */
 export class TrainingInputError extends Error {
   override name = 'TrainingInputError';
+}
+
+/** Checks a game sample against the model: ids inside the vocabulary, one behaviour log-prob per token. */
+export function validateSample(sample: Sample, vocabSize: number, name: string): void {
+  const check = (what: string, ids: number[]) => {
+    const bad = ids.find((id) => !(Number.isInteger(id) && id >= 0 && id < vocabSize));
+    if (bad !== undefined) throw new TrainingInputError(`training sample ${name}: ${what} has token id ${bad} outside the vocabulary (0..${vocabSize - 1})`);
+  };
+  check('prompt', sample.prompt);
+  check('reference prompt', sample.referencePrompt);
+  check('completion', sample.completion);
+  if (sample.prompt.length === 0) throw new TrainingInputError(`training sample ${name}: empty prompt`);
+  if (sample.completion.length === 0) throw new TrainingInputError(`training sample ${name}: the completion has no tokens`);
+  if (sample.behaviour && sample.behaviour.length !== sample.completion.length) {
+    throw new TrainingInputError(`training sample ${name}: ${sample.behaviour.length} behaviour log-probs for ${sample.completion.length} tokens`);
+  }
 }
 
 export function validatePair(pair: TrainingPair, vocabSize: number): void {

@@ -1,10 +1,10 @@
 // The training layer's public API (the CLI and the UI import from here).
 export { KL_ESTIMATORS, klEstimate, importanceWeights, termCoefficients, type KlEstimator, type ObjectiveSettings, type Role } from './objective';
-export { samplesOf, splitPairs, validatePair, TrainingInputError, type FollowerReference, type Sample, type TokenSide, type TrainingPair } from './data';
+export { splitPairs, validatePair, validateSample, TrainingInputError, type FollowerReference, type Sample, type TokenSide, type TrainingPair } from './data';
 export { DEFAULT_TRAIN_SETTINGS, resolveSettings, learningRate, type LrSchedule, type TrainSettings } from './settings';
 export { Policy, type PolicyOptions } from './policy';
-export { trainOffline, trainEpochs, slhfObjective, zeroAdapter, TrainingCancelledError, TrainingDivergedError, type StepObjective, type StepProgress, type TrainResult } from './trainer';
-export { evaluatePairs, type EvalResult } from './evaluate';
+export { trainSamples, trainEpochs, slhfObjective, zeroAdapter, TrainingCancelledError, TrainingDivergedError, type StepObjective, type StepProgress, type TrainResult } from './trainer';
+export { evaluatePairs, evaluateSamples, type EvalResult, type SampleEvalResult } from './evaluate';
 export { startTraining, defaultWorkerEntry, type RunOutcome, type TrainingRun, type WorkerEntry } from './process';
 export type { OnlineJob, TrainJob, WorkerMessage, ParentMessage } from './protocol';
 export { activate, activeAdapterDir, listVersions, readActive, readMeta, rollback, saveVersion, loadVersion, type VersionMeta, type ActivePointer } from './versions';

@@ -9,15 +9,15 @@ import { initLoraAdapter, type LoraAdapter } from '../models/lora';
 import { loadPeftAdapter, savePeftAdapter } from '../models/peft';
 import { writeSafetensors } from '../models/safetensors-writer';
 import type { AdamW } from '../onnx';
-import { TrainingInputError, validatePair } from './data';
-import { evaluatePairs } from './evaluate';
+import { TrainingInputError, validateSample } from './data';
+import { evaluateSamples } from './evaluate';
 import { judgeByName } from './judges';
 import { followerWinRate, trainOnline, type OnlineTask } from './online';
 import { Policy } from './policy';
 import type { TrainJob, WorkerMessage } from './protocol';
 import { Sampler } from './sampler';
 import { resolveSettings } from './settings';
-import { trainOffline, zeroAdapter, type TrainHooks } from './trainer';
+import { trainSamples, zeroAdapter, type TrainHooks } from './trainer';
 import { activate, LEADER_ADAPTER_DIR, readMeta, saveVersion, writeDirAtomic, type VersionMeta } from './versions';
 
 /** Writes the adapter and optimizer moments; the previous checkpoint goes only once the new one is complete. */
@@ -46,8 +46,9 @@ export async function runJob(job: TrainJob, emit: (m: WorkerMessage) => void, ca
   let policy: Policy;
   let sampler: Sampler | null = null;
   try {
-    for (const pair of [...job.pairs, ...job.heldOut]) validatePair(pair, config.vocabSize);
-    if (job.pairs.length === 0 && !job.online) throw new TrainingInputError('no training pairs');
+    job.samples.forEach((x, i) => validateSample(x, config.vocabSize, `${i}`));
+    job.heldOut.forEach((x, i) => validateSample(x, config.vocabSize, `held-out ${i}`));
+    if (job.samples.length === 0 && !job.online) throw new TrainingInputError('no training samples');
     start = job.startFrom ? await loadPeftAdapter(job.startFrom, config) : initLoraAdapter(config, settings.lora, settings.seed);
     settings.lora = { ...start.config, dropout: settings.lora.dropout };
     // Separate adapters continue the Leader from its own folder in the active version, when it has one.
@@ -60,9 +61,9 @@ export async function runJob(job: TrainJob, emit: (m: WorkerMessage) => void, ca
     await checkpoint.close();
   }
   try {
-    emit({ type: 'started', pairs: job.pairs.length, heldOut: job.heldOut.length });
+    emit({ type: 'started', samples: job.samples.length, heldOut: job.heldOut.length });
     const base = zeroAdapter(start);
-    const evaluate = (adapter: LoraAdapter) => evaluatePairs(policy, job.heldOut, policy.adapterFeeds(adapter), policy.adapterFeeds(base));
+    const evaluate = (adapter: LoraAdapter) => evaluateSamples(policy, job.heldOut, policy.adapterFeeds(adapter), policy.adapterFeeds(base));
     const before = await evaluate(start);
     emit({ type: 'eval', phase: 'before', result: before });
     let task: OnlineTask | null = null;
@@ -81,7 +82,7 @@ export async function runJob(job: TrainJob, emit: (m: WorkerMessage) => void, ca
     };
     const result = task && sampler
       ? await trainOnline(policy, sampler, task, settings, trainHooks, start, leaderStart)
-      : await trainOffline(policy, job.pairs, settings, trainHooks, start, leaderStart);
+      : await trainSamples(policy, job.samples, settings, trainHooks, start, leaderStart);
     const after = await evaluate(result.adapter);
     emit({ type: 'eval', phase: 'after', result: after });
     let winRate: number | null = null;
@@ -91,7 +92,7 @@ export async function runJob(job: TrainJob, emit: (m: WorkerMessage) => void, ca
     }
     const version = await saveVersion(job.outRoot, result.adapter, {
       baseModel: job.baseModel ?? null,
-      data: { trainPairs: job.pairs.length, heldOutPairs: job.heldOut.length, samples: result.samples },
+      data: { trainPairs: job.records.train, heldOutPairs: job.records.heldOut, samples: result.samples },
       metrics: {
         heldOutAccuracyBefore: before.accuracy, heldOutAccuracy: after.accuracy, heldOutKl: after.kl, winRateBefore, winRate,
         steps: result.steps, skippedSteps: result.skippedSteps, finalLoss: result.last?.loss ?? null, finalKl: result.last?.kl ?? null,

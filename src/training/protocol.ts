@@ -1,6 +1,6 @@
 // The typed messages between a training process and its parent (CLI or extension host).
-import type { TrainingPair } from './data';
-import type { EvalResult } from './evaluate';
+import type { Sample } from './data';
+import type { SampleEvalResult } from './evaluate';
 import type { TrainSettings } from './settings';
 import type { StepProgress } from './trainer';
 import type { VersionMeta } from './versions';
@@ -10,8 +10,11 @@ export interface TrainJob {
   modelDir: string;
   /** Where versions and active.json live. */
   outRoot: string;
-  pairs: TrainingPair[];
-  heldOut: TrainingPair[];
+  /** Game samples of the training decisions (src/store's trainingSamples). */
+  samples: Sample[];
+  heldOut: Sample[];
+  /** How many store records (decisions) the samples and the held-out samples come from. */
+  records: { train: number; heldOut: number };
   settings: Partial<TrainSettings>;
   /** Recorded in adapter_config.json's base_model_name_or_path. */
   baseModel?: string;
@@ -38,9 +41,9 @@ export type ParentMessage = { type: 'start'; job: TrainJob } | { type: 'cancel' 
 export type ErrorKind = 'cancelled' | 'diverged' | 'invalid' | 'failed';
 
 export type WorkerMessage =
-  | { type: 'started'; pairs: number; heldOut: number }
+  | { type: 'started'; samples: number; heldOut: number }
   | { type: 'progress'; progress: StepProgress }
-  | { type: 'eval'; phase: 'before' | 'after'; result: EvalResult }
+  | { type: 'eval'; phase: 'before' | 'after'; result: SampleEvalResult }
   | { type: 'winrate'; phase: 'before' | 'after'; value: number }
   | { type: 'checkpoint'; step: number; dir: string }
   | { type: 'done'; version: string; meta: VersionMeta }

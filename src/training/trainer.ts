@@ -10,7 +10,7 @@ import { initLoraAdapter, type LoraAdapter } from '../models/lora';
 import { seededRandom } from '../models/seeded-random';
 import type { ScoreRow } from '../models/score';
 import { loraInputName } from '../models/graphs';
-import { samplesOf, type Sample, type TrainingPair } from './data';
+import type { Sample } from './data';
 import { penalizedScore, sampleBaselines, termCoefficients, type Role, type TermCoefficients } from './objective';
 import type { Policy } from './policy';
 import { epochBatches, learningRate, type TrainSettings } from './settings';
@@ -295,13 +295,11 @@ export class StepRunner {
   }
 }
 
-/** `leaderStart`: the Leader's own adapter to continue from (separateAdapters only). */
-export async function trainOffline(policy: Policy, pairs: TrainingPair[], s: TrainSettings, hooks: TrainHooks = {}, start?: LoraAdapter, leaderStart?: LoraAdapter): Promise<TrainResult> {
-  const samples = pairs.flatMap((p) => samplesOf(p, { trainLeader: s.trainLeader, followerReference: s.followerReference }));
-  return trainSamples(policy, samples, s, hooks, start, leaderStart);
-}
-
-/** Offline SLHF on game samples (already mapped from decisions): the scores and baselines come from all of them. */
+/**
+ * Offline SLHF on game samples (mapped from decisions by src/store's game.ts): the scores and
+ * baselines come from all of them. `leaderStart`: the Leader's own adapter to continue from
+ * (separateAdapters only).
+ */
 export async function trainSamples(policy: Policy, samples: Sample[], s: TrainSettings, hooks: TrainHooks = {}, start?: LoraAdapter, leaderStart?: LoraAdapter): Promise<TrainResult> {
   if (samples.length === 0) throw new Error('training: no samples (no usable preference pairs)');
   const adapter = start ?? initLoraAdapter(policy.config, s.lora, s.seed);

@@ -19,7 +19,7 @@ export interface VersionMeta {
   version: string;
   createdAt: string;
   baseModel: string | null;
-  /** Pairs and samples trained on, and held out. */
+  /** Decisions (store records; the keys keep their first name) trained on and held out, and the game samples trained on. */
   data: { trainPairs: number; heldOutPairs: number; samples: number };
   metrics: Record<string, number | null>;
   settings: Record<string, unknown>;

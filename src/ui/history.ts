@@ -13,12 +13,12 @@ export function workspaceTag(): string {
 }
 
 function generationInfo(result: GeneratedText): GenerationInfo {
-  return { modelId: result.modelId, adapterVersion: result.adapterVersion, sampling: result.sampling, tokenIds: result.tokenIds, logprobs: result.logprobs, timings: result.timings };
+  return { modelId: result.modelId, adapterVersion: result.adapterVersion, sampling: result.sampling, prompt: result.prompt, tokenIds: result.tokenIds, logprobs: result.logprobs, timings: result.timings };
 }
 
-/** What the store keeps of a Follower round (the prompt tokens and raw text stay out). */
+/** What the store keeps of a Follower round (the raw text stays out; the prompt that generated it is kept for training). */
 export function followerRound(result: GeneratedText): FollowerRound {
-  return { ...generationInfo(result), text: result.text, logprobs: result.logprobs, timings: result.timings };
+  return { ...generationInfo(result), text: result.text, prompt: result.prompt, logprobs: result.logprobs, timings: result.timings };
 }
 
 export interface NewRefinement {
@@ -64,7 +64,8 @@ export class HistoryService {
     const session = await store.createSession({
       workspace: workspaceTag(),
       languageId: refinement.languageId,
-      preset: refinement.preset,
+      // The preset the refiner actually used (it sees the text being refined, which a Leader draft is not yet).
+      preset: refinement.rounds[0]?.prompt.preset ?? refinement.preset,
       context: refinement.context,
       instruction: refinement.instruction,
       draft: refinement.leaderDraft

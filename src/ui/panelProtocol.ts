@@ -60,7 +60,7 @@ export interface SessionSummary {
   readonly draft: string;
   readonly draftSource: 'user' | 'leader';
   readonly rounds: readonly string[];
-  readonly decision: 'pending' | 'accepted' | 'accepted-edited' | 'rejected';
+  readonly decision: 'pending' | 'accepted' | 'accepted-edited' | 'rejected' | 'undone';
   /** The chosen round's index, for accepted decisions. */
   readonly round?: number;
   readonly finalText?: string;

@@ -4,7 +4,7 @@
 // on Accept.
 import * as vscode from 'vscode';
 import type { RefineEvent, RefineRequest } from '../refiner/loop';
-import { presetFor } from '../refiner/prompts';
+import { presetFor } from '../models/prompts';
 import type { GeneratedText } from '../refiner/settings';
 import { pickTarget, type DraftTarget } from './draftTarget';
 import type { AcceptedEditWatcher } from './editWatch';

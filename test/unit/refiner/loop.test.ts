@@ -49,7 +49,7 @@ test('the same seed gives the same rounds; another seed gives others', async () 
   assert.deepEqual(strip(b), strip(a));
   assert.notDeepEqual(c.map((x) => x.tokenIds), a.map((x) => x.tokenIds));
   // Each round refines the previous output: its prompt holds that text as the assistant's turn.
-  const prompts = await host.use('follower', async ({ tokenizer }) => a.map((r) => tokenizer.decode(r.promptTokenIds) as string));
+  const prompts = await host.use('follower', async ({ tokenizer }) => a.map((r) => tokenizer.decode(r.prompt.tokenIds) as string));
   assert.ok(prompts[0].includes('<|im_start|>assistant\nThe quick brown fox.<|im_end|>'));
   for (let i = 1; i < a.length; i++) assert.ok(prompts[i].includes(`<|im_start|>assistant\n${a[i - 1].text.trim()}<|im_end|>`), `round ${i + 1}`);
 });
@@ -133,7 +133,7 @@ test('recorded log-probs equal the scorer\'s on the same prompt and completion (
   for (const s of settings) {
     const rounds = results(await collect(refine(host, request({ rounds: 2, settings: s }))));
     for (const r of rounds) {
-      const [scored] = await scorer.score([{ ids: [...r.promptTokenIds, ...r.tokenIds], from: r.promptTokenIds.length }]);
+      const [scored] = await scorer.score([{ ids: [...r.prompt.tokenIds, ...r.tokenIds], from: r.prompt.tokenIds.length }]);
       assert.equal(scored.length, r.logprobs.length);
       for (let i = 0; i < scored.length; i++) assert.ok(Math.abs(scored[i] - r.logprobs[i]) < 1e-4, `token ${i}: ${scored[i]} vs ${r.logprobs[i]}`);
       assert.ok(Math.abs(r.logprobSum - scored.reduce((a, b) => a + b, 0)) < 1e-3);
@@ -145,7 +145,7 @@ test('recorded log-probs equal the scorer\'s on the same prompt and completion (
 test('`slhf score --ids` prints the same log-probs as were recorded', async () => {
   const [r] = results(await collect(refine(host, request({ rounds: 1, settings: { seed: 21, maxNewTokens: 8, temperature: 1 } }))));
   let stdout = '';
-  const args = parseCommandArgs(scoreCommand, ['--model', modelDir, '--ids', [...r.promptTokenIds, ...r.tokenIds].join(','), '--prompt-len', String(r.promptTokenIds.length), '--json']);
+  const args = parseCommandArgs(scoreCommand, ['--model', modelDir, '--ids', [...r.prompt.tokenIds, ...r.tokenIds].join(','), '--prompt-len', String(r.prompt.tokenIds.length), '--json']);
   assert.equal(await scoreCommand.run(args, { stdout: (t) => (stdout += t), stderr: () => undefined, stdin: async () => '' }), 0);
   const scored = JSON.parse(stdout);
   assert.deepEqual(scored.tokens, r.tokenIds);
@@ -157,7 +157,7 @@ test('log-probs at a sampling temperature are log softmax(logits / T) of the gen
   // Independent path: transformers.js's own forward pass on the full sequence, then log-softmax in float64.
   const logits = await host.use('follower', async ({ model }) => {
     const { Tensor } = await import('@huggingface/transformers');
-    const ids = [...r.promptTokenIds, ...r.tokenIds];
+    const ids = [...r.prompt.tokenIds, ...r.tokenIds];
     const n = ids.length;
     const out = await model({
       input_ids: new Tensor('int64', BigInt64Array.from(ids, BigInt), [1, n]),
@@ -165,7 +165,7 @@ test('log-probs at a sampling temperature are log softmax(logits / T) of the gen
     });
     return { data: out.logits.data as Float32Array, vocab: out.logits.dims[2] as number };
   });
-  const P = r.promptTokenIds.length;
+  const P = r.prompt.tokenIds.length;
   r.tokenIds.forEach((token, i) => {
     const row = logits.data.subarray((P + i - 1) * logits.vocab, (P + i) * logits.vocab);
     let max = -Infinity;

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { extractText, StreamingExtractor, type ExtractOptions } from '../../../src/refiner/extract';
 import { checkContext, checkText, decodeUtf8Strict } from '../../../src/refiner/limits';
-import { DEFAULT_FOLLOWER_INSTRUCTION, followerMessages, leaderMessages, PLAIN_STOP_STRINGS, presetFor, PRESETS, renderPrompt } from '../../../src/refiner/prompts';
+import { DEFAULT_FOLLOWER_INSTRUCTION, followerMessages, leaderMessages, PLAIN_STOP_STRINGS, presetFor, PRESETS, renderPrompt } from '../../../src/models/prompts';
 import { RefinerInputError } from '../../../src/refiner/settings';
 import { makeTinyModel } from '../../../src/models/fixtures/tiny-model';
 import { seededRandom } from '../../../src/models/seeded-random';

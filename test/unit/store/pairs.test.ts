@@ -55,7 +55,7 @@ test('identical texts make no pair, and pending sessions none at all', () => {
 });
 
 test('imported pairs are marked as having no behaviour log-probs', () => {
-  const [pair] = pairsOf({ kind: 'imported-pair', schemaVersion: 2, id: 'imp', workspace: 'imported', importedAt: '2026-03-02T00:00:00.000Z', source: 'hh.jsonl', prompt: 'Q', chosen: 'good', rejected: 'bad' });
+  const [pair] = pairsOf({ kind: 'imported-pair', schemaVersion: 3, id: 'imp', workspace: 'imported', importedAt: '2026-03-02T00:00:00.000Z', source: 'hh.jsonl', prompt: 'Q', chosen: 'good', rejected: 'bad' });
   assert.equal(pair.hasBehaviourLogprobs, false);
   assert.equal(pair.origin, 'imported');
   assert.equal(pair.chosen.logprobs, null);

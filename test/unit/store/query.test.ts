@@ -12,7 +12,7 @@ const records: StoreRecord[] = [
   session({ id: 'c', createdAt: at(2, 12), languageId: 'markdown', workspace: 'w2', rounds: [round('x', { adapterVersion: null }), round('y', { adapterVersion: 'a2' })], decision: { kind: 'accepted-edited', round: 1, finalText: 'The KETTLE sings', decidedAt: at(3) } }),
   session({ id: 'd', createdAt: at(4), languageId: 'markdown', workspace: 'w2', decision: { kind: 'pending' } }),
   session({ id: 'e', createdAt: at(3), languageId: 'markdown', workspace: 'w1', rounds: [round('p', { adapterVersion: null })], decision: { kind: 'rejected', decidedAt: at(3) } }),
-  { kind: 'imported-pair', schemaVersion: 2, id: 'imp', workspace: 'imported', importedAt: at(5), source: 'f', prompt: 'q', chosen: 'c', rejected: 'r' },
+  { kind: 'imported-pair', schemaVersion: 3, id: 'imp', workspace: 'imported', importedAt: at(5), source: 'f', prompt: 'q', chosen: 'c', rejected: 'r' },
 ];
 
 test('lists sessions newest first, paged, with the total before paging', () => {
@@ -39,7 +39,7 @@ test('stats: acceptance overall, per day of decision, per Follower version, usab
   const s = computeStats(records);
   assert.equal(s.sessions, 5);
   assert.equal(s.importedPairs, 1);
-  assert.deepEqual(s.byDecision, { pending: 1, accepted: 1, 'accepted-edited': 1, rejected: 2 });
+  assert.deepEqual(s.byDecision, { pending: 1, accepted: 1, 'accepted-edited': 1, rejected: 2, undone: 0 });
   assert.deepEqual(s.acceptance, { key: 'all', decided: 4, accepted: 2, rate: 0.5 });
   assert.deepEqual(s.perDay, [
     { key: '2026-03-01', decided: 1, accepted: 1, rate: 1 },

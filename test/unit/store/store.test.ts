@@ -89,7 +89,7 @@ test('compaction keeps the latest version of each record and lines it cannot rea
   assert.match(log.lines[0], /^warn .*store\.jsonl line 2 \(byte \d+\): unreadable record/);
   await store.compact();
   const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l.slice(9)));
-  assert.deepEqual(lines.map((r) => [r.id, r.schemaVersion]), [['from-the-future', 9], ['x', 2]]);
+  assert.deepEqual(lines.map((r) => [r.id, r.schemaVersion]), [['from-the-future', 9], ['x', 3]]);
   assert.equal(lines[1].preset, 'new');
 });
 

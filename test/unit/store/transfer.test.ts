@@ -27,7 +27,7 @@ const sample: StoreRecord[] = [
   session({ id: 'rej', draft: leaderDraft, context: '', rounds: [round('worse')], decision: { kind: 'rejected', decidedAt: '2026-03-02T10:00:05.000Z' } }),
   session({ id: 'edit', rounds: [round('almost')], decision: { kind: 'accepted-edited', round: 0, finalText: 'exactly', decidedAt: '2026-03-03T10:00:05.000Z' } }),
   session({ id: 'pend', decision: { kind: 'pending' } }),
-  { kind: 'imported-pair', schemaVersion: 2, id: 'imp-1', workspace: 'imported', importedAt: '2026-02-01T00:00:00.000Z', source: 'hh.jsonl',
+  { kind: 'imported-pair', schemaVersion: 3, id: 'imp-1', workspace: 'imported', importedAt: '2026-02-01T00:00:00.000Z', source: 'hh.jsonl',
     prompt: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hi' }], chosen: [{ role: 'assistant', content: 'hello' }], rejected: [{ role: 'assistant', content: 'go away' }] },
 ];
 

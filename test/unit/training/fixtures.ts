@@ -9,7 +9,7 @@ import { loadDecoderWeights } from '../../../src/models/export';
 import { makeTinyModel } from '../../../src/models/fixtures/tiny-model';
 import type { WeightMap } from '../../../src/models/graphs';
 import { seededRandom } from '../../../src/models/seeded-random';
-import type { TrainingPair } from '../../../src/training/data';
+import type { Sample, TrainingPair } from '../../../src/training/data';
 
 export interface TinyFixture {
   dir: string;
@@ -55,5 +55,20 @@ export function syntheticPairs(count: number, seed: number, options: { behaviour
     const d = { ids: draft, kind: 'draft' as const, behaviour: null };
     const r = { ids: refinement, kind: 'refinement' as const, behaviour: behaviour(refinement) };
     return { id: `pair-${seed}-${i}`, leaderPrompt, followerPrompt, chosen: accepted ? r : d, rejected: accepted ? d : r };
+  });
+}
+
+/**
+ * The game samples of these single-round decisions (src/store/game.ts's mapping for one round): the
+ * refinement as a Follower sample under (x, y) with score 1 - p, and with `leader` the draft as a
+ * Leader sample under x with score p. Both sides share their group with nothing else here.
+ */
+export function pairSamples(pairs: TrainingPair[], leader: boolean): Sample[] {
+  return pairs.flatMap((pair) => {
+    const p = pair.chosen.kind === 'draft' ? 1 : 0;
+    const [draft, refinement] = p === 1 ? [pair.chosen, pair.rejected] : [pair.rejected, pair.chosen];
+    const follower: Sample = { role: 'follower', prompt: pair.followerPrompt, completion: refinement.ids, score: 1 - p, behaviour: refinement.behaviour, referencePrompt: pair.followerPrompt };
+    const drafted: Sample = { role: 'leader', prompt: pair.leaderPrompt, completion: draft.ids, score: p, behaviour: draft.behaviour, referencePrompt: pair.leaderPrompt };
+    return leader ? [follower, drafted] : [follower];
   });
 }

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { importanceWeights, klEstimate, penalizedScore, sampleBaselines, termCoefficients, type ObjectiveSettings } from '../../../src/training/objective';
 import { gameScores } from '../../../src/training/trainer';
 import type { Sample } from '../../../src/training/data';
-import { samplesOf, splitPairs, type TrainingPair } from '../../../src/training/data';
+import { splitPairs } from '../../../src/training/data';
 import { epochBatches, learningRate, resolveSettings, sampleLength } from '../../../src/training/settings';
 import { seededRandom } from '../../../src/models/seeded-random';
-import { syntheticPairs } from './fixtures';
+import { pairSamples, syntheticPairs } from './fixtures';
 
 const close = (a: number, b: number, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${a} vs ${b}`);
 
@@ -104,26 +104,6 @@ test('missing-EOS penalty: a completion without an end-of-sequence token scores 
   assert.deepEqual(scores.get(cut), { score: 0.75, baseline: 1 });
 });
 
-const pair = (chosen: 'draft' | 'refinement' | 'other', rejected: 'draft' | 'refinement' | 'other'): TrainingPair => ({
-  id: 'p', leaderPrompt: [1, 2], followerPrompt: [1, 2, 7, 8],
-  chosen: { ids: [10], kind: chosen, behaviour: null }, rejected: { ids: [20], kind: rejected, behaviour: [-0.3] },
-});
-
-test('decisions become game terms: p = 1 when the draft was kept, p = 0 when the refinement was accepted', () => {
-  const kept = samplesOf(pair('draft', 'refinement'), { trainLeader: true, followerReference: 'standard' });
-  assert.deepEqual(kept.map((x) => [x.role, x.completion[0], x.score]), [['follower', 20, 0], ['leader', 10, 1]]);
-  assert.deepEqual(kept[0].prompt, [1, 2, 7, 8]);
-  assert.deepEqual(kept[0].referencePrompt, [1, 2, 7, 8]);
-  assert.deepEqual(kept[0].behaviour, [-0.3]);
-  assert.deepEqual(kept[1].prompt, [1, 2]);
-  const accepted = samplesOf(pair('refinement', 'draft'), { trainLeader: false, followerReference: 'leader-free' });
-  assert.deepEqual(accepted.map((x) => [x.role, x.completion[0], x.score]), [['follower', 10, 1]]);
-  // Leader-free reference: the Follower's text is scored by the reference without the draft.
-  assert.deepEqual(accepted[0].referencePrompt, [1, 2]);
-  const other = samplesOf(pair('other', 'refinement'), { trainLeader: true, followerReference: 'standard' });
-  assert.deepEqual(other.map((x) => [x.role, x.completion[0], x.score]), [['follower', 10, 1], ['follower', 20, 0]]);
-});
-
 test('held-out split is deterministic per seed and id, and keeps every pair once', () => {
   const pairs = syntheticPairs(200, 1);
   const a = splitPairs(pairs, 0.25, 7);
@@ -154,7 +134,7 @@ test('settings: defaults validate, bad values are refused by name; linear warm-u
 });
 
 test('length buckets: every sample once per epoch, each batch within one bucket', () => {
-  const samples = syntheticPairs(30, 4).flatMap((p) => samplesOf(p, { trainLeader: true, followerReference: 'standard' }));
+  const samples = pairSamples(syntheticPairs(30, 4), true);
   samples.forEach((x, i) => x.completion.push(...new Array(i % 3 === 0 ? 40 : 0).fill(97)));
   const batches = epochBatches(samples, 4, 16, seededRandom(1));
   assert.equal(batches.flat().length, samples.length);

@@ -11,7 +11,7 @@ import { createLogger, PreferenceStore } from '../../../src/store';
 import { startTraining, type WorkerEntry } from '../../../src/training/process';
 import type { TrainJob, WorkerMessage } from '../../../src/training/protocol';
 import { activeAdapterDir, listVersions, readActive } from '../../../src/training/versions';
-import { syntheticPairs, tinyFixture, type TinyFixture } from './fixtures';
+import { pairSamples, syntheticPairs, tinyFixture, type TinyFixture } from './fixtures';
 import { session } from '../store/fixtures/records';
 
 const entry: WorkerEntry = { path: join(__dirname, '..', '..', '..', 'src', 'training', 'worker.ts'), execArgv: ['--import', 'tsx'] };
@@ -22,7 +22,7 @@ before(async () => {
 after(() => f.cleanup());
 
 const job = (outRoot: string, steps: number, extra: Partial<TrainJob['settings']> = {}): TrainJob => ({
-  modelDir: f.modelDir, outRoot, pairs: syntheticPairs(24, 1), heldOut: syntheticPairs(8, 2), baseModel: 'tiny',
+  modelDir: f.modelDir, outRoot, samples: pairSamples(syntheticPairs(24, 1), false), heldOut: pairSamples(syntheticPairs(8, 2), false), records: { train: 24, heldOut: 8 }, baseModel: 'tiny',
   settings: { lr: 3e-3, steps, batchSize: 8, lora: { rank: 4, alpha: 8, dropout: 0, targets: ['q', 'v'] }, intraOpThreads: 1, ...extra },
 });
 const hash = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -94,7 +94,7 @@ test('kill -9 during training (with a checkpoint every step) leaves the active a
 test('bad input ends the run as invalid, with the reason, and activates nothing', async () => {
   const root = join(f.dir, 'invalid');
   const bad = job(root, 2);
-  bad.pairs[0] = { ...bad.pairs[0], chosen: { ...bad.pairs[0].chosen, ids: [1, 99999] } };
+  bad.samples[0] = { ...bad.samples[0], completion: [1, 99999] };
   const outcome = await startTraining(bad, undefined, entry).result;
   assert.deepEqual(outcome.ok ? null : [outcome.kind, /token id 99999 outside the vocabulary/.test(outcome.message)], ['invalid', true]);
   assert.equal(readActive(root), null);

@@ -12,7 +12,7 @@ import { seededRandom } from '../../../src/models/seeded-random';
 import { activate, activeAdapterDir, adaptersDir, LEADER_ADAPTER_DIR, listVersions, loadVersion, readActive, readMeta, rollback, saveVersion } from '../../../src/training/versions';
 import { runJob } from '../../../src/training/job';
 import type { TrainJob } from '../../../src/training/protocol';
-import { syntheticPairs, tinyFixture } from './fixtures';
+import { pairSamples, syntheticPairs, tinyFixture } from './fixtures';
 
 const meta = { baseModel: 'tiny', data: { trainPairs: 3, heldOutPairs: 1, samples: 3 }, metrics: { heldOutAccuracy: 0.75 }, settings: { lr: 1e-3 } };
 
@@ -74,7 +74,7 @@ test('separate adapters: a version keeps the Leader\'s own adapter in leader/, a
   after(f.cleanup);
   const root = join(f.dir, 'separate');
   const job = (startFrom: string | null): TrainJob => ({
-    modelDir: f.modelDir, outRoot: root, pairs: syntheticPairs(12, 1), heldOut: [], startFrom,
+    modelDir: f.modelDir, outRoot: root, samples: pairSamples(syntheticPairs(12, 1), true), heldOut: [], records: { train: 12, heldOut: 0 }, startFrom,
     settings: { lr: 3e-3, steps: 2, batchSize: 8, warmupSteps: 0, lora: { rank: 2, alpha: 4, dropout: 0, targets: ['q', 'v'] }, intraOpThreads: 1, trainLeader: true, separateAdapters: true },
   });
   const first = await runJob(job(null), () => {}, () => false);

@@ -1,0 +1,19 @@
+// The DPO baseline's input: each of a single-round session's TRL pairs (store/pairs.ts) as a
+// (chosen, rejected) pair under the prompt round 1 was generated from, as DPO is usually run on
+// logged refinements. SLHF trains on game samples instead (src/store/game.ts).
+import type { TextTokenizer } from '../../src/models/tokenizer';
+import { completionText, sessionPairs, type PairSide, type SessionRecord } from '../../src/store';
+import type { TokenSide, TrainingPair } from '../../src/training/data';
+
+export function dpoPairs(records: SessionRecord[], tokenizer: TextTokenizer, endOfTurn: number): TrainingPair[] {
+  const side = (s: PairSide): TokenSide => ({
+    ids: s.tokenIds?.length ? s.tokenIds : [...tokenizer.encode(completionText(s.text), { add_special_tokens: false }), endOfTurn],
+    kind: s.origin === 'draft' ? 'draft' : s.origin === 'round' ? 'refinement' : 'other',
+    behaviour: s.tokenIds?.length && s.logprobs?.length === s.tokenIds.length ? s.logprobs : null,
+  });
+  return records.flatMap((record) => {
+    const prompt = record.rounds[0]?.prompt.tokenIds;
+    if (!prompt) return [];
+    return sessionPairs(record).map((pair) => ({ id: pair.id, leaderPrompt: prompt, followerPrompt: prompt, chosen: side(pair.chosen), rejected: side(pair.rejected) }));
+  });
+}

@@ -1,0 +1,32 @@
+// A model folder's tokenizer, offline, through transformers.js: what renders prompts (chat template)
+// and turns texts into the ids training scores.
+import { basename, dirname } from 'node:path';
+import { followerMessages, PRESETS, renderPrompt, type ChatMessage } from './prompts';
+
+export interface TextTokenizer {
+  encode(text: string, options: { add_special_tokens: boolean }): number[];
+  decode(ids: number[], options: { skip_special_tokens: boolean }): string;
+  apply_chat_template(messages: ChatMessage[], options: Record<string, unknown>): unknown;
+  chat_template?: unknown;
+}
+
+export async function loadTokenizer(modelDir: string): Promise<TextTokenizer> {
+  const { env, AutoTokenizer } = await import('@huggingface/transformers');
+  env.allowRemoteModels = false;
+  env.allowLocalModels = true;
+  env.localModelPath = dirname(modelDir);
+  return (await AutoTokenizer.from_pretrained(basename(modelDir))) as unknown as TextTokenizer;
+}
+
+/**
+ * The tokens that follow the draft in the Follower's prompt (end of the assistant turn, the follower
+ * instruction, the next assistant header), so online training can build x + y + suffix in token
+ * space. Templates render the same text after the draft for every context.
+ */
+export function followerSuffixIds(tokenizer: TextTokenizer): number[] {
+  const marker = '\u2063DRAFT\u2063';
+  const { text } = renderPrompt(tokenizer, followerMessages({ preset: PRESETS.prose, instruction: 'x' }, marker));
+  const at = text.indexOf(marker);
+  if (at < 0) throw new Error('the chat template does not place the draft verbatim; online training cannot build Follower prompts');
+  return tokenizer.encode(text.slice(at + marker.length), { add_special_tokens: false });
+}

@@ -1,6 +1,7 @@
 // Reads entries out of a zip archive (a .nupkg is one) with node's zlib: the central directory
 // gives each entry's place, sizes and CRC-32; an entry is streamed through inflateRaw to a file and
-// checked against both, so a truncated or corrupted archive is caught before anything is used.
+// checked against both (inflation stops at the declared size), so a truncated, corrupted or hostile
+// archive is caught before anything is used.
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
@@ -103,6 +104,9 @@ async function dataRange(path: string, entry: ZipEntry): Promise<{ start: number
     const header = await readAt(file, entry.localOffset, 30);
     if (header.readUInt32LE(0) !== LOCAL) throw new ZipError(`${entry.name}: local header not found at byte ${entry.localOffset}`, 'format');
     const start = entry.localOffset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
+    if (entry.method === 0 && entry.compressedSize !== entry.size) {
+      throw new ZipError(`${entry.name}: stored entry of ${entry.compressedSize} bytes declares ${entry.size}`, 'format');
+    }
     const { size } = await file.stat();
     if (start + entry.compressedSize > size) throw new ZipError(`${entry.name}: data runs past the end of the archive`, 'format');
     return { start, end: start + entry.compressedSize };
@@ -118,6 +122,11 @@ function checkContent(entry: ZipEntry, size: number, crc: number): void {
 
 const hex = (n: number) => n.toString(16).padStart(8, '0');
 
+/** Inflation is capped at the declared size: a few compressed bytes can expand a thousandfold (a zip bomb). */
+function inflatesPast(entry: ZipEntry): ZipError {
+  return new ZipError(`${entry.name}: inflates past its declared ${entry.size} bytes (a damaged or hostile archive)`, 'checksum');
+}
+
 /** Streams one entry into `dest` (created or truncated) and checks its size and CRC-32. */
 export async function extractZipEntry(path: string, entry: ZipEntry, dest: string, options: { mode?: number; signal?: AbortSignal } = {}): Promise<void> {
   const { start, end } = await dataRange(path, entry);
@@ -125,8 +134,9 @@ export async function extractZipEntry(path: string, entry: ZipEntry, dest: strin
   let size = 0;
   const check = new Transform({
     transform(chunk: Buffer, _encoding, done: TransformCallback) {
-      crc = crc32(chunk, crc);
       size += chunk.length;
+      if (size > entry.size) return done(inflatesPast(entry));
+      crc = crc32(chunk, crc);
       done(null, chunk);
     },
   });
@@ -137,6 +147,7 @@ export async function extractZipEntry(path: string, entry: ZipEntry, dest: strin
     if (entry.method === 8) await pipeline(source, createInflateRaw(), check, sink, { signal: options.signal });
     else await pipeline(source, check, sink, { signal: options.signal });
   } catch (err) {
+    if (err instanceof ZipError) throw err;
     if ((err as { code?: string }).code?.startsWith('Z_')) throw new ZipError(`${entry.name}: the compressed data is damaged (${(err as Error).message})`, 'checksum');
     throw err;
   }
@@ -156,8 +167,10 @@ export async function readZipEntry(path: string, entry: ZipEntry, maxBytes = 1 <
   }
   let content: Buffer;
   try {
-    content = entry.method === 8 ? inflateRawSync(raw) : raw;
+    // One byte more than declared tells a lying entry from an exact one without inflating the rest.
+    content = entry.method === 8 ? inflateRawSync(raw, { maxOutputLength: entry.size + 1 }) : raw;
   } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw inflatesPast(entry);
     throw new ZipError(`${entry.name}: the compressed data is damaged (${(err as Error).message})`, 'checksum');
   }
   checkContent(entry, content.length, crc32(content) >>> 0);

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { extractZipEntry, readZipDirectory, readZipEntry, ZipError } from '../../../src/onnx/zip';
@@ -78,4 +78,33 @@ test('readZipEntry refuses an entry larger than asked for', async () => {
   writeFileSync(path, buildZip([{ name: 'big', data: Buffer.alloc(5000) }]));
   const [entry] = (await readZipDirectory(path)).values();
   await assert.rejects(readZipEntry(path, entry, 4096), /5000 bytes is more than the 4096 expected/);
+});
+
+/** A deflated entry of `inflated` zero bytes whose headers declare only `declared` (a zip bomb's lie). */
+function lyingZip(inflated: number, declared: number): Buffer {
+  const bytes = buildZip([{ name: 'bomb.nuspec', data: Buffer.alloc(inflated) }]);
+  bytes.writeUInt32LE(declared, 22); // local header: uncompressed size
+  const central = bytes.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+  bytes.writeUInt32LE(declared, central + 24);
+  return bytes;
+}
+
+test('an entry that inflates past its declared size is stopped at that size, not after inflating it all', async () => {
+  const path = join(dir, 'bomb.zip');
+  writeFileSync(path, lyingZip(64 << 20, 1000));
+  const [entry] = (await readZipDirectory(path)).values();
+  const out = join(dir, 'bomb.out');
+  await assert.rejects(extractZipEntry(path, entry, out), (e: unknown) => e instanceof ZipError && e.code === 'checksum' && /inflates past its declared 1000 bytes/.test(e.message));
+  // Before: all 64 MiB were written, then the size was checked.
+  assert.ok(!existsSync(out) || statSync(out).size <= 1000, `${statSync(out).size} bytes written`);
+  await assert.rejects(readZipEntry(path, entry), (e: unknown) => e instanceof ZipError && e.code === 'checksum' && /inflates past its declared 1000 bytes/.test(e.message));
+});
+
+test('a stored entry whose sizes disagree is refused before it is read', async () => {
+  const bytes = buildZip([{ name: 'x.so', data: Buffer.alloc(5000, 1), store: true }]);
+  bytes.writeUInt32LE(10, bytes.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02])) + 24);
+  const path = join(dir, 'stored-lie.zip');
+  writeFileSync(path, bytes);
+  const [entry] = (await readZipDirectory(path)).values();
+  await assert.rejects(readZipEntry(path, entry), (e: unknown) => e instanceof ZipError && e.code === 'format' && /stored entry .*5000 bytes.* declares 10/.test(e.message));
 });

@@ -57,8 +57,33 @@ export class ModelConfigError extends Error {
 
 type Json = Record<string, unknown>;
 
+/**
+ * Upper bounds of the size fields, checked before anything is sized from them: a damaged or hostile
+ * config.json (num_hidden_layers: 1e9) would otherwise allocate until memory runs out. Each is well
+ * above the largest published checkpoints (Llama 3.1 405B: 126 layers, hidden 16384, intermediate
+ * 53248, 128 heads; vocabularies up to 262144; contexts up to 10M). Listed in docs/limits.md.
+ */
+export const CONFIG_LIMITS: Readonly<Record<string, number>> = {
+  num_hidden_layers: 1024,
+  hidden_size: 65536,
+  intermediate_size: 262144,
+  num_attention_heads: 1024,
+  num_key_value_heads: 1024,
+  head_dim: 1024,
+  vocab_size: 4194304,
+  max_position_embeddings: 16777216,
+  sliding_window: 16777216,
+  original_max_position_embeddings: 16777216,
+  /** Token ids (bos, eos, pad) are int32 in every runtime we feed. */
+  token_id: 2147483647,
+};
+
 function field(raw: Json, key: string): unknown {
   return raw[key];
+}
+
+function aboveLimit(key: string, value: unknown, limit: number): ModelConfigError {
+  return new ModelConfigError(`config.json: "${key}" is ${JSON.stringify(value)}, above the limit of ${limit} (a damaged or hostile config.json?).`);
 }
 
 function positiveInt(raw: Json, key: string, fallback?: number): number {
@@ -66,6 +91,8 @@ function positiveInt(raw: Json, key: string, fallback?: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
     throw new ModelConfigError(`config.json: "${key}" must be a positive integer, got ${JSON.stringify(value)}.`);
   }
+  const limit = CONFIG_LIMITS[key];
+  if (limit !== undefined && value > limit) throw aboveLimit(key, value, limit);
   return value;
 }
 
@@ -92,7 +119,9 @@ function tokenIds(raw: Json, key: string): number[] {
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
       throw new ModelConfigError(`config.json: "${key}" must be a token id or a list of them, got ${JSON.stringify(value)}.`);
     }
+    if (id > CONFIG_LIMITS.token_id) throw aboveLimit(key, value, CONFIG_LIMITS.token_id);
   }
+  if (list.length > 1024) throw aboveLimit(`${key} (count)`, list.length, 1024);
   return list as number[];
 }
 
@@ -129,6 +158,21 @@ function slidingWindow(raw: Json, modelType: ModelType): number | null {
   if (modelType === 'llama') return null;
   if (modelType === 'qwen2' && raw.use_sliding_window !== true) return null;
   return positiveInt(raw, 'sliding_window');
+}
+
+/**
+ * Only the size limits, for a config.json we otherwise do not interpret (a ready transformers.js
+ * folder, whose loader sizes its cache from num_hidden_layers). Present fields must be within
+ * CONFIG_LIMITS; the text_config of multimodal configs is checked too.
+ */
+export function checkConfigLimits(raw: Json): void {
+  for (const scope of [raw, raw.text_config]) {
+    if (typeof scope !== 'object' || scope === null) continue;
+    for (const [key, limit] of Object.entries(CONFIG_LIMITS)) {
+      const value = (scope as Json)[key];
+      if (typeof value === 'number' && !(value <= limit)) throw aboveLimit(key, value, limit);
+    }
+  }
 }
 
 /** Validates and normalizes a parsed config.json. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ModelConfigError, parseDecoderConfig, readDecoderConfig } from '../../../src/models/config';
+import { checkConfigLimits, ModelConfigError, parseDecoderConfig, readDecoderConfig } from '../../../src/models/config';
 
 // Abridged from the published config.json files of these checkpoints.
 const qwen25_05b = {
@@ -125,4 +125,28 @@ test('readDecoderConfig names the file when it is missing or not JSON', (t) => {
   assert.throws(() => readDecoderConfig(join(dir, 'config.json')), /config\.json is not valid JSON/);
   writeFileSync(join(dir, 'config.json'), JSON.stringify(qwen25_05b));
   assert.equal(readDecoderConfig(join(dir, 'config.json')).numLayers, 24);
+});
+
+test('size fields above sane limits are refused before anything is allocated (num_hidden_layers 1e9 grew past 1.7 GB)', () => {
+  const refused = (patch: Record<string, unknown>, pattern: RegExp) =>
+    assert.throws(() => parseDecoderConfig({ ...qwen25_05b, ...patch }), (e: Error) => e instanceof ModelConfigError && pattern.test(e.message), JSON.stringify(patch));
+  refused({ num_hidden_layers: 1e9 }, /"num_hidden_layers" is 1000000000, above the limit of 1024/);
+  refused({ hidden_size: 2 ** 30, num_attention_heads: 16, num_key_value_heads: 16 }, /"hidden_size" is \d+, above the limit of 65536/);
+  refused({ intermediate_size: 1e8 }, /"intermediate_size" is 100000000, above the limit/);
+  refused({ num_attention_heads: 1 << 20, num_key_value_heads: 1 << 20, head_dim: 64 }, /"num_attention_heads" is 1048576, above the limit/);
+  refused({ head_dim: 1 << 16 }, /"head_dim" is 65536, above the limit/);
+  refused({ vocab_size: 1e9 }, /"vocab_size" is 1000000000, above the limit/);
+  refused({ max_position_embeddings: 1e12 }, /"max_position_embeddings" is 1000000000000, above the limit/);
+  refused({ use_sliding_window: true, sliding_window: 1e12 }, /"sliding_window" is 1000000000000, above the limit/);
+  refused({ eos_token_id: 2 ** 40 }, /"eos_token_id" .* above the limit/);
+  refused({ rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 1e12 } },
+    /"original_max_position_embeddings" is 1000000000000, above the limit/);
+  // The largest published configs stay inside (Llama 3.1 405B's sizes, a 256k vocabulary, a 10M context).
+  parseDecoderConfig({ ...llama32_1b, hidden_size: 16384, intermediate_size: 53248, num_hidden_layers: 126, num_attention_heads: 128, head_dim: 128, vocab_size: 262144, max_position_embeddings: 10485760 });
+});
+
+test('checkConfigLimits bounds the size fields of a config.json we do not otherwise read (a ready ONNX folder)', () => {
+  checkConfigLimits({ model_type: 'gemma3', num_hidden_layers: 34, text_config: { hidden_size: 2560 } });
+  assert.throws(() => checkConfigLimits({ model_type: 'gemma3', num_hidden_layers: 1e9 }), /"num_hidden_layers" is 1000000000, above the limit of 1024/);
+  assert.throws(() => checkConfigLimits({ text_config: { vocab_size: 1e10 } }), /"vocab_size" is 10000000000, above the limit/);
 });

@@ -4,10 +4,13 @@
 // base model's 0.5.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../../../src/cli';
+import { DEFAULT_FOLLOWER_INSTRUCTION, followerMessages, leaderMessages, PRESETS, renderPrompt } from '../../../src/models/prompts';
 import { seededRandom } from '../../../src/models/seeded-random';
+import { loadTokenizer } from '../../../src/models/tokenizer';
 import { createLogger, PreferenceStore, SCHEMA_VERSION, type SessionRecord } from '../../../src/store';
 import { round } from '../store/fixtures/records';
 import { tinyFixture, type TinyFixture } from './fixtures';
@@ -32,10 +35,14 @@ before(async () => {
   const records: SessionRecord[] = Array.from({ length: 120 }, (_, i) => {
     const accepted = rand() < 0.5;
     const refinement = `${word(rand)}${accepted ? '.' : '!'}`;
+    const [context, draft] = [word(rand), word(rand)];
+    // Recorded before prompts were: the trainer renders each one from its parts.
+    const prompt = { preset: 'prose' as const, instruction: 'Say it.', context, followerInstruction: DEFAULT_FOLLOWER_INSTRUCTION, refined: draft };
     return {
-      kind: 'session', schemaVersion: SCHEMA_VERSION, id: `s${i}`, workspace: 'w', createdAt: '2026-03-01T10:00:00.000Z', updatedAt: '2026-03-01T10:00:05.000Z',
-      languageId: 'plaintext', preset: 'prose', context: word(rand), instruction: 'Say it.', draft: { text: word(rand), source: 'user' },
-      rounds: [round(refinement, { tokenIds: undefined })],
+      // UUID-like ids, as the store gives sessions: the held-out split hashes them.
+      kind: 'session', schemaVersion: SCHEMA_VERSION, id: createHash('sha1').update(`s${i}`).digest('hex').slice(0, 16), workspace: 'w', createdAt: '2026-03-01T10:00:00.000Z', updatedAt: '2026-03-01T10:00:05.000Z',
+      languageId: 'plaintext', preset: 'prose', context, instruction: 'Say it.', draft: { text: draft, source: 'user' },
+      rounds: [round(refinement, { tokenIds: undefined, prompt })],
       decision: accepted ? { kind: 'accepted', round: 0, decidedAt: '2026-03-01T10:00:05.000Z' } : { kind: 'rejected', decidedAt: '2026-03-01T10:00:05.000Z' },
     };
   });
@@ -49,7 +56,7 @@ test('slhf train activates a version; slhf eval reports held-out accuracy above 
   assert.equal(base.code, 0, base.stderr);
   const baseResult = JSON.parse(base.stdout);
   assert.equal(baseResult.accuracy, 0.5);
-  assert.ok(baseResult.pairs >= 15, `held out ${baseResult.pairs}`);
+  assert.ok(baseResult.samples >= 15, `held out ${baseResult.samples}`);
 
   const train = await cli('train', '--store', storeDir, '--follower', f.modelDir, '--out', out, '--steps', '30', '--lr', '3e-3', '--lora-r', '4', '--json-progress');
   assert.equal(train.code, 0, train.stderr);
@@ -61,8 +68,8 @@ test('slhf train activates a version; slhf eval reports held-out accuracy above 
   const trained = await cli('eval', '--store', storeDir, '--follower', f.modelDir, '--out', out, '--json');
   assert.equal(trained.code, 0, trained.stderr);
   const result = JSON.parse(trained.stdout);
-  assert.equal(result.pairs, baseResult.pairs);
-  // Observed with these seeds: 0.964 (27 of 28 held-out pairs).
+  assert.equal(result.samples, baseResult.samples);
+  // Observed with these seeds: 1.0 (27 of 27 held-out samples move the way their decisions say).
   assert.ok(result.accuracy >= 0.8, `held-out accuracy ${result.accuracy}`);
   const sameAsLora = JSON.parse((await cli('eval', '--store', storeDir, '--follower', f.modelDir, '--lora', join(out, 'adapters', 'v0001'), '--samples', '2', '--json')).stdout);
   assert.equal(sameAsLora.accuracy, result.accuracy);
@@ -71,7 +78,8 @@ test('slhf train activates a version; slhf eval reports held-out accuracy above 
 
   const listed = JSON.parse((await cli('adapters', '--out', out, '--json')).stdout);
   assert.equal(listed.active, 'v0001');
-  assert.equal(listed.versions[0].data.heldOutPairs, baseResult.pairs);
+  // One Follower sample per held-out decision here (one round each).
+  assert.equal(listed.versions[0].data.heldOutPairs, baseResult.samples);
   const rolled = JSON.parse((await cli('adapters', '--out', out, '--rollback', '--json')).stdout);
   assert.equal(rolled.active, null);
 });
@@ -103,4 +111,31 @@ test('bad input gets a clear message', async () => {
   assert.match(badJudge.stderr, /--judge must be one of shorter\|longer/);
   const badLr = await cli('train', '--store', storeDir, '--follower', f.modelDir, '--out', join(f.dir, 'x'), '--lr', 'fast');
   assert.match(badLr.stderr, /--lr must be a number/);
+});
+
+test('slhf train --dry-run --json prints each game sample without training: role, record, rendered prompt, completion, score, behaviour', async () => {
+  const run = await cli('train', '--store', storeDir, '--follower', f.modelDir, '--dry-run', '--json');
+  assert.equal(run.code, 0, run.stderr);
+  const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  // One Follower sample per decision (one round each); the Leader is frozen without --leader.
+  assert.equal(lines.length, 120);
+  const store = await PreferenceStore.open(storeDir, { logger: createLogger({ level: 'silent' }) });
+  const tokenizer = await loadTokenizer(f.modelDir);
+  for (const line of lines) {
+    assert.deepEqual(Object.keys(line), ['role', 'record', 'prompt', 'completion', 'score', 'behaviour']);
+    const record = (await store.get(line.record)) as SessionRecord;
+    const x = { preset: PRESETS.prose, instruction: 'Say it.', context: record.context };
+    assert.deepEqual(line, {
+      role: 'follower', record: record.id, prompt: renderPrompt(tokenizer, followerMessages(x, record.draft.text)).text,
+      completion: record.rounds[0].text, score: record.decision.kind === 'accepted' ? 1 : 0, behaviour: false,
+    });
+  }
+  const withLeader = (await cli('train', '--store', storeDir, '--follower', f.modelDir, '--leader', 'same', '--dry-run', '--json')).stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const leaders = withLeader.filter((l) => l.role === 'leader');
+  assert.equal(leaders.length, 120);
+  const first = (await store.get(leaders[0].record)) as SessionRecord;
+  assert.deepEqual(leaders[0], {
+    role: 'leader', record: first.id, prompt: renderPrompt(tokenizer, leaderMessages({ preset: PRESETS.prose, instruction: 'Say it.', context: first.context })).text,
+    completion: first.draft.text, score: first.decision.kind === 'accepted' ? 0 : 1, behaviour: false,
+  });
 });

@@ -10,6 +10,8 @@ export interface FsLayer {
   fsyncSync(fd: number): void;
   ftruncateSync(fd: number, len: number): void;
   fstatSync(fd: number): fs.Stats;
+  /** The lock's heartbeat: its file's mtime, set through the descriptor its owner checked. */
+  futimesSync(fd: number, atime: Date, mtime: Date): void;
   writeFileSync(path: string, data: Uint8Array): void;
   linkSync(existing: string, newPath: string): void;
   renameSync(from: string, to: string): void;
@@ -26,6 +28,7 @@ export const nodeFs: FsLayer = {
   fsyncSync: (fd) => fs.fsyncSync(fd),
   ftruncateSync: (fd, len) => fs.ftruncateSync(fd, len),
   fstatSync: (fd) => fs.fstatSync(fd),
+  futimesSync: (fd, a, m) => fs.futimesSync(fd, a, m),
   writeFileSync: (p, d) => fs.writeFileSync(p, d),
   linkSync: (a, b) => fs.linkSync(a, b),
   renameSync: (a, b) => fs.renameSync(a, b),

@@ -10,6 +10,9 @@ import type { Logger } from './logger';
 
 const NEWLINE = 0x0a;
 const PREFIX = 9; // 8 hex digits and a space
+// A rewrite writes and flushes a big store in steps, with the lock's heartbeat between them.
+const WRITE_CHUNK = 4 * 1024 * 1024;
+const SYNC_EVERY = 32 * 1024 * 1024;
 
 function checksum(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex').slice(0, 8);
@@ -58,8 +61,11 @@ export interface ScanResult {
   nextLine: number;
 }
 
-/** Splits `buf` (file bytes from `offset`, whose first line is number `line`) into records. */
-export function scanLog(buf: Buffer, offset: number, line: number): ScanResult {
+/**
+ * Splits `buf` (file bytes from `offset`, whose first line is number `line`) into records.
+ * `progress` runs after every line: the lock's heartbeat while a 100 MB store is read.
+ */
+export function scanLog(buf: Buffer, offset: number, line: number, progress?: () => void): ScanResult {
   const out: ScanResult = { lines: [], problems: [], consumed: offset, nextLine: line };
   let start = 0;
   while (start < buf.length) {
@@ -74,6 +80,7 @@ export function scanLog(buf: Buffer, offset: number, line: number): ScanResult {
       else if (nl < 0) out.problems.push({ ...at, tail: true, message: 'incomplete record at the end of the file (an interrupted write)' });
       else out.problems.push({ ...at, message: parsed.error });
     }
+    progress?.();
     if (nl < 0) break;
     start = nl + 1;
     out.consumed = offset + start;
@@ -183,8 +190,12 @@ export class LogFile {
     }
   }
 
-  /** Atomically replaces the file's content with `lines`. */
-  rewrite(lines: Buffer[]): void {
+  /**
+   * Atomically replaces the file's content with `lines`. `hooks.progress` runs between chunks (the
+   * lock's heartbeat); `hooks.beforeCommit` runs right before the rename and may throw to give up
+   * (the rewriter lost its lock: renaming now could drop another writer's records).
+   */
+  rewrite(lines: Buffer[], hooks: { progress?: () => void; beforeCommit?: () => void } = {}): void {
     const fs = this.fs;
     this.ensureDir();
     this.removeOldTemps();
@@ -194,10 +205,20 @@ export class LogFile {
       fd = fs.openSync(temp, 'wx', 0o644);
       const data = Buffer.concat(lines);
       let written = 0;
-      while (written < data.length) written += fs.writeSync(fd, data, written, data.length - written, null);
+      let synced = 0;
+      while (written < data.length) {
+        written += fs.writeSync(fd, data, written, Math.min(WRITE_CHUNK, data.length - written), null);
+        // Flushing as it goes keeps the last fsync short, so no single step outlasts a heartbeat.
+        if (written - synced >= SYNC_EVERY) {
+          fs.fsyncSync(fd);
+          synced = written;
+        }
+        hooks.progress?.();
+      }
       fs.fsyncSync(fd);
       fs.closeSync(fd);
       fd = undefined;
+      hooks.beforeCommit?.();
       fs.renameSync(temp, this.path);
     } catch (err) {
       if (fd !== undefined) fs.closeSync(fd);

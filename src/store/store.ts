@@ -1,12 +1,14 @@
 // The preference store: records in an append-only checksummed log (log.ts), an in-memory index
 // that follows the file incrementally, and writes under a cross-process lock (lock.ts). The newest
-// line of a record id wins; deletions rewrite the file so deleted texts leave the disk.
+// line of a record id wins; deletions rewrite the file so deleted texts leave the disk. No write
+// that resolved is ever lost: a rewrite keeps the lock's heartbeat fresh and renames its temp file
+// over the store only while it still owns the lock.
 import { randomUUID } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { StoreError } from './errors';
 import { nodeFs, type FsLayer } from './fsLayer';
-import { FileLock } from './lock';
+import { lostLockError, storeLock, type HeldLock } from './lock';
 import { frameLine, LogFile, scanLog, type LogProblem, type ScanResult } from './log';
 import { createLogger, type Logger } from './logger';
 import { upgradeRecord } from './migrate';
@@ -21,9 +23,9 @@ export interface StoreOptions {
   logger?: Logger;
   /** File operations; tests inject failures here. */
   fs?: FsLayer;
-  /** How long a write waits for another window's write (default 10 s). */
+  /** How long a write waits for another window's write that shows no heartbeat (default 10 s). */
   lockTimeoutMs?: number;
-  /** Age after which a lock is stale whatever its owner (default 60 s; holders keep it for ms). */
+  /** A lock without a heartbeat for this long is stale whatever its owner (default 60 s). */
   staleLockMs?: number;
   /** Compact when the log is over this size and more than half of it is superseded (default 4 MiB). */
   compactAboveBytes?: number;
@@ -67,7 +69,9 @@ export class PreferenceStore {
   private readonly fs: FsLayer;
   private readonly logger: Logger;
   private readonly log: LogFile;
-  private readonly lock: FileLock;
+  private readonly lock: ReturnType<typeof storeLock>;
+  /** The lock while this instance holds it: long work refreshes its heartbeat. */
+  private held: HeldLock | undefined;
   private readonly compactAbove: number;
   private readonly now: () => Date;
   private index = new Map<string, Entry>();
@@ -88,7 +92,7 @@ export class PreferenceStore {
     this.now = options.now ?? (() => new Date());
     this.compactAbove = options.compactAboveBytes ?? 4 * 1024 * 1024;
     this.log = new LogFile(this.path, this.fs, this.logger);
-    this.lock = new FileLock(`${this.path}.lock`, {
+    this.lock = storeLock(`${this.path}.lock`, {
       fs: this.fs, logger: this.logger, timeoutMs: options.lockTimeoutMs ?? 10_000, staleMs: options.staleLockMs ?? 60_000,
     });
   }
@@ -128,7 +132,7 @@ export class PreferenceStore {
       return;
     }
     const fresh = read.bytes.subarray(this.offset - (read.size - read.bytes.length));
-    this.apply(scanLog(fresh, this.offset, this.nextLine));
+    this.apply(scanLog(fresh, this.offset, this.nextLine, this.beat));
     const end = this.offset - (read.size - read.bytes.length);
     if (end > 0) {
       const start = end >= 2 ? read.bytes.lastIndexOf(0x0a, end - 2) + 1 : 0;
@@ -150,6 +154,7 @@ export class PreferenceStore {
 
   private apply(scan: ScanResult): void {
     for (const line of scan.lines) {
+      this.beat();
       try {
         const record = upgradeRecord(line.value);
         const previous = this.index.get(record.id);
@@ -179,22 +184,45 @@ export class PreferenceStore {
     this.logger.warn(`${this.path} line ${w.line} (byte ${w.offset}): ${w.message}`);
   }
 
-  /** Runs `fn` (synchronous, so the lock is held for milliseconds) under the cross-process lock. */
+  /**
+   * Runs `fn` under the cross-process lock. `fn` is synchronous: milliseconds for an append, seconds
+   * for rewriting a big store, during which `beat` keeps the lock's heartbeat fresh.
+   */
   private async locked<T>(fn: () => T): Promise<T> {
-    const release = await this.lock.acquire();
+    const held = await this.lock.acquire();
+    this.held = held;
     try {
       this.refreshSync();
       return fn();
     } finally {
-      release();
+      this.held = undefined;
+      held.release();
     }
   }
+
+  /** Refreshes the lock's heartbeat when one is due (a no-op outside the lock). */
+  private readonly beat = (): void => this.held?.beat();
 
   private appendSync(records: StoreRecord[]): void {
     if (records.length === 0) return;
     this.log.append(records.map(frameLine));
     this.refreshSync();
-    if (this.totalBytes > this.compactAbove && this.totalBytes > 2 * this.liveBytes) this.compactSync();
+    if (this.totalBytes > this.compactAbove && this.totalBytes > 2 * this.liveBytes) {
+      try {
+        this.compactSync();
+      } catch (err) {
+        // The records are durable already; a compaction that could not run (full disk, lost lock)
+        // leaves the log as it was and runs again after a later write.
+        this.logger.warn(`${this.path}: the change was saved, but the automatic compaction that followed failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** Gives up a rewrite (before its rename) if another process took the lock meanwhile. */
+  private commitCheck(what: string): () => void {
+    return () => {
+      if (this.held && !this.held.owned()) throw lostLockError(this.path, what);
+    };
   }
 
   /** Writes a record (insert or replace by id). Resolves once it is durable on disk. */
@@ -293,7 +321,7 @@ export class PreferenceStore {
   async delete(id: string): Promise<boolean> {
     return this.locked(() => {
       if (!this.index.has(id)) return false;
-      this.compactSync(new Set([id]));
+      this.compactSync(new Set([id]), 'a delete');
       return true;
     });
   }
@@ -302,7 +330,7 @@ export class PreferenceStore {
   async deleteAll(): Promise<number> {
     return this.locked(() => {
       const count = this.index.size;
-      this.log.rewrite([]);
+      this.log.rewrite([], { beforeCommit: this.commitCheck('deleting every record') });
       this.log.removeQuarantine();
       this.refreshSync();
       return count;
@@ -314,14 +342,15 @@ export class PreferenceStore {
     await this.locked(() => this.compactSync());
   }
 
-  private compactSync(drop: Set<string> = new Set()): void {
+  private compactSync(drop: Set<string> = new Set(), what = 'a compaction'): void {
     // Read the whole file again: the index holds upgraded records, not the unreadable lines to keep.
     const read = this.log.readFrom(0);
     if (!read) return;
-    const scan = scanLog(read.bytes, 0, 1);
+    const scan = scanLog(read.bytes, 0, 1, this.beat);
     const latest = new Map<string, Buffer>();
     const keep: Buffer[] = [];
     for (const line of scan.lines) {
+      this.beat();
       try {
         const record = upgradeRecord(line.value);
         latest.delete(record.id); // re-insert so the order follows the latest write
@@ -333,7 +362,7 @@ export class PreferenceStore {
     }
     const damaged: LogProblem[] = scan.problems;
     this.log.quarantine(damaged.map((p) => p.bytes));
-    this.log.rewrite([...keep, ...latest.values()]);
+    this.log.rewrite([...keep, ...latest.values()], { progress: this.beat, beforeCommit: this.commitCheck(what) });
     if (damaged.length > 0) this.logger.warn(`${this.path}: compaction moved ${damaged.length} damaged line(s) to ${this.log.quarantinePath}`);
     this.reset(-1);
     this.refreshSync();

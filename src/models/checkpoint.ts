@@ -1,8 +1,10 @@
 // Opens a Hugging Face model folder: config, tokenizer files, chat template, generation config and
 // safetensors weights. Pickled PyTorch weights are refused, because unpickling runs code.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ModelConfigError, parseDecoderConfig, type DecoderConfig } from './config';
+import { checkConfigLimits, ModelConfigError, parseDecoderConfig, type DecoderConfig } from './config';
+import { MODEL_METADATA_FILES } from './hub';
+import { checkModelFile, ModelFileError, readModelText } from './model-file';
 import { openSafetensors, SAFETENSORS_INDEX, SAFETENSORS_SINGLE, type TensorReader } from './safetensors';
 import { checkDecoderWeights } from './weights-layout';
 
@@ -24,7 +26,9 @@ export interface Checkpoint {
 }
 
 export type CheckpointErrorCode =
-  | 'not-a-folder' | 'missing-config' | 'bad-json' | 'bad-config' | 'pickled-weights' | 'no-weights' | 'missing-tokenizer' | 'bad-weights';
+  | 'not-a-folder' | 'missing-config' | 'bad-json' | 'bad-config' | 'pickled-weights' | 'no-weights' | 'missing-tokenizer' | 'bad-weights'
+  /** Not a regular file (a device, FIFO or folder), or larger than its limit (model-file.ts). */
+  | 'bad-file';
 
 /** A model folder cannot be used; `code` says why, the message says what to do. */
 export class CheckpointError extends Error {
@@ -37,12 +41,23 @@ export class CheckpointError extends Error {
 /** Names Python's torch.load would unpickle. */
 export const PICKLE_PATTERN = /\.(bin|pt|pth|ckpt|pkl|pickle)$/i;
 
+/** A model file's text (see model-file.ts), its refusal as a CheckpointError. */
+function readText(path: string): string {
+  try {
+    return readModelText(path);
+  } catch (err) {
+    if (err instanceof ModelFileError) throw new CheckpointError(err.message, 'bad-file');
+    throw err;
+  }
+}
+
 /** A JSON object file; null when absent, a CheckpointError when it is not a JSON object. */
 export function readJson(path: string): Json | null {
   if (!existsSync(path)) return null;
+  const text = readText(path);
   let value: unknown;
   try {
-    value = JSON.parse(readFileSync(path, 'utf8'));
+    value = JSON.parse(text);
   } catch (err) {
     throw new CheckpointError(`${path} is not valid JSON: ${(err as Error).message}`, 'bad-json');
   }
@@ -62,7 +77,7 @@ export function chatTemplateOf(dir: string, tokenizerConfig: Json): string | nul
   }
   // Newer checkpoints keep the template in its own file.
   const jinja = join(dir, 'chat_template.jinja');
-  if (existsSync(jinja)) return readFileSync(jinja, 'utf8');
+  if (existsSync(jinja)) return readText(jinja);
   const json = readJson(join(dir, 'chat_template.json'));
   return typeof json?.chat_template === 'string' ? json.chat_template : null;
 }
@@ -87,8 +102,39 @@ export interface OpenCheckpointOptions {
   checkWeights?: boolean;
 }
 
+/**
+ * Checks, without reading them, the files another loader (transformers.js) reads from a model folder:
+ * each present metadata file must be a regular file under its limit, and config.json's size fields
+ * within CONFIG_LIMITS. Weights files need only be regular (they are read in pieces).
+ */
+export function checkModelFolder(dir: string): void {
+  try {
+    for (const name of [...MODEL_METADATA_FILES, 'chat_template.json', 'preprocessor_config.json', SAFETENSORS_INDEX]) {
+      if (existsSync(join(dir, name))) checkModelFile(join(dir, name));
+    }
+    for (const sub of ['', 'onnx']) {
+      if (!existsSync(join(dir, sub))) continue;
+      for (const name of readdirSync(join(dir, sub))) {
+        if (/\.(safetensors|onnx|onnx_data)$/.test(name)) checkModelFile(join(dir, sub, name), Number.MAX_SAFE_INTEGER);
+      }
+    }
+  } catch (err) {
+    if (err instanceof ModelFileError) throw new CheckpointError(err.message, 'bad-file');
+    throw err;
+  }
+  const config = readJson(join(dir, 'config.json'));
+  try {
+    if (config) checkConfigLimits(config);
+  } catch (err) {
+    if (err instanceof ModelConfigError) throw new CheckpointError(`${join(dir, 'config.json')}: ${err.message}`, 'bad-config');
+    throw err;
+  }
+}
+
 export async function openCheckpoint(dir: string, options: OpenCheckpointOptions = {}): Promise<Checkpoint> {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CheckpointError(`${dir} is not a folder.`, 'not-a-folder');
+  // Also the files read later by others (the export copies them, transformers.js loads them).
+  checkModelFolder(dir);
   const rawConfig = readJson(join(dir, 'config.json'));
   if (!rawConfig) throw new CheckpointError(`${dir} has no config.json; is it a Hugging Face model folder?`, 'missing-config');
   let config: DecoderConfig;

@@ -1,5 +1,5 @@
 // config.json of a Hugging Face decoder checkpoint, normalized to the one shape our graphs use.
-import { readFileSync } from 'node:fs';
+import { readModelText } from './model-file';
 
 export const SUPPORTED_MODEL_TYPES = ['llama', 'qwen2', 'mistral'] as const;
 export type ModelType = (typeof SUPPORTED_MODEL_TYPES)[number];
@@ -236,7 +236,7 @@ export function parseDecoderConfig(json: unknown): DecoderConfig {
 export function readDecoderConfig(path: string): DecoderConfig {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readModelText(path);
   } catch (err) {
     throw new ModelConfigError(`Cannot read ${path}: ${(err as Error).message}`);
   }

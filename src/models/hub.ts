@@ -1,10 +1,11 @@
 // Hugging Face hub model ids -> a local folder in the hub's cache layout
 // ({cache}/models--org--name/{refs,snapshots/<commit>}), so Python's huggingface_hub and we can
 // share a cache. Only safetensors weights are fetched; pickled checkpoints are never downloaded.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { downloadTo, fetchMetadata, HubError, type FileMetadata, type TransferOptions } from './hub-http';
+import { readModelText } from './model-file';
 import { SAFETENSORS_INDEX, SAFETENSORS_SINGLE } from './safetensors';
 
 export { HubError, type HubErrorCode } from './hub-http';
@@ -73,7 +74,7 @@ function refPath(repoDir: string, revision: string): string {
 
 /** Shard names come from a downloaded index; only plain *.safetensors names are accepted. */
 function shardNames(indexPath: string): string[] {
-  const index = JSON.parse(readFileSync(indexPath, 'utf8')) as { weight_map?: Record<string, unknown> };
+  const index = JSON.parse(readModelText(indexPath)) as { weight_map?: Record<string, unknown> };
   const names = new Set(Object.values(index.weight_map ?? {}));
   for (const name of names) {
     if (typeof name !== 'string' || !/^[\w.-]+\.safetensors$/.test(name) || name.startsWith('.')) {
@@ -88,7 +89,7 @@ function cachedSnapshot(repoDir: string, revision: string): string | null {
   if (isCommit(revision)) return existsSync(join(repoDir, 'snapshots', revision)) ? join(repoDir, 'snapshots', revision) : null;
   const ref = refPath(repoDir, revision);
   if (!existsSync(ref)) return null;
-  const commit = readFileSync(ref, 'utf8').trim();
+  const commit = readModelText(ref, 4096).trim();
   return isCommit(commit) ? join(repoDir, 'snapshots', commit) : null;
 }
 

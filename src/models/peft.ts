@@ -1,12 +1,13 @@
 // LoRA adapters on disk in PEFT's layout (adapter_config.json + adapter_model.safetensors), so an
 // adapter trained here loads with `PeftModel.from_pretrained(base, dir)` in Python and vice versa.
-import { existsSync, readdirSync, readFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readdirSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../onnx/atomic-file';
 import type { DecoderConfig } from './config';
 import { loraSlots, LORA_TARGET_MODULES, LORA_TARGETS, validateLoraConfig, type LoraAdapter, type LoraConfig, type LoraTarget } from './lora';
 import { SafetensorsFile, type FloatDtype } from './safetensors';
 import { writeSafetensors } from './safetensors-writer';
+import { readModelText } from './model-file';
 import { PICKLE_PATTERN, type Json } from './checkpoint';
 
 export const ADAPTER_CONFIG = 'adapter_config.json';
@@ -109,9 +110,15 @@ export async function savePeftAdapter(dir: string, adapter: LoraAdapter, options
 export async function loadPeftAdapter(dir: string, config: DecoderConfig): Promise<LoraAdapter> {
   const configPath = join(dir, ADAPTER_CONFIG);
   if (!existsSync(configPath)) throw new PeftAdapterError(`${dir} has no ${ADAPTER_CONFIG}; is it a PEFT adapter folder?`);
+  let text: string;
+  try {
+    text = readModelText(configPath);
+  } catch (err) {
+    throw new PeftAdapterError((err as Error).message);
+  }
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(configPath, 'utf8'));
+    json = JSON.parse(text);
   } catch (err) {
     throw new PeftAdapterError(`${configPath} is not valid JSON: ${(err as Error).message}`);
   }

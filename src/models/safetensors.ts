@@ -1,10 +1,11 @@
 // Reads safetensors checkpoints (single file or sharded) one tensor at a time, with positioned reads,
 // so that loading a model never holds more than the tensor being converted plus one small chunk.
-import { open, readFile, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { decodeHalf, encodeHalf } from './half';
+import { openModelFile, readModelText } from './model-file';
 
 export const DTYPE_BYTES = {
   F64: 8, F32: 4, F16: 2, BF16: 2, F8_E4M3: 1, F8_E5M2: 1,
@@ -143,7 +144,8 @@ export class SafetensorsFile implements TensorReader {
     if (endianness() !== 'LE') throw new SafetensorsError('safetensors reading needs a little-endian host.');
     let handle: FileHandle;
     try {
-      handle = await open(path, 'r');
+      // A regular file only: a FIFO would block the open, /dev/zero would pass as an empty file.
+      handle = await openModelFile(path);
     } catch (err) {
       throw new SafetensorsError(`Cannot open ${path}: ${(err as Error).message}`);
     }
@@ -263,7 +265,7 @@ export class ShardedSafetensors implements TensorReader {
   static async open(indexPath: string): Promise<ShardedSafetensors> {
     let index: unknown;
     try {
-      index = JSON.parse(await readFile(indexPath, 'utf8'));
+      index = JSON.parse(readModelText(indexPath));
     } catch (err) {
       throw new SafetensorsError(`Cannot read safetensors index ${indexPath}: ${(err as Error).message}`);
     }

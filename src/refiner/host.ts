@@ -1,10 +1,10 @@
 // Hosts the Leader and Follower models: loaded lazily on first use, unloaded after an idle time,
 // held once when both roles resolve to the same folder, and the Follower's adapter version switched
 // without touching the Leader. Runs wherever generation runs (the worker).
-import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { explainProviderFailure } from '../onnx/provider-hints';
 import { readJson } from '../models/checkpoint';
+import { readModelText } from '../models/model-file';
 import { resolveDevice, type DeviceSetting } from './device';
 import { exportedDType, prepareModel, type ModelSource, type SourceOptions } from './model-source';
 import { samplingDefaults, type GenerationSettings, type Role } from './settings';
@@ -78,7 +78,7 @@ async function loadTransformers(source: ModelSource, device: DeviceSetting, log:
       used = 'cpu';
       model = await AutoModelForCausalLM.from_pretrained(id, { device: 'cpu', dtype });
     }
-    const config = JSON.parse(readFileSync(join(source.dir, 'config.json'), 'utf8'));
+    const config = JSON.parse(readModelText(join(source.dir, 'config.json')));
     const generation = readJson(join(source.dir, 'generation_config.json'));
     return {
       model, tokenizer, source, device: used, contextLength: config.max_position_embeddings ?? 2048,

@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../onnx/atomic-file';
-import { PICKLE_PATTERN } from '../models/checkpoint';
+import { checkModelFolder, PICKLE_PATTERN } from '../models/checkpoint';
+import { readModelText } from '../models/model-file';
 import { exportOnnx, onnxFileNames } from '../models/export';
 import type { HubOptions } from '../models/hub';
 import { resolveModelSpec } from '../models/spec';
@@ -97,7 +98,7 @@ export function exportedDType(dir: string): string | null {
   if (present.length === 0) return null;
   let named: unknown;
   try {
-    named = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))['transformers.js_config']?.dtype;
+    named = JSON.parse(readModelText(join(dir, 'config.json')))['transformers.js_config']?.dtype;
   } catch {
     named = undefined; // transformers.js reports a missing or broken config.json itself
   }
@@ -111,6 +112,8 @@ export function isTransformersJsFolder(dir: string): boolean {
 /** Resolves a spec (and adapter folder) to a loadable folder, exporting into the cache when needed. */
 export async function prepareModel(spec: string, adapterDir: string | null, options: SourceOptions): Promise<ModelSource> {
   const folder = await resolveModelSpec(spec, options.hub);
+  // Before anything reads it (the hash below skips non-regular files; transformers.js would not).
+  checkModelFolder(folder);
   const hash = await folderHash(folder, options.cacheDir);
   const modelId = `${spec.trim()}#${hash.slice(0, 12)}`;
   const adapterHash = adapterDir ? await folderHash(adapterDir, options.cacheDir) : null;

@@ -87,7 +87,8 @@ test('slhf train activates a version; slhf eval reports held-out accuracy above 
 test('slhf train --mode online: fresh samples on the store\'s contexts, a judge, and its win rate before and after', async () => {
   const out = join(f.dir, 'online');
   const run = await cli('train', '--store', storeDir, '--follower', f.modelDir, '--out', out, '--mode', 'online', '--judge', 'shorter',
-    '--steps', '8', '--lr', '1e-2', '--lora-r', '4', '--max-new-tokens', '8', '--batch-size', '8', '--json-progress');
+    '--steps', '8', '--lr', '1e-2', '--lora-r', '4', '--max-new-tokens', '8', '--batch-size', '8', '--json-progress',
+    '--temperature', '0.7', '--refinements-per-draft', '2', '--drafts-per-prompt', '1', '--follower-beta', '0.01', '--eos-penalty', '0.1', '--no-rloo');
   assert.equal(run.code, 0, run.stderr);
   const messages = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
   const rates = messages.filter((m) => m.type === 'winrate').map((m) => m.value);
@@ -95,6 +96,12 @@ test('slhf train --mode online: fresh samples on the store\'s contexts, a judge,
   const done = messages.at(-1);
   assert.equal(done.type, 'done');
   assert.equal(done.meta.settings.mode, 'online');
+  // The estimator flags reach the run (its meta records the resolved settings).
+  const { temperature, refinementsPerDraft, draftsPerPrompt, followerBeta, eosPenalty, rloo, leaderEvery, separateAdapters } = done.meta.settings;
+  assert.deepEqual(
+    { temperature, refinementsPerDraft, draftsPerPrompt, followerBeta, eosPenalty, rloo, leaderEvery, separateAdapters },
+    { temperature: 0.7, refinementsPerDraft: 2, draftsPerPrompt: 1, followerBeta: 0.01, eosPenalty: 0.1, rloo: false, leaderEvery: 1, separateAdapters: false },
+  );
   assert.equal(done.meta.metrics.winRate, rates[1]);
   // A tiny random model rarely samples its end token, so 'shorter' moves slowly here (observed 0.505
   // -> 0.532 in 20 steps of 12 tokens); test/unit/training/online.test.ts shows the win rate rising.
@@ -111,6 +118,10 @@ test('bad input gets a clear message', async () => {
   assert.match(badJudge.stderr, /--judge must be one of shorter\|longer/);
   const badLr = await cli('train', '--store', storeDir, '--follower', f.modelDir, '--out', join(f.dir, 'x'), '--lr', 'fast');
   assert.match(badLr.stderr, /--lr must be a number/);
+  const badGroup = await cli('train', '--store', storeDir, '--follower', f.modelDir, '--out', join(f.dir, 'x'), '--refinements-per-draft', '0');
+  assert.match(badGroup.stderr, /--refinements-per-draft must be an integer >= 1/);
+  const badPenalty = await cli('train', '--store', storeDir, '--follower', f.modelDir, '--out', join(f.dir, 'x'), '--eos-penalty=-1');
+  assert.match(badPenalty.stderr, /--eos-penalty must be a number >= 0/);
 });
 
 test('slhf train --dry-run --json prints each game sample without training: role, record, rendered prompt, completion, score, behaviour', async () => {

@@ -2,7 +2,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { downloadModel, parseRepoId, type HubOptions } from './hub';
+import { downloadModel, HubError, parseRepoId, type HubOptions } from './hub';
 
 export class ModelSpecError extends Error {
   override name = 'ModelSpecError';
@@ -26,10 +26,23 @@ export async function resolveModelSpec(spec: string, options: HubOptions = {}): 
     return resolve(path);
   }
   if (looksLikePath(trimmed)) throw new ModelSpecError(`No such model folder: ${path}.`);
+  // `models/tiny` has a hub id's form; when `models/` exists here it is a folder path with a typo.
+  const first = trimmed.split('/')[0];
+  if (existsSync(first) && statSync(first).isDirectory()) {
+    throw new ModelSpecError(`No such model folder: ${resolve(path)} (${first}/ exists here, so ${JSON.stringify(trimmed)} is read as a path, not a hub id).`);
+  }
   try {
     parseRepoId(trimmed);
   } catch {
     throw new ModelSpecError(`${JSON.stringify(trimmed)} is neither an existing folder nor a hub id (org/name or org/name@revision).`);
   }
-  return downloadModel(trimmed, options);
+  try {
+    return await downloadModel(trimmed, options);
+  } catch (err) {
+    // The user may have meant a local folder: say that none exists, beside the hub's answer.
+    if (err instanceof HubError && ['not-found', 'unauthorized', 'offline-missing'].includes(err.code)) {
+      err.message += ` (no local folder ${resolve(path.split('@')[0])} exists either)`;
+    }
+    throw err;
+  }
 }

@@ -11,6 +11,15 @@ export interface TokenChoice {
   samplingLogprob: number;
 }
 
+/**
+ * The model's output is not a distribution (NaN or +Infinity somewhere, or every logit -Infinity):
+ * its weights are broken. Without this check the greedy argmax took token 0 and the text came out as
+ * NUL characters, refused later by the store with a misleading message.
+ */
+export class ModelOutputError extends Error {
+  override name = 'ModelOutputError';
+}
+
 /** Tokens whose tempered logit is this far below the best carry < e^-30 each: left out of top-p. */
 const NEGLIGIBLE = 30;
 
@@ -33,6 +42,10 @@ export function chooseToken(logits: Float32Array, previous: Iterable<number>, pa
   const greedy = params.temperature === 0;
   const scale = greedy ? 1 : 1 / params.temperature;
   const normalizer = logSumExp(logits, scale);
+  // One NaN or +Infinity makes the normalizer NaN; all -Infinity makes it -Infinity: free to check.
+  if (!Number.isFinite(normalizer)) {
+    throw new ModelOutputError('the model produced non-finite logits: its weights are broken (NaN or infinite values). Re-download or re-export the model.');
+  }
   let penalized: Float32Array = logits;
   if (params.repetitionPenalty !== 1) {
     penalized = Float32Array.from(logits);

@@ -1,10 +1,13 @@
 // Adapter versions on disk: <root>/adapters/v0001/ (PEFT files + meta.json), and <root>/active.json
 // naming the active one. A version folder is written under a temporary name and renamed into place,
 // and active.json is replaced by rename, so a crash (kill -9 included) leaves either the old state
-// or the new one: never a half-written version, never a pointer to one.
+// or the new one: never a half-written version, never a pointer to one. Version names are picked and
+// renamed into place under a lock on the folder, so two training runs into one folder each get
+// their own version. Names read from disk are checked, so a damaged active.json cannot point outside.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsyncPath, writeFileAtomic } from '../onnx/atomic-file';
+import { FileLock } from '../onnx/file-lock';
 import type { DecoderConfig } from '../models/config';
 import type { LoraAdapter } from '../models/lora';
 import { loadPeftAdapter, savePeftAdapter } from '../models/peft';
@@ -49,6 +52,26 @@ export async function writeDirAtomic(target: string, fill: (dir: string) => Prom
 
 export const adaptersDir = (root: string): string => join(root, 'adapters');
 
+/** A version's folder; refuses anything but a version name (a path like "../../x" included). */
+function versionDir(root: string, version: string): string {
+  if (!VERSION_NAME.test(version)) throw new Error(`${JSON.stringify(version)} is not an adapter version name (v0001, v0002, ...)`);
+  return join(adaptersDir(root), version);
+}
+
+// Held while a version's name is picked and its folder renamed into place (seconds at most).
+const SAVE_TIMEOUT_MS = 60_000;
+const SAVE_STALE_MS = 60_000;
+
+function versionsLock(root: string): FileLock {
+  return new FileLock(join(root, 'versions.lock'), {
+    timeoutMs: SAVE_TIMEOUT_MS,
+    staleMs: SAVE_STALE_MS,
+    busy: (holder, path) => new Error(
+      `Another training run (${holder?.pid ? `process ${holder.pid} on ${holder.host}` : 'another process'}) is saving a version into ${root}; ` +
+        `this run's adapter was not saved. Wait for it to finish and train again. (A lock left by a run that ended, ${path}, is taken over automatically.)`),
+  });
+}
+
 /** Complete versions (folders with meta.json), oldest first. Temporary folders are ignored. */
 export function listVersions(root: string): string[] {
   const dir = adaptersDir(root);
@@ -59,42 +82,69 @@ export function listVersions(root: string): string[] {
 }
 
 export function readMeta(root: string, version: string): VersionMeta {
-  return JSON.parse(readFileSync(join(adaptersDir(root), version, META_FILE), 'utf8')) as VersionMeta;
+  return JSON.parse(readFileSync(join(versionDir(root, version), META_FILE), 'utf8')) as VersionMeta;
 }
 
 /** Saves an adapter (and a separately trained Leader's, in LEADER_ADAPTER_DIR) as the next version (not activated). */
 export async function saveVersion(root: string, adapter: LoraAdapter, meta: Omit<VersionMeta, 'version' | 'createdAt'>, leaderAdapter?: LoraAdapter): Promise<string> {
   mkdirSync(adaptersDir(root), { recursive: true });
-  const taken = readdirSync(adaptersDir(root)).map((n) => VERSION_NAME.exec(n)).filter((m) => m).map((m) => Number(m![1]));
-  const version = `v${String(Math.max(0, ...taken) + 1).padStart(4, '0')}`;
-  const full: VersionMeta = { version, createdAt: new Date().toISOString(), ...meta };
-  await writeDirAtomic(join(adaptersDir(root), version), async (dir) => {
-    await savePeftAdapter(dir, adapter, { baseModel: meta.baseModel ?? undefined });
-    if (leaderAdapter) {
-      mkdirSync(join(dir, LEADER_ADAPTER_DIR));
-      await savePeftAdapter(join(dir, LEADER_ADAPTER_DIR), leaderAdapter, { baseModel: meta.baseModel ?? undefined });
-    }
-    writeFileSync(join(dir, META_FILE), JSON.stringify(full, null, 2) + '\n');
+  // Without the lock two runs pick the same name and the second rename fails (ENOTEMPTY): one adapter lost.
+  return versionsLock(root).with(async () => {
+    const taken = readdirSync(adaptersDir(root)).map((n) => VERSION_NAME.exec(n)).filter((m) => m).map((m) => Number(m![1]));
+    const version = `v${String(Math.max(0, ...taken) + 1).padStart(4, '0')}`;
+    const full: VersionMeta = { version, createdAt: new Date().toISOString(), ...meta };
+    await writeDirAtomic(versionDir(root, version), async (dir) => {
+      await savePeftAdapter(dir, adapter, { baseModel: meta.baseModel ?? undefined });
+      if (leaderAdapter) {
+        mkdirSync(join(dir, LEADER_ADAPTER_DIR));
+        await savePeftAdapter(join(dir, LEADER_ADAPTER_DIR), leaderAdapter, { baseModel: meta.baseModel ?? undefined });
+      }
+      writeFileSync(join(dir, META_FILE), JSON.stringify(full, null, 2) + '\n');
+    });
+    return version;
   });
-  return version;
 }
 
+/** The pointer, checked: a damaged active.json is an error that says how to repair it, never a path. */
 export function readActive(root: string): ActivePointer | null {
   const path = join(root, ACTIVE_FILE);
   if (!existsSync(path)) return null;
-  return JSON.parse(readFileSync(path, 'utf8')) as ActivePointer;
+  const damaged = (why: string) => new Error(
+    `${path} is damaged (${why}). Choose the adapter version again (slhf adapters --out ${root} --activate vNNNN|base, or in the SLHF panel); that rewrites it.`);
+  let pointer: Partial<ActivePointer>;
+  try {
+    pointer = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    throw damaged('not valid JSON');
+  }
+  if (typeof pointer !== 'object' || pointer === null || Array.isArray(pointer)) throw damaged('not a JSON object');
+  if (!('version' in pointer)) throw damaged('it has no "version"');
+  for (const key of ['version', 'previous'] as const) {
+    const value = pointer[key] ?? null;
+    if (value !== null && (typeof value !== 'string' || !VERSION_NAME.test(value))) {
+      throw damaged(`"${key}" must be null or a version name like v0001, got ${JSON.stringify(value)}`);
+    }
+  }
+  return { version: pointer.version ?? null, previous: pointer.previous ?? null, activatedAt: String(pointer.activatedAt ?? '') };
 }
 
 /** The active version's folder, or null for the base model. */
 export function activeAdapterDir(root: string): string | null {
   const version = readActive(root)?.version;
-  return version ? join(adaptersDir(root), version) : null;
+  return version ? versionDir(root, version) : null;
 }
 
 /** Points active.json at `version` (null: the base model). */
 export function activate(root: string, version: string | null): ActivePointer {
   if (version !== null && !listVersions(root).includes(version)) throw new Error(`no adapter version ${version} in ${adaptersDir(root)}`);
-  const pointer: ActivePointer = { version, previous: readActive(root)?.version ?? null, activatedAt: new Date().toISOString() };
+  // Activating is also how a damaged pointer is repaired, so a pointer that cannot be read has no previous.
+  let previous: string | null;
+  try {
+    previous = readActive(root)?.version ?? null;
+  } catch {
+    previous = null;
+  }
+  const pointer: ActivePointer = { version, previous, activatedAt: new Date().toISOString() };
   mkdirSync(root, { recursive: true });
   writeFileAtomic(join(root, ACTIVE_FILE), JSON.stringify(pointer, null, 2) + '\n');
   return pointer;
@@ -109,6 +159,6 @@ export function rollback(root: string): ActivePointer {
   return activate(root, index > 0 ? versions[index - 1] : null);
 }
 
-export function loadVersion(root: string, version: string, config: DecoderConfig): Promise<LoraAdapter> {
-  return loadPeftAdapter(join(adaptersDir(root), version), config);
+export async function loadVersion(root: string, version: string, config: DecoderConfig): Promise<LoraAdapter> {
+  return loadPeftAdapter(versionDir(root, version), config);
 }

@@ -93,6 +93,7 @@ export function activate(context: vscode.ExtensionContext): SlhfExtensionApi {
     models: () => refiner.status(),
     deleteSession: (id) => actions.delete(id),
     reopenSession: (id) => actions.reopen(id),
+    explainSession: (id) => actions.teaches(id, trainer.leaderPlan() === 'shared'),
     versions: () => trainer.versions(),
     switchVersion: (target) => trainer.switchVersion(target),
     leaderPlan: () => trainer.leaderPlan(),

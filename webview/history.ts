@@ -1,5 +1,5 @@
 // The History tab: sessions newest first, each with its rounds as word-level diffs against the
-// draft and its decision, plus search, a decision filter, delete, re-open and export.
+// draft and its decision, plus search, a decision filter, delete, re-open, what it teaches and export.
 import { wordDiff } from '../src/ui/wordDiff';
 import type { HistoryFilter, PanelMessage, SessionSummary } from '../src/ui/panelProtocol';
 import { custom, element, icon } from './dom';
@@ -17,7 +17,7 @@ function diffView(before: string, after: string): HTMLElement {
   return pre;
 }
 
-function sessionView(session: SessionSummary, send: (message: PanelMessage) => void): HTMLElement {
+function sessionView(session: SessionSummary, send: (message: PanelMessage) => void, explain: (id: string) => void): HTMLElement {
   const item = element('li', { class: 'session', 'data-session': session.id, 'data-decision': session.decision });
   const when = new Date(session.createdAt);
   const header = element('div', { class: 'session-header' });
@@ -29,15 +29,18 @@ function sessionView(session: SessionSummary, send: (message: PanelMessage) => v
   const actions = element('div', { class: 'session-actions' });
   const reopen = custom('vscode-button', { secondary: '', icon: 'diff', 'data-action': 'reopen', title: 'Re-open in the diff editor' }, 'Re-open');
   reopen.addEventListener('click', () => send({ type: 'reopenSession', id: session.id }));
+  const teaches = custom('vscode-button', { secondary: '', icon: 'mortar-board', 'data-action': 'teaches', title: 'Show the game samples this decision adds to training (Training tab)' }, 'What it teaches');
+  teaches.addEventListener('click', () => explain(session.id));
   const remove = custom('vscode-button', { secondary: '', icon: 'trash', 'data-action': 'delete', title: 'Delete from the history' }, 'Delete');
   remove.addEventListener('click', () => send({ type: 'deleteSession', id: session.id }));
-  actions.append(reopen, remove);
+  actions.append(reopen, teaches, remove);
   item.append(header);
   if (session.instruction) item.append(element('p', { class: 'instruction' }, `Instruction: ${session.instruction}`));
   item.append(element('div', { class: 'label' }, session.draftSource === 'leader' ? 'Leader draft' : 'Your text'), element('pre', { class: 'draft' }, session.draft));
   session.rounds.forEach((text, i) => {
     const chosen = session.round === i;
-    item.append(element('div', { class: `label${chosen ? ' chosen' : ''}` }, `Round ${i + 1}${chosen ? ' (chosen)' : ''}`), diffView(session.draft, text));
+    const mark = !chosen ? '' : session.decision === 'undone' ? ' (accepted, then undone)' : ' (chosen)';
+    item.append(element('div', { class: `label${chosen ? ' chosen' : ''}` }, `Round ${i + 1}${mark}`), diffView(session.draft, text));
   });
   if (session.finalText !== undefined && session.round !== undefined) {
     item.append(element('div', { class: 'label chosen' }, 'Your edit of the chosen round'), diffView(session.rounds[session.round] ?? '', session.finalText));
@@ -46,11 +49,12 @@ function sessionView(session: SessionSummary, send: (message: PanelMessage) => v
   return item;
 }
 
-export function createHistoryTab(send: (message: PanelMessage) => void): { content: HTMLElement[]; show(sessions: readonly SessionSummary[], total: number): void } {
+/** `explain` asks what a session's decision teaches and shows the answer (the Training tab). */
+export function createHistoryTab(send: (message: PanelMessage) => void, explain: (id: string) => void): { content: HTMLElement[]; show(sessions: readonly SessionSummary[], total: number): void } {
   const search = custom('vscode-textfield', { id: 'history-search', placeholder: 'Search refinements', 'aria-label': 'Search refinements' });
   search.append(Object.assign(icon('search'), { slot: 'content-before' }));
   const filter = custom('vscode-single-select', { id: 'history-filter', 'aria-label': 'Filter by decision' });
-  const filters: [HistoryFilter, string][] = [['all', 'All decisions'], ['pending', 'Undecided'], ['accepted', 'Accepted'], ['accepted-edited', 'Accepted, then edited'], ['rejected', 'Rejected']];
+  const filters: [HistoryFilter, string][] = [['all', 'All decisions'], ['pending', 'Undecided'], ['accepted', 'Accepted'], ['accepted-edited', 'Accepted, then edited'], ['rejected', 'Rejected'], ['undone', 'Accepted, then undone']];
   for (const [value, label] of filters) filter.append(custom('vscode-option', { value }, label));
   const query = () => send({
     type: 'queryHistory',
@@ -73,7 +77,7 @@ export function createHistoryTab(send: (message: PanelMessage) => void): { conte
     content: [toolbar, summary, list],
     show(sessions, total) {
       summary.textContent = total === 0 ? 'No refinements recorded yet. Select text and run "SLHF: Refine Selection".' : `${total} refinement(s)${total > sessions.length ? `, showing the newest ${sessions.length}` : ''}.`;
-      list.replaceChildren(...sessions.map((s) => sessionView(s, send)));
+      list.replaceChildren(...sessions.map((s) => sessionView(s, send, explain)));
     },
   };
 }

@@ -60,11 +60,15 @@ const selectModels = custom('vscode-button', { icon: 'settings-gear', 'data-comm
 selectModels.addEventListener('click', () => send({ type: 'runCommand', command: 'slhf.selectModels' }));
 
 const versions = createVersionViews(send);
-const history = createHistoryTab(send);
 const training = createTrainingTab(send);
+const tabs = custom('vscode-tabs', { panel: '' });
+const TRAINING_TAB = 2;
+const history = createHistoryTab(send, (id) => {
+  send({ type: 'explainSession', id });
+  (tabs as HTMLElement & { selectedIndex: number }).selectedIndex = TRAINING_TAB;
+});
 const status = element('p', { id: 'status', role: 'status', 'aria-live': 'polite' });
 
-const tabs = custom('vscode-tabs', { panel: '' });
 tabs.append(
   ...tab('History', 'history', history.content),
   ...tab('Models', 'models', [modelList, element('label', { for: 'version-switcher' }, 'Active Follower version'), versions.switcher, settingsLine, selectModels]),
@@ -96,6 +100,9 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       break;
     case 'trainingMetrics':
       training.showMetrics(message.metrics);
+      break;
+    case 'decisionSamples':
+      training.showTeaching(message.samples, message.note);
       break;
     case 'stream':
       live.hidden = false;

@@ -1,6 +1,7 @@
 // The Training tab: how many usable pairs the store holds, whether the Leader trains too, the Train
-// button, and the chart area for loss, KL and judge score (filled while a training run reports its steps).
-import type { PanelMessage, PanelSettings, TrainingCounts, TrainingMetrics } from '../src/ui/panelProtocol';
+// button, the chart area for loss, KL and judge score (filled while a training run reports its
+// steps), and what the decision picked in History teaches (its game samples).
+import type { DecisionSample, PanelMessage, PanelSettings, TrainingCounts, TrainingMetrics } from '../src/ui/panelProtocol';
 import { polylinePoints, type ChartBox } from './chartScale';
 import { custom, element, svg } from './dom';
 
@@ -16,6 +17,22 @@ export interface TrainingTab {
   showCounts(c: TrainingCounts): void;
   showMetrics(m: TrainingMetrics): void;
   showSettings(s: PanelSettings): void;
+  /** The game samples of the session picked in History ("What it teaches"). */
+  showTeaching(samples: readonly DecisionSample[], note: string): void;
+}
+
+const ROLE_LABELS: Record<DecisionSample['role'], string> = { follower: 'Follower', leader: 'Leader' };
+
+function sampleView(sample: DecisionSample): HTMLElement {
+  const item = element('li', { class: `sample${sample.trains ? '' : ' idle'}`, 'data-role': sample.role, 'data-score': String(sample.score) });
+  const origin = sample.behaviour ? 'sampled by the model (behaviour log-probs recorded)' : 'not sampled by this model (no behaviour log-probs)';
+  const idle = sample.trains ? '' : ', not trained in the next run';
+  item.append(
+    element('div', { class: 'sample-header' }, `${ROLE_LABELS[sample.role]} ${sample.transition}: score ${sample.score}${idle}`),
+    element('div', { class: 'label' }, 'Prompt (its end)'), element('pre', { class: 'sample-prompt' }, sample.prompt),
+    element('div', { class: 'label' }, `Completion, ${origin}`), element('pre', { class: 'sample-completion' }, sample.completion),
+  );
+  return item;
 }
 
 export function createTrainingTab(send: (message: PanelMessage) => void): TrainingTab {
@@ -36,8 +53,17 @@ export function createTrainingTab(send: (message: PanelMessage) => void): Traini
     legend.append(swatch, document.createTextNode(` ${s.label}  `));
   }
   const note = element('p', { id: 'training-note' }, 'No training run yet. Loss, KL and judge score per step appear here while the Follower trains.');
+  const teachingNote = element('p', { id: 'teaching-note', role: 'status' }, 'Choose "What it teaches" on a refinement in the History tab to see the game samples its decision adds to training.');
+  const teaching = element('ul', { id: 'teaching', class: 'samples', 'aria-label': 'Game samples of the chosen decision' });
   return {
-    content: [element('h3', {}, 'Preference pairs'), counts, trainLeader, leaderNote, train, element('h3', {}, 'Progress'), chart, legend, note],
+    content: [
+      element('h3', {}, 'Preference pairs'), counts, trainLeader, leaderNote, train, element('h3', {}, 'Progress'), chart, legend, note,
+      element('h3', {}, 'What this decision teaches'), teachingNote, teaching,
+    ],
+    showTeaching(samples, text) {
+      teachingNote.textContent = text;
+      teaching.replaceChildren(...samples.map(sampleView));
+    },
     showCounts(c) {
       const rows: [string, string][] = [
         ['Sessions', String(c.sessions)],

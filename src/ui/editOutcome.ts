@@ -16,6 +16,8 @@ export interface EditedAcceptance {
   readonly span: TrackedSpan;
   /** The span's text now. */
   readonly current: string;
+  /** When the user accepted (ISO 8601): a redo restores this decision, and an undo records it. */
+  readonly acceptedAt: string;
 }
 
 /** What the store says about the acceptance: it stands (possibly edited later) or it was undone. */
@@ -27,22 +29,16 @@ export function acceptanceState(watch: EditedAcceptance): 'stands' | 'undone' | 
   return watch.current === watch.original ? 'undone' : 'edited';
 }
 
-/**
- * The decision an undo records. The store has no kind of its own for it (yet), so it is a
- * rejection: the user preferred their original text to the round they had accepted.
- */
-export function undoDecision(now: Date): Decision {
-  return { kind: 'rejected', decidedAt: now.toISOString() };
+/** The decision an undo records: the user took back the round they had accepted and kept their text. */
+export function undoDecision(watch: EditedAcceptance, now: Date): Decision {
+  return { kind: 'undone', round: watch.round, acceptedAt: watch.acceptedAt, decidedAt: now.toISOString() };
 }
 
-/**
- * The decision to record right away after a change, with the new recorded state; undefined when
- * nothing changes in the store. `acceptedAt` is when the user accepted (a redo restores that).
- */
-export function decisionOnChange(watch: EditedAcceptance, recorded: RecordedAcceptance, acceptedAt: string, now: Date): { decision: Decision; recorded: RecordedAcceptance } | undefined {
+/** The decision to record right away after a change, with the new recorded state; undefined when nothing changes in the store. */
+export function decisionOnChange(watch: EditedAcceptance, recorded: RecordedAcceptance, now: Date): { decision: Decision; recorded: RecordedAcceptance } | undefined {
   const state = acceptanceState(watch);
-  if (state === 'undone' && recorded === 'stands') return { decision: undoDecision(now), recorded: 'undone' };
-  if (state === 'stands' && recorded === 'undone') return { decision: { kind: 'accepted', round: watch.round, decidedAt: acceptedAt }, recorded: 'stands' };
+  if (state === 'undone' && recorded === 'stands') return { decision: undoDecision(watch, now), recorded: 'undone' };
+  if (state === 'stands' && recorded === 'undone') return { decision: { kind: 'accepted', round: watch.round, decidedAt: watch.acceptedAt }, recorded: 'stands' };
   return undefined;
 }
 
@@ -56,6 +52,6 @@ export function decisionAfterEdits(watch: EditedAcceptance, recorded: RecordedAc
   if (recorded === 'undone') return undefined;
   const state = acceptanceState(watch);
   if (state === 'stands') return undefined;
-  if (state === 'undone') return undoDecision(now);
+  if (state === 'undone') return undoDecision(watch, now);
   return { kind: 'accepted-edited', round: watch.round, finalText: watch.current, decidedAt: now.toISOString() };
 }

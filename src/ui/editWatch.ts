@@ -70,7 +70,7 @@ export class AcceptedEditWatcher implements vscode.Disposable {
       watch.span = applySpanEdits(watch.span, spanEditsOf(event));
       // Kept on every change: the document may be closed by the time the watch ends.
       watch.current = event.document.getText(new vscode.Range(event.document.positionAt(watch.span.start), event.document.positionAt(watch.span.end)));
-      const change = decisionOnChange(watch, watch.recorded, watch.acceptedAt, new Date());
+      const change = decisionOnChange(watch, watch.recorded, new Date());
       if (!change) continue;
       watch.recorded = change.recorded;
       this.write(watch, change.decision);

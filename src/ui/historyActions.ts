@@ -1,10 +1,12 @@
 // What the History tab and the history commands do with the store: list sessions as summaries,
-// delete one, re-open one in the diff editor, export the preference pairs, count what training can use.
+// delete one, re-open one in the diff editor, say what one teaches, export the preference pairs,
+// count what training can use.
 import { writeFile } from 'node:fs/promises';
 import * as vscode from 'vscode';
-import { exportRows, type DecisionKind, type SessionRecord } from '../store';
+import { exportRows, gameSamples, type DecisionKind, type SessionRecord } from '../store';
+import { decisionSamples, teachingNote } from './decisionSamples';
 import type { HistoryService } from './history';
-import type { HistoryFilter, SessionSummary, TrainingCounts } from './panelProtocol';
+import type { DecisionSample, HistoryFilter, SessionSummary, TrainingCounts } from './panelProtocol';
 import type { ReviewDocuments } from './reviewDocuments';
 
 const PAGE = 100;
@@ -14,7 +16,7 @@ export function summarize(record: SessionRecord): SessionSummary {
   return {
     id: record.id, createdAt: record.createdAt, languageId: record.languageId, instruction: record.instruction,
     draft: record.draft.text, draftSource: record.draft.source, rounds: record.rounds.map((r) => r.text), decision: d.kind,
-    ...(d.kind === 'accepted' || d.kind === 'accepted-edited' ? { round: d.round } : {}),
+    ...(d.kind === 'accepted' || d.kind === 'accepted-edited' || d.kind === 'undone' ? { round: d.round } : {}),
     ...(d.kind === 'accepted-edited' ? { finalText: d.finalText } : {}),
   };
 }
@@ -38,6 +40,14 @@ export class HistoryActions {
     };
   }
 
+  /** What a stored decision teaches: its game samples (`leaderTrains`: whether the next run trains the Leader). */
+  async teaches(id: string, leaderTrains: boolean): Promise<{ samples: DecisionSample[]; note: string }> {
+    const record = await (await this.history.store()).get(id);
+    if (!record || record.kind !== 'session') throw new Error('That refinement is no longer in the history.');
+    const samples = decisionSamples(gameSamples(record), leaderTrains);
+    return { samples, note: teachingNote(record.decision.kind, samples) };
+  }
+
   async delete(id: string): Promise<void> {
     const answer = await vscode.window.showWarningMessage('SLHF: Delete this refinement from the history? Its text is removed from disk.', { modal: true }, 'Delete');
     if (answer !== 'Delete') return;
@@ -49,7 +59,7 @@ export class HistoryActions {
     const record = await (await this.history.store()).get(id);
     if (!record || record.kind !== 'session') throw new Error('That refinement is no longer in the history.');
     const d = record.decision;
-    const round = d.kind === 'accepted' || d.kind === 'accepted-edited' ? d.round : record.rounds.length - 1;
+    const round = d.kind === 'accepted' || d.kind === 'accepted-edited' || d.kind === 'undone' ? d.round : record.rounds.length - 1;
     const right = d.kind === 'accepted-edited' ? d.finalText : record.rounds[round]?.text ?? '';
     const key = `history-${++this.reopened}`;
     const left = this.documents.put(key, 'draft', record.draft.text, '.txt');

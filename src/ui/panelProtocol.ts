@@ -6,7 +6,7 @@
 export const panelCommands = ['slhf.showHistory', 'slhf.selectModels', 'slhf.trainFollower', 'slhf.exportHistory'] as const;
 export type PanelCommand = (typeof panelCommands)[number];
 
-export const historyFilters = ['all', 'pending', 'accepted', 'accepted-edited', 'rejected'] as const;
+export const historyFilters = ['all', 'pending', 'accepted', 'accepted-edited', 'rejected', 'undone'] as const;
 export type HistoryFilter = (typeof historyFilters)[number];
 
 /** Longest search text the panel may send. */
@@ -19,6 +19,8 @@ export type PanelMessage =
   | { readonly type: 'queryHistory'; readonly text: string; readonly filter: HistoryFilter }
   | { readonly type: 'deleteSession'; readonly id: string }
   | { readonly type: 'reopenSession'; readonly id: string }
+  /** Asks what a stored decision teaches (answered with 'decisionSamples'). */
+  | { readonly type: 'explainSession'; readonly id: string }
   /** Makes a trained Follower version (or 'base', the untrained model) the active one. */
   | { readonly type: 'activateVersion'; readonly version: string }
   | { readonly type: 'rollbackVersion' }
@@ -61,9 +63,25 @@ export interface SessionSummary {
   readonly draftSource: 'user' | 'leader';
   readonly rounds: readonly string[];
   readonly decision: 'pending' | 'accepted' | 'accepted-edited' | 'rejected' | 'undone';
-  /** The chosen round's index, for accepted decisions. */
+  /** The chosen round's index, for accepted decisions (and the round an undo took back). */
   readonly round?: number;
   readonly finalText?: string;
+}
+
+/** One game sample of a stored decision: the Training tab's "what this decision teaches". */
+export interface DecisionSample {
+  readonly role: 'follower' | 'leader';
+  /** Which move, e.g. 'r0->r1' (round 1 refining the draft), 'r2->edit', 'x->r0' (the Leader's draft). */
+  readonly transition: string;
+  /** The end of the prompt as the model saw it. */
+  readonly prompt: string;
+  readonly completion: string;
+  /** 1 - p for the Follower, p for the Leader. */
+  readonly score: number;
+  /** A model sampled the completion, so its behaviour log-probs are recorded. */
+  readonly behaviour: boolean;
+  /** The next training run uses it (Leader samples only when the Leader trains). */
+  readonly trains: boolean;
 }
 
 export interface TrainingCounts {
@@ -97,6 +115,7 @@ export type HostMessage =
   | { readonly type: 'history'; readonly sessions: readonly SessionSummary[]; readonly total: number }
   | { readonly type: 'training'; readonly counts: TrainingCounts }
   | { readonly type: 'trainingMetrics'; readonly metrics: TrainingMetrics }
+  | { readonly type: 'decisionSamples'; readonly id: string; readonly samples: readonly DecisionSample[]; readonly note: string }
   | { readonly type: 'versions'; readonly active: string | null; readonly versions: readonly VersionSummary[] }
   | { readonly type: 'stream'; readonly phase: 'begin' | 'round-start' | 'chunk' | 'done'; readonly label: string; readonly text: string };
 
@@ -131,6 +150,7 @@ export function parsePanelMessage(value: unknown): PanelMessage | undefined {
         : undefined;
     case 'deleteSession':
     case 'reopenSession':
+    case 'explainSession':
       return hasKeys(value, 'id,type') && isSessionId(value.id) ? { type: value.type, id: value.id } : undefined;
     case 'activateVersion':
       return hasKeys(value, 'type,version') && typeof value.version === 'string' && /^(base|v\d{1,6})$/.test(value.version)

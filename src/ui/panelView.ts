@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { describeLeaderPlan, type LeaderPlan } from './leaderTraining';
 import {
-  parsePanelMessage, type HistoryFilter, type HostMessage, type PanelCommand, type PanelModelStatus, type PanelSettings,
+  parsePanelMessage, type DecisionSample, type HistoryFilter, type HostMessage, type PanelCommand, type PanelModelStatus, type PanelSettings,
   type SessionSummary, type TrainingCounts, type VersionSummary,
 } from './panelProtocol';
 
@@ -18,6 +18,8 @@ export interface PanelBackend {
   models(): PanelModelStatus;
   deleteSession(id: string): Promise<void>;
   reopenSession(id: string): Promise<void>;
+  /** The game samples of one stored decision, and a line saying what they mean. */
+  explainSession(id: string): Promise<{ samples: DecisionSample[]; note: string }>;
   versions(): Promise<{ active: string | null; versions: VersionSummary[] }>;
   switchVersion(target: { version: string } | 'rollback'): Promise<unknown>;
   /** What the next training run does with the Leader. */
@@ -105,6 +107,9 @@ export class PanelViewProvider implements vscode.WebviewViewProvider, vscode.Dis
           break;
         case 'reopenSession':
           await this.backend.reopenSession(message.id);
+          break;
+        case 'explainSession':
+          this.post({ type: 'decisionSamples', id: message.id, ...(await this.backend.explainSession(message.id)) });
           break;
         case 'activateVersion':
           await this.backend.switchVersion({ version: message.version });

@@ -166,13 +166,19 @@ uiTest('the panel filters the history, shows the models and counts the training 
   await panel.locator('#history-summary', { hasText: '1 refinement(s)' }).waitFor();
   await panel.locator('li.session[data-decision="rejected"]').waitFor();
   assert.equal(await panel.locator('li.session').count(), 1);
+  // "What it teaches" opens the Training tab on the rejection's game samples: the Follower's first
+  // round lost to the user's text (score 0).
+  await panel.locator('li.session vscode-button[data-action="teaches"]').click();
+  await panel.locator('#teaching li.sample[data-role="follower"][data-score="0"]').first().waitFor();
+  await panel.locator('#teaching-note', { hasText: 'game sample(s)' }).waitFor();
   await panel.locator('vscode-tab-header[data-tab="models"]').click();
   await panel.locator('#models dd', { hasText: 'tiny-follower' }).first().waitFor();
   await panel.locator('vscode-tab-header[data-tab="training"]').click();
   await panel.locator('#training-counts dd[data-count="Decided"]', { hasText: '2' }).waitFor();
-  // Train Follower trains on the recorded decisions; the chart fills with the run's steps.
-  await panel.locator('vscode-button[data-command="slhf.trainFollower"]').click();
-  await panel.locator('#status', { hasText: 'Trained and activated Follower version v0001' }).waitFor({ timeout: 180_000 });
+  // Train trains on the recorded decisions (the Leader too, by default, on the shared adapter); the chart fills with the run's steps.
+  await panel.locator('#train-leader-note', { hasText: 'The Leader trains too' }).waitFor();
+  await panel.locator('vscode-button[data-command="slhf.trainFollower"]', { hasText: 'Train Leader and Follower' }).click();
+  await panel.locator('#status', { hasText: 'Trained and activated version v0001 for the Follower and the Leader' }).waitFor({ timeout: 180_000 });
   assert.ok((await panel.locator('polyline[data-series="loss"]').getAttribute('points'))?.includes(','), 'the loss chart has points');
   await panel.locator('#versions li.active[data-version="v0001"]').waitFor();
   await screenshot('ui-slhf-panel.png');

@@ -6,7 +6,7 @@ import { acceptanceState, decisionAfterEdits, decisionOnChange, type EditedAccep
 
 const now = new Date('2026-01-02T03:04:05.000Z');
 const acceptedAt = '2026-01-02T03:00:00.000Z';
-const base = { round: 1, accepted: 'The quick fox.', original: 'teh quick fox', span: { start: 0, end: 14, touched: true } };
+const base = { round: 1, accepted: 'The quick fox.', original: 'teh quick fox', span: { start: 0, end: 14, touched: true }, acceptedAt };
 const untouched: EditedAcceptance = { ...base, span: { ...base.span, touched: false }, current: base.accepted };
 const undone: EditedAcceptance = { ...base, current: base.original };
 const edited: EditedAcceptance = { ...base, current: 'The quick brown fox.' };
@@ -18,21 +18,23 @@ test('the span reads as a standing, undone or edited acceptance', () => {
   assert.equal(acceptanceState(edited), 'edited');
 });
 
-test('an undo right after Accept is recorded at once as keeping the original text', () => {
-  assert.deepEqual(decisionOnChange(undone, 'stands', acceptedAt, now), { decision: { kind: 'rejected', decidedAt: now.toISOString() }, recorded: 'undone' });
-  assert.equal(decisionOnChange(undone, 'undone', acceptedAt, now), undefined, 'recorded once, not on every change');
+const undoneDecision = { kind: 'undone', round: 1, acceptedAt, decidedAt: now.toISOString() };
+
+test('an undo right after Accept is recorded at once as an explicit change of decision (the original text kept)', () => {
+  assert.deepEqual(decisionOnChange(undone, 'stands', now), { decision: undoneDecision, recorded: 'undone' });
+  assert.equal(decisionOnChange(undone, 'undone', now), undefined, 'recorded once, not on every change');
 });
 
 test('a redo after the undo restores the acceptance at once, with its original time', () => {
-  assert.deepEqual(decisionOnChange({ ...base, current: base.accepted }, 'undone', acceptedAt, now), {
+  assert.deepEqual(decisionOnChange({ ...base, current: base.accepted }, 'undone', now), {
     decision: { kind: 'accepted', round: 1, decidedAt: acceptedAt }, recorded: 'stands',
   });
 });
 
 test('edits in progress record nothing until the watch ends', () => {
-  assert.equal(decisionOnChange(edited, 'stands', acceptedAt, now), undefined);
-  assert.equal(decisionOnChange(edited, 'undone', acceptedAt, now), undefined, 'typing in the restored original keeps the undo');
-  assert.equal(decisionOnChange(untouched, 'stands', acceptedAt, now), undefined);
+  assert.equal(decisionOnChange(edited, 'stands', now), undefined);
+  assert.equal(decisionOnChange(edited, 'undone', now), undefined, 'typing in the restored original keeps the undo');
+  assert.equal(decisionOnChange(untouched, 'stands', now), undefined);
 });
 
 test('when the watch ends, an untouched or restored acceptance stands as it is', () => {
@@ -47,6 +49,6 @@ test('when the watch ends, an edited acceptance records the final text against t
 test('when the watch ends, an undo already recorded is not written again, and later typing does not turn it into an edit', () => {
   assert.equal(decisionAfterEdits(undone, 'undone', now), undefined);
   assert.equal(decisionAfterEdits(edited, 'undone', now), undefined);
-  // A change the watcher never saw (no event) still ends as a rejection.
-  assert.deepEqual(decisionAfterEdits(undone, 'stands', now), { kind: 'rejected', decidedAt: now.toISOString() });
+  // A change the watcher never saw (no event) still ends as an undo.
+  assert.deepEqual(decisionAfterEdits(undone, 'stands', now), undoneDecision);
 });

@@ -98,17 +98,19 @@ test('Accept writes the shown round into the document, records it, and one undo 
   await vscode.commands.executeCommand('undo');
   assert.equal(textOf(document), eol(before + draft + after));
   // The undo is an explicit change of decision, in the store at once (not when the watch ends):
-  // the user kept their original text.
-  await decisionBecomes(review.sessionId, 'rejected');
+  // the user took back the accepted round and kept their original text.
+  await decisionBecomes(review.sessionId, 'undone');
+  const undone = (await storedSession(review.sessionId)).decision;
+  assert.deepEqual(undone.kind === 'undone' && [undone.round, undone.acceptedAt], [review.shown, session.decision.kind === 'accepted' && session.decision.decidedAt]);
   // Redo applies the round again and restores the acceptance, also at once.
   await vscode.commands.executeCommand('redo');
   assert.equal(textOf(document), eol(before + chosen + after));
   await decisionBecomes(review.sessionId, 'accepted');
   await vscode.commands.executeCommand('undo');
-  await decisionBecomes(review.sessionId, 'rejected');
+  await decisionBecomes(review.sessionId, 'undone');
   // Ending the watch writes nothing more.
   await slhf.finishEditWatches();
-  assert.equal((await storedSession(review.sessionId)).decision.kind, 'rejected');
+  assert.equal((await storedSession(review.sessionId)).decision.kind, 'undone');
   await closeAllEditors();
 });
 

@@ -6,7 +6,8 @@
 // or an undone acceptance), which says w beat each text it was shown with. So a transition scores
 // 1 - p = 1 when y' is w, 0 when y is w, and is left out when neither is (two texts that both
 // lost) or both are (identical texts say nothing). An edit f of the accepted round r_k adds the
-// refinement (r_k -> f) with score 1: the user wrote it, so it has no behaviour log-probs. The
+// refinement (r_k -> f) with score 1: the user wrote it, so it has no behaviour log-probs (an edit
+// that lands on r_(k+1)'s text takes back that round's loss). The
 // Leader's y is scored against the Follower's first response: p of transition 1, when it is scored.
 import { contextOf, DEFAULT_FOLLOWER_INSTRUCTION, promptMessages, refinementMessages, type ChatMessage } from '../models/prompts';
 import type { Completion, FollowerRound, GenerationPrompt, ImportedPairRecord, Prompt, SessionRecord, StoreRecord } from './schema';
@@ -84,6 +85,9 @@ export function sessionGameSamples(record: SessionRecord): GameSample[] {
   });
   const d = record.decision;
   if (d.kind === 'accepted-edited' && d.finalText !== texts[d.round + 1]) {
+    // An edit that lands on the next round's text says that text won after all: its loss goes.
+    const lostToEdit = samples.findIndex((x) => x.score === 0 && x.completion.text === d.finalText);
+    if (lostToEdit >= 0) samples.splice(lostToEdit, 1);
     // The edit refines the accepted round: under the prompt that generated the next round from it,
     // or, after the last round, the one the refiner would have built.
     const kept = record.rounds[d.round];

@@ -224,3 +224,15 @@ test('every sample is valid trainer input, and the dry-run summary says what it 
   // Follower-only training leaves the Leader's samples out.
   assert.ok(trainingSamples(records, tokenizer, { ...options(), leader: false }).every((s) => s.role === 'follower'));
 });
+
+test('identical texts say nothing: a fixed point or an edit that lands on the next round changes which transitions are scored', async () => {
+  const base = (await store.get('edited')) as SessionRecord;
+  const [r1, r2] = base.rounds;
+  // The loop stopped at a fixed point (round 2 returned round 1's text) and the user accepted round 2:
+  // the chosen text is round 1's too, so round 1 wins over the draft and the identical pair is left out.
+  const fixed = { ...base, rounds: [r1, { ...r2, text: r1.text }], decision: { kind: 'accepted', round: 1, decidedAt: AT } } as SessionRecord;
+  assert.deepEqual(gameSamples(fixed).map((s) => [s.role, s.transition, s.score]), [['leader', 'x->r0', 0], ['follower', 'r0->r1', 1]]);
+  // An edit of round 1 into exactly round 2's text: round 2 did not lose.
+  const landed = { ...base, decision: { kind: 'accepted-edited', round: 0, finalText: r2.text, decidedAt: AT } } as SessionRecord;
+  assert.deepEqual(gameSamples(landed).map((s) => [s.role, s.transition, s.score]), [['leader', 'x->r0', 0], ['follower', 'r0->r1', 1], ['follower', 'r1->edit', 1]]);
+});

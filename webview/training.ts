@@ -1,4 +1,4 @@
-// The Training tab: how many usable pairs the store holds, whether the Leader trains too, the Train
+// The Training tab: how many game samples the store's decisions make, whether the Leader trains too, the Train
 // button, the chart area for loss, KL and judge score (filled while a training run reports its
 // steps), and what the decision picked in History teaches (its game samples).
 import type { DecisionSample, PanelMessage, PanelSettings, TrainingCounts, TrainingMetrics } from '../src/ui/panelProtocol';
@@ -57,7 +57,7 @@ export function createTrainingTab(send: (message: PanelMessage) => void): Traini
   const teaching = element('ul', { id: 'teaching', class: 'samples', 'aria-label': 'Game samples of the chosen decision' });
   return {
     content: [
-      element('h3', {}, 'Preference pairs'), counts, trainLeader, leaderNote, train, element('h3', {}, 'Progress'), chart, legend, note,
+      element('h3', {}, 'Your decisions as training data'), counts, trainLeader, leaderNote, train, element('h3', {}, 'Progress'), chart, legend, note,
       element('h3', {}, 'What this decision teaches'), teachingNote, teaching,
     ],
     showTeaching(samples, text) {
@@ -68,8 +68,9 @@ export function createTrainingTab(send: (message: PanelMessage) => void): Traini
       const rows: [string, string][] = [
         ['Sessions', String(c.sessions)],
         ['Decided', String(c.decided)],
-        ['Usable pairs', String(c.pairs)],
-        ['With behaviour log-probs', String(c.pairsWithLogprobs)],
+        ['Follower samples', String(c.followerSamples)],
+        ['Leader samples', String(c.leaderSamples)],
+        ['With behaviour log-probs', String(c.samplesWithLogprobs)],
       ];
       counts.replaceChildren(...rows.flatMap(([name, value]) => [element('dt', {}, name), element('dd', { 'data-count': name }, value)]));
     },

@@ -32,7 +32,7 @@ export function createVersionViews(send: (message: PanelMessage) => void): {
       rows.replaceChildren(...(versions.length === 0 ? [element('li', {}, 'No trained versions yet.')] : versions.map((v) => {
         const item = element('li', { 'data-version': v.version, class: v.version === active ? 'active' : '' });
         const accuracy = v.heldOutAccuracy === null ? 'held-out accuracy not measured' : `held-out accuracy ${v.heldOutAccuracy.toFixed(3)}`;
-        item.append(element('span', {}, `${v.version}${v.version === active ? ' (active)' : ''}: ${new Date(v.createdAt).toLocaleString()}, ${v.trainPairs} pairs, ${accuracy} `));
+        item.append(element('span', {}, `${v.version}${v.version === active ? ' (active)' : ''}: ${new Date(v.createdAt).toLocaleString()}, ${v.decisions} decisions (${v.samples} game samples), ${accuracy} `));
         if (v.version !== active) {
           const activate = custom('vscode-button', { secondary: '', 'data-action': 'activate' }, 'Activate');
           activate.addEventListener('click', () => send({ type: 'activateVersion', version: v.version }));

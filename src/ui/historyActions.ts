@@ -32,11 +32,16 @@ export class HistoryActions {
     return { sessions: page.items.map(summarize), total: page.total };
   }
 
+  /** What training gets from the store: every decision's game samples, counted by role. */
   async training(): Promise<TrainingCounts> {
-    const stats = await (await this.history.store()).stats();
+    const store = await this.history.store();
+    const stats = await store.stats();
+    const samples = (await store.records()).flatMap(gameSamples);
     return {
       sessions: stats.sessions, decided: stats.acceptance.decided,
-      pairs: stats.pairs.total, pairsWithLogprobs: stats.pairs.withBehaviourLogprobs,
+      followerSamples: samples.filter((s) => s.role === 'follower').length,
+      leaderSamples: samples.filter((s) => s.role === 'leader').length,
+      samplesWithLogprobs: samples.filter((s) => s.completion.logprobs !== null).length,
     };
   }
 

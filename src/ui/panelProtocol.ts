@@ -84,18 +84,24 @@ export interface DecisionSample {
   readonly trains: boolean;
 }
 
+/** What training gets from the store: the game samples of every decision (src/store/game.ts). */
 export interface TrainingCounts {
   readonly sessions: number;
   readonly decided: number;
-  readonly pairs: number;
-  readonly pairsWithLogprobs: number;
+  readonly followerSamples: number;
+  /** Used only when the Leader trains. */
+  readonly leaderSamples: number;
+  /** Samples a model sampled, whose behaviour log-probs are recorded. */
+  readonly samplesWithLogprobs: number;
 }
 
 /** One trained Follower version as the Models and Training tabs list it. */
 export interface VersionSummary {
   readonly version: string;
   readonly createdAt: string;
-  readonly trainPairs: number;
+  /** Decisions (store records) it trained on, and the game samples they made. */
+  readonly decisions: number;
+  readonly samples: number;
   /** Held-out preference accuracy after training, when it was measured. */
   readonly heldOutAccuracy: number | null;
 }

@@ -1,8 +1,8 @@
 // Train: runs `slhf train` (the CLI, in its own process, which forks the training worker) on the
 // store's pairs, with `--leader same` when slhf.training.leader trains the Leader on the shared
 // adapter; shows its progress as a cancellable notification and in the panel's chart, and points
-// the refiner at the version it activates. The CLI keeps the tokenization of store pairs
-// in one home (src/cli/training-data.ts), which the UI layer may not import.
+// the refiner at the version it activates. Running the CLI keeps the store -> job step (game
+// samples tokenized for the model, the held-out split) in one home, src/cli/training.ts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
@@ -48,7 +48,7 @@ export class TrainingRunner implements vscode.Disposable {
     const root = TrainingRunner.adaptersRoot(this.globalStorage);
     const versions = listVersions(root).reverse().map((version) => {
       const meta = readMeta(root, version);
-      return { version, createdAt: meta.createdAt, trainPairs: meta.data.trainPairs, heldOutAccuracy: meta.metrics.heldOutAccuracy ?? null };
+      return { version, createdAt: meta.createdAt, decisions: meta.data.trainPairs, samples: meta.data.samples, heldOutAccuracy: meta.metrics.heldOutAccuracy ?? null };
     });
     return { active: readActive(root)?.version ?? null, versions };
   }

@@ -40,6 +40,8 @@ export class PanelViewProvider implements vscode.WebviewViewProvider, vscode.Dis
   private view: vscode.WebviewView | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private query: { text: string; filter: HistoryFilter } = { text: '', filter: 'all' };
+  /** The session whose game samples the Training tab shows; they follow its decision (an undo changes them). */
+  private explained: string | undefined;
   private resolved!: () => void;
   /** Settles when VS Code first shows the panel (tests wait on it through the extension's API). */
   readonly whenResolved = new Promise<void>((resolve) => (this.resolved = resolve));
@@ -109,7 +111,8 @@ export class PanelViewProvider implements vscode.WebviewViewProvider, vscode.Dis
           await this.backend.reopenSession(message.id);
           break;
         case 'explainSession':
-          this.post({ type: 'decisionSamples', id: message.id, ...(await this.backend.explainSession(message.id)) });
+          this.explained = message.id;
+          await this.refreshTeaching();
           break;
         case 'activateVersion':
           await this.backend.switchVersion({ version: message.version });
@@ -145,6 +148,18 @@ export class PanelViewProvider implements vscode.WebviewViewProvider, vscode.Dis
     if (!this.view) return;
     const { sessions, total } = await this.backend.history(this.query.text, this.query.filter);
     this.post({ type: 'history', sessions, total });
+    await this.refreshTeaching();
+  }
+
+  private async refreshTeaching(): Promise<void> {
+    const id = this.explained;
+    if (!this.view || id === undefined) return;
+    try {
+      this.post({ type: 'decisionSamples', id, ...(await this.backend.explainSession(id)) });
+    } catch {
+      this.explained = undefined;
+      this.post({ type: 'decisionSamples', id, samples: [], note: 'That refinement is no longer in the history, so it teaches nothing.' });
+    }
   }
 
   async refreshTraining(): Promise<void> {

@@ -10,7 +10,7 @@ import { loraFeeds } from '../models/graphs';
 import { loadPeftAdapter } from '../models/peft';
 import { seededRandom } from '../models/seeded-random';
 import { ModelSpecError, resolveModelSpec } from '../models/spec';
-import { followerSuffixIds, loadTokenizer } from '../models/tokenizer';
+import { followerSuffixIds, trainingTokenizer } from '../models/tokenizer';
 import { createLogger, PreferenceStore, sampleSummary, trainingSamples, type TrainingSample } from '../store';
 import {
   activate, activeAdapterDir, DEFAULT_TRAIN_SETTINGS, evaluateSamples, KL_ESTIMATORS, listVersions, Policy, readActive, readMeta, rollback,
@@ -41,15 +41,12 @@ async function storeSamples(args: ParsedArgs, command: Command, io: CliIO, model
   const logger = createLogger({ level: 'warn', sink: (lvl, m) => io.stderr(`slhf ${command.name}: ${lvl}: ${m}\n`) });
   const store = await PreferenceStore.open(requireString(args, 'store', command), { logger });
   const records = await store.records();
-  const checkpoint = await openCheckpoint(modelDir, { requireTokenizer: true });
-  const endOfTurn = checkpoint.config.eosTokenIds.at(-1) ?? checkpoint.config.padTokenId ?? 0;
-  await checkpoint.close();
-  const tokenizer = await loadTokenizer(modelDir);
+  const { tokenizer, endOfTurn, eos } = await trainingTokenizer(modelDir);
   const split = splitPairs(records, numberOption(args, 'held-out', HELD_OUT, { min: 0, max: 0.9 }), seed);
   const samples = (part: typeof records) => trainingSamples(part, tokenizer, { ...game, endOfTurn });
   const [train, heldOut] = [samples(split.train), samples(split.heldOut)];
   const decided = (part: TrainingSample[]) => new Set(part.map((x) => x.record)).size;
-  return { train, heldOut, records: { train: decided(train), heldOut: decided(heldOut) }, tokenizer, eos: checkpoint.config.eosTokenIds };
+  return { train, heldOut, records: { train: decided(train), heldOut: decided(heldOut) }, tokenizer, eos };
 }
 
 const commonOptions = {

@@ -1,6 +1,7 @@
 // A model folder's tokenizer, offline, through transformers.js: what renders prompts (chat template)
 // and turns texts into the ids training scores.
 import { basename, dirname } from 'node:path';
+import { openCheckpoint } from './checkpoint';
 import { followerMessages, PRESETS, renderPrompt, type ChatMessage } from './prompts';
 
 export interface TextTokenizer {
@@ -8,6 +9,17 @@ export interface TextTokenizer {
   decode(ids: number[], options: { skip_special_tokens: boolean }): string;
   apply_chat_template(messages: ChatMessage[], options: Record<string, unknown>): unknown;
   chat_template?: unknown;
+}
+
+/**
+ * The tokenizer and the end tokens training needs: `endOfTurn` ends a retokenized completion (the
+ * model's last end-of-sequence id), `eos` are all of them.
+ */
+export async function trainingTokenizer(modelDir: string): Promise<{ tokenizer: TextTokenizer; endOfTurn: number; eos: number[] }> {
+  const checkpoint = await openCheckpoint(modelDir, { requireTokenizer: true });
+  await checkpoint.close();
+  const { eosTokenIds, padTokenId } = checkpoint.config;
+  return { tokenizer: await loadTokenizer(modelDir), endOfTurn: eosTokenIds.at(-1) ?? padTokenId ?? 0, eos: eosTokenIds };
 }
 
 export async function loadTokenizer(modelDir: string): Promise<TextTokenizer> {

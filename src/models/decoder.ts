@@ -60,6 +60,12 @@ export interface DecoderInputs {
   lora?: LoraTensors;
   /** int64 scalar: logits for only the last N positions (0 keeps all); absent: every position. */
   numLogitsToKeep?: Tensor;
+  /**
+   * float [batch]: multiplies each row's logits (1 / its sampling temperature). Applied to the final
+   * hidden state, which is the same since the output projection is linear without a bias, and adds
+   * a [batch, seq, hidden] product instead of a [batch, seq, vocab] one (and its gradient).
+   */
+  logitScale?: Tensor;
 }
 
 export interface DecoderOutputs {
@@ -227,5 +233,6 @@ export function decoderForward(config: DecoderConfig, weight: WeightSource, inpu
   }
   if (inputs.numLogitsToKeep) h = lastPositions(h, inputs.numLogitsToKeep);
   h = rmsNorm(h, weight('model.norm.weight'), config.rmsNormEps);
+  if (inputs.logitScale) h = mul(h, unsqueeze(inputs.logitScale, [1, 2]));
   return { logits: frozenLinear(h, lmHead(config, weight)), present };
 }

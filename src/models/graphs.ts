@@ -1,7 +1,7 @@
 // The three graphs built from the one decoder definition: the transformers.js inference graph with
 // its KV cache, the scoring graph (per-token log-probs of given tokens), and the training graph (the
 // same log-probs with LoRA A/B and dropout masks as inputs, for the trainer to differentiate).
-import { Graph, type Feed, type Tensor, type TypedArray, cast, gatherElements, logSoftmax, mul, squeeze, unsqueeze } from '../onnx';
+import { Graph, type Feed, type Tensor, type TypedArray, cast, gatherElements, logSoftmax, squeeze, unsqueeze } from '../onnx';
 import type { DecoderConfig } from './config';
 import { decoderForward, type KvTensors, type LoraTensors, type WeightSource } from './decoder';
 import { encodeHalf } from './half';
@@ -69,13 +69,9 @@ function transposeCopy(data: Float32Array, rows: number, cols: number): Float32A
 }
 
 
-/**
- * log softmax(logits * inverseTemperature[b])[target] for every position: [batch, seq]. Without
- * `inverseTemperature` ([batch]), temperature 1.
- */
-export function tokenLogProbs(logits: Tensor, targets: Tensor, inverseTemperature?: Tensor): Tensor {
-  const scaled = inverseTemperature ? mul(logits, unsqueeze(inverseTemperature, [1, 2])) : logits;
-  return squeeze(gatherElements(logSoftmax(scaled, -1), unsqueeze(targets, [2]), 2), [2]);
+/** log softmax(logits)[target] for every position: [batch, seq]. */
+export function tokenLogProbs(logits: Tensor, targets: Tensor): Tensor {
+  return squeeze(gatherElements(logSoftmax(logits, -1), unsqueeze(targets, [2]), 2), [2]);
 }
 
 /** The log-prob graph's optional input [batch]: 1 / T for each row (see LogProbGraphOptions.temperature). */
@@ -209,9 +205,9 @@ export function buildLogProbGraph(config: DecoderConfig, weights: WeightMap, opt
     });
   }
   const weight = initializerSource(graph, config, weights, options);
-  const { logits } = decoderForward(config, weight, { inputIds, attentionMask, positionIds, lora: loraTensors });
-  const inverseTemperature = options.temperature ? graph.input(INVERSE_TEMPERATURE, options.dtype ?? 'float32', ['batch_size']) : undefined;
-  const logProbs = graph.output(tokenLogProbs(logits, targetIds, inverseTemperature), 'token_logprobs');
+  const logitScale = options.temperature ? graph.input(INVERSE_TEMPERATURE, options.dtype ?? 'float32', ['batch_size']) : undefined;
+  const { logits } = decoderForward(config, weight, { inputIds, attentionMask, positionIds, lora: loraTensors, logitScale });
+  const logProbs = graph.output(tokenLogProbs(logits, targetIds), 'token_logprobs');
   return { graph, inputIds, attentionMask, positionIds, targetIds, tokenLogProbs: logProbs, lora };
 }
 

@@ -35,15 +35,13 @@ export interface PreferencePair {
   prompt: Prompt;
   chosen: PairSide;
   rejected: PairSide;
-  /** True when at least one side carries behaviour log-probs (usable for off-policy SLHF). */
+  /** True when at least one side carries behaviour log-probs. */
   hasBehaviourLogprobs: boolean;
-  /** Structured parts of a session, so the trainer can build its own Leader/Follower prompts. */
-  session?: { context: string; instruction: string; draft: Draft; languageId: string; preset: string };
 }
 
 /**
- * The TRL prompt of a session: the instruction and the context as one user message. The trainer
- * builds model prompts from `PreferencePair.session` instead; this shape is for portable export.
+ * The TRL prompt of a session: the instruction and the context as one user message, a portable
+ * shape for export (training uses the prompts recorded with each generation: game.ts).
  */
 export function sessionPrompt(record: SessionRecord): ChatMessage[] {
   const content = record.context ? `${record.instruction}\n\n${record.context}` : record.instruction;
@@ -81,7 +79,6 @@ export function sessionPairs(record: SessionRecord): PreferencePair[] {
     if (d.kind === 'accepted-edited') comparisons.push([{ text: d.finalText, origin: 'final', logprobs: null }, kept]);
   }
   const prompt = sessionPrompt(record);
-  const session = { context: record.context, instruction: record.instruction, draft: record.draft, languageId: record.languageId, preset: record.preset };
   return comparisons
     .filter(([chosen, rejected]) => chosen.text !== rejected.text)
     .map(([chosen, rejected]) => ({
@@ -94,7 +91,6 @@ export function sessionPairs(record: SessionRecord): PreferencePair[] {
       chosen,
       rejected,
       hasBehaviourLogprobs: chosen.logprobs !== null || rejected.logprobs !== null,
-      session,
     }));
 }
 

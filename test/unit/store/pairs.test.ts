@@ -22,7 +22,6 @@ test('accepting round k prefers it to the draft and to every other round', () =>
   assert.ok(pairs.every((p) => p.hasBehaviourLogprobs && p.at === '2026-03-02T00:00:00.000Z'));
   assert.equal(overDraft.id, 's1/r1>draft');
   assert.deepEqual(overDraft.prompt, [{ role: 'user', content: 'Make it shorter.\n\nA paragraph about tea.' }]);
-  assert.equal(overDraft.session?.instruction, 'Make it shorter.');
 });
 
 test('rejecting all prefers the draft to every round', () => {

@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { writeFileAtomic } from '../onnx/atomic-file';
 import { createInterface } from 'node:readline';
 import { requireString, UsageError, type CliIO, type Command, type ParsedArgs } from './command';
-import { createLogger, exportRows, ImportParser, PreferenceStore, StoreError, TRANSFER_FORMATS, type LogLevel, type StoreRecord, type TransferFormat } from '../store';
+import { createLogger, exportRows, ImportParser, PreferenceStore, storeIoError, TRANSFER_FORMATS, type LogLevel, type StoreRecord, type TransferFormat } from '../store';
 
 const FORMATS = TRANSFER_FORMATS.join('|');
 // Import adds records in batches: one lock and one fsync per batch, bounded memory for big datasets.
@@ -43,15 +43,22 @@ const exportCommand: Command = {
     const fmt = format(args, this);
     const out = requireString(args, 'out', this);
     const store = await openStore(args, this, io);
-    const rows = exportRows(await store.records(), fmt);
+    const unreadable = await store.unreadableRecords();
+    const rows = exportRows(await store.records(), fmt, unreadable);
     // Written aside and renamed, so an interrupted export never leaves half a file under FILE.
     try {
       writeFileAtomic(out, rows.map((r) => JSON.stringify(r) + '\n').join(''));
     } catch (err) {
-      throw new StoreError(`Could not write ${out}: ${(err as Error).message}`, 'io', out, { cause: err });
+      throw storeIoError(err, out, 'write the export file', false);
     }
     const count = fmt === 'full' ? rows.length - 1 : rows.length;
     io.stdout(`exported ${count} ${fmt === 'full' ? 'records' : 'rows'} (${fmt}) to ${out}\n`);
+    // Never silent about records left out or carried unread.
+    if (unreadable.length > 0 && fmt === 'full') {
+      io.stderr(`${unreadable.length} of them could not be read by this version (written by a newer SLHF Refine?) and were exported as stored; importing them needs that version.\n`);
+    } else if (unreadable.length > 0) {
+      io.stderr(`${unreadable.length} record(s) could not be read by this version (written by a newer SLHF Refine?), so their pairs are not in this export; update SLHF Refine, or use --format full to carry them as stored.\n`);
+    }
     return 0;
   },
 };
@@ -89,12 +96,18 @@ const importCommand: Command = {
     try {
       await opened;
     } catch (err) {
-      throw new StoreError(`Could not read ${file}: ${(err as Error).message}`, 'io', file, { cause: err });
+      throw storeIoError(err, file, 'read the import file', false);
     }
     let line = 0;
-    for await (const text of createInterface({ input, crlfDelay: Infinity })) {
-      parser.line(text, ++line);
-      if (line % IMPORT_BATCH === 0) await flush(parser.takeRecords());
+    try {
+      for await (const text of createInterface({ input, crlfDelay: Infinity })) {
+        parser.line(text, ++line);
+        if (line % IMPORT_BATCH === 0) await flush(parser.takeRecords());
+      }
+    } catch (err) {
+      // Read errors (a folder: EISDIR, a line past the string limit) get a clear message; the
+      // batches already imported stay (storeIoError passes the store's own errors through).
+      throw storeIoError(err, file, `read line ${line + 1} of the import file`, false);
     }
     const { records, problems, rows } = parser.finish();
     await flush(records);

@@ -41,7 +41,14 @@ export function storeIoError(err: unknown, path: string, action: string, write =
         'read-only', path, { cause: err });
     case 'ENOENT':
       return new StoreError(`${head}: it does not exist (ENOENT).`, 'not-found', path, { cause: err });
+    case 'EISDIR':
+      return new StoreError(`${head}: it is a folder, not a file (EISDIR). Name a file there, or move the folder away.${tail}`, 'io', path, { cause: err });
     default:
+      // Node's size limits (a buffer of 4 GiB, a string of 512 MiB) surface as RangeErrors that
+      // name an argument, not the file: say what was too large instead.
+      if (err instanceof RangeError || code === 'ERR_STRING_TOO_LONG' || code === 'ERR_FS_FILE_TOO_LARGE') {
+        return new StoreError(`${head}: it is too large to read (${(err as Error).message}). Check that the path names the right file.${tail}`, 'io', path, { cause: err });
+      }
       return new StoreError(`${head}: ${(err as Error)?.message ?? String(err)}.${tail}`, 'io', path, { cause: err });
   }
 }

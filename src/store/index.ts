@@ -2,7 +2,7 @@
 export * from './schema';
 export { SchemaError, validateRecord } from './validate';
 export { upgradeRecord, type SessionRecordV1 } from './migrate';
-export { StoreError, type StoreErrorCode } from './errors';
+export { StoreError, storeIoError, type StoreErrorCode } from './errors';
 export { createLogger, type Logger, type LogLevel } from './logger';
 export type { FsLayer } from './fsLayer';
 export { PreferenceStore, resolveStorePath, STORE_FILE_NAME, type NewSession, type PutManyResult, type StoreOptions, type StoreWarning } from './store';

@@ -2,9 +2,10 @@
 // digits of SHA-256 over the JSON bytes. Appends are fsynced before they return; rewrites go to a
 // temp file that is fsynced and renamed over the log, so a crash leaves either the old or the new
 // file. A line that fails its checksum is skipped and reported; the rest stays readable.
+import { constants as bufferLimits } from 'node:buffer';
 import { createHash, randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { storeIoError } from './errors';
+import { storeIoError, StoreError } from './errors';
 import { isMissing, type FsLayer } from './fsLayer';
 import type { Logger } from './logger';
 
@@ -13,6 +14,8 @@ const PREFIX = 9; // 8 hex digits and a space
 // A rewrite writes and flushes a big store in steps, with the lock's heartbeat between them.
 const WRITE_CHUNK = 4 * 1024 * 1024;
 const SYNC_EVERY = 32 * 1024 * 1024;
+
+const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
 
 function checksum(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex').slice(0, 8);
@@ -108,7 +111,13 @@ export class LogFile {
     }
     try {
       const st = this.fs.fstatSync(fd);
+      if (st.isDirectory()) throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
       const from = st.size >= offset ? offset : 0;
+      if (st.size - from > bufferLimits.MAX_LENGTH) {
+        throw new StoreError(
+          `Could not read the store file ${this.path}: it is ${gib(st.size)}, more than a store can be read in one piece (${gib(bufferLimits.MAX_LENGTH)}). ` +
+            'Check that --store names a preference store.', 'io', this.path);
+      }
       const bytes = Buffer.alloc(st.size - from);
       let got = 0;
       while (got < bytes.length) {

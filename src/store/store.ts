@@ -239,7 +239,7 @@ export class PreferenceStore {
       const fresh = new Map<string, StoreRecord>();
       for (const r of checked) {
         const current = fresh.get(r.id) ?? this.index.get(r.id)?.record;
-        if (current && (JSON.stringify(current) === JSON.stringify(r) || newer(current, r))) result.unchanged++;
+        if (current && alreadyStored(current, r)) result.unchanged++;
         else {
           if (current) result.updated++;
           else result.added++;
@@ -293,6 +293,16 @@ export class PreferenceStore {
   async get(id: string): Promise<StoreRecord | undefined> {
     this.refreshSync();
     return this.index.get(id)?.record;
+  }
+
+  /**
+   * Intact lines this version cannot read (written by a newer version, most likely), as stored. They
+   * stay on disk through compaction, and a `full` export carries them too.
+   */
+  async unreadableRecords(): Promise<unknown[]> {
+    const read = this.log.readFrom(0);
+    if (!read) return [];
+    return scanLog(read.bytes, 0, 1).lines.map((l) => l.value).filter((value) => !readable(value));
   }
 
   /** Every record (sessions and imported pairs), in file order of their latest write. */
@@ -369,7 +379,25 @@ export class PreferenceStore {
   }
 }
 
-function newer(current: StoreRecord, incoming: StoreRecord): boolean {
-  return current.kind === 'session' && incoming.kind === 'session' && Date.parse(current.updatedAt) > Date.parse(incoming.updatedAt);
+/** Whether this version reads a stored value (a newer version's record is refused with a SchemaError). */
+function readable(value: unknown): boolean {
+  try {
+    upgradeRecord(value);
+    return true;
+  } catch (err) {
+    if (err instanceof SchemaError) return false;
+    throw err;
+  }
+}
+
+/**
+ * Whether writing `incoming` over `current` (same id) would add nothing: the same record, a session
+ * already stored in a newer version, or an imported pair (its id is a hash of its prompt, chosen and
+ * rejected, so the same id is the same pair; a re-import differs only in its import time).
+ */
+function alreadyStored(current: StoreRecord, incoming: StoreRecord): boolean {
+  if (current.kind === 'imported-pair' && incoming.kind === 'imported-pair') return true;
+  if (current.kind === 'session' && incoming.kind === 'session' && Date.parse(current.updatedAt) > Date.parse(incoming.updatedAt)) return true;
+  return JSON.stringify(current) === JSON.stringify(incoming);
 }
 

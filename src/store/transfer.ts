@@ -14,9 +14,12 @@ export type TransferFormat = (typeof TRANSFER_FORMATS)[number];
 /** First line of a `full` export. */
 export const FULL_EXPORT_HEADER = { format: 'slhf-store-export', schemaVersion: SCHEMA_VERSION } as const;
 
-/** The rows of an export, one JSON value per output line. */
-export function exportRows(records: StoreRecord[], format: TransferFormat): unknown[] {
-  if (format === 'full') return [FULL_EXPORT_HEADER, ...records];
+/**
+ * The rows of an export, one JSON value per output line. `unreadable`: records this version cannot
+ * read (store.unreadableRecords()); `full` is lossless, so it carries them as stored, last.
+ */
+export function exportRows(records: StoreRecord[], format: TransferFormat, unreadable: unknown[] = []): unknown[] {
+  if (format === 'full') return [FULL_EXPORT_HEADER, ...records, ...unreadable];
   const pairs = records.flatMap(pairsOf);
   if (format === 'trl-paired') return pairs.map((p) => ({ prompt: p.prompt, chosen: p.chosen.text, rejected: p.rejected.text }));
   return pairs.flatMap((p) => [

@@ -165,7 +165,7 @@ test('command-line mistakes get clear messages', async (t) => {
   assert.match((await cli('import', '--store', dir, '--format', 'full')).err, /expected exactly one FILE/);
   const missing = await cli('import', '--store', dir, '--format', 'full', join(dir, 'nope.jsonl'));
   assert.equal(missing.code, 1);
-  assert.match(missing.err, /Could not read .*nope\.jsonl: ENOENT/);
+  assert.match(missing.err, /Could not read the import file .*nope\.jsonl: it does not exist \(ENOENT\)/);
   const nothing = join(dir, 'garbage.jsonl');
   writeFileSync(nothing, 'garbage\n');
   assert.equal((await cli('import', '--store', dir, '--format', 'trl-paired', nothing)).code, 1, 'nothing usable is a failure');

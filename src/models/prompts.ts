@@ -4,6 +4,7 @@
 // A model-format concern: the refiner renders them to generate, the store to replay what generated
 // a text, and training to tokenize it.
 import type { PromptParts } from './generation-record';
+import { checkChatTemplate, TemplateBudgetError } from './template-budget';
 
 export const DEFAULT_FOLLOWER_INSTRUCTION = 'Improve the previous answer. Phrase it as if it was the original response.';
 
@@ -112,6 +113,8 @@ export function plainTemplate(messages: ChatMessage[]): string {
 /** The part of a transformers.js tokenizer prompts need. */
 export interface ChatTokenizer {
   chat_template?: unknown;
+  /** tokenizer_config.json as loaded (transformers.js): the special tokens a template may use. */
+  config?: unknown;
   apply_chat_template(messages: ChatMessage[], options: Record<string, unknown>): unknown;
 }
 
@@ -126,13 +129,18 @@ export interface RenderedPrompt {
 export function renderPrompt(tokenizer: ChatTokenizer, messages: ChatMessage[]): RenderedPrompt {
   if (tokenizer.chat_template) {
     // enable_thinking: Qwen3-style templates then open the answer without a reasoning block.
-    const apply = (m: ChatMessage[]) => tokenizer.apply_chat_template(m, { tokenize: false, add_generation_prompt: true, enable_thinking: false }) as string;
+    const options = { tokenize: false, add_generation_prompt: true, enable_thinking: false };
+    const apply = (m: ChatMessage[]) => {
+      // A bounded dry run first: a hostile template cannot be stopped once the real render runs.
+      checkChatTemplate(tokenizer, m, options);
+      return tokenizer.apply_chat_template(m, options) as string;
+    };
     let text: string;
     try {
       text = apply(messages);
     } catch (err) {
       // Some templates (Gemma's) refuse a system turn; fold it into the first user turn instead.
-      if (messages[0]?.role !== 'system') throw err;
+      if (messages[0]?.role !== 'system' || err instanceof TemplateBudgetError) throw err;
       const [system, first, ...rest] = messages;
       text = apply([{ role: 'user', content: `${system.content}\n\n${first.content}` }, ...rest]);
     }

@@ -153,6 +153,10 @@ const trainCommand: Command = {
     const trainLeader = leader !== undefined && (leader === 'same' || resolve(await model(leader, 'leader')) === resolve(followerDir));
     if (leader && !trainLeader) io.stderr('slhf train: the Leader is a different model; it stays frozen and only the Follower trains.\n');
     const settings = settingsFrom(args, trainLeader);
+    // With the Leader frozen the weight only scales the whole loss, which Adam cancels; say so rather than let it look tuned.
+    if (!trainLeader && (args.values['follower-weight'] !== undefined || args.values['separate-adapters'])) {
+      io.stderr('slhf train: --follower-weight and --separate-adapters have no effect while the Leader is frozen (train it with --leader same).\n');
+    }
     const game = { leader: trainLeader, followerReference: settings.followerReference ?? 'standard' };
     const { train, heldOut, records, tokenizer, eos } = await storeSamples(args, this, io, followerDir, settings.seed ?? 0, game);
     if (dryRun) {

@@ -122,6 +122,12 @@ test('bad input gets a clear message', async () => {
   assert.match(badGroup.stderr, /--refinements-per-draft must be an integer >= 1/);
   const badPenalty = await cli('train', '--store', storeDir, '--follower', f.modelDir, '--out', join(f.dir, 'x'), '--eos-penalty=-1');
   assert.match(badPenalty.stderr, /--eos-penalty must be a number >= 0/);
+  // A Follower weight cannot matter with a frozen Leader (Adam cancels a pure loss scale): the CLI says so.
+  const idleWeight = await cli('train', '--store', storeDir, '--follower', f.modelDir, '--dry-run', '--follower-weight', '5');
+  assert.equal(idleWeight.code, 0, idleWeight.stderr);
+  assert.match(idleWeight.stderr, /--follower-weight and --separate-adapters have no effect while the Leader is frozen/);
+  const sharedWeight = await cli('train', '--store', storeDir, '--follower', f.modelDir, '--dry-run', '--follower-weight', '5', '--leader', 'same');
+  assert.doesNotMatch(sharedWeight.stderr, /no effect/);
 });
 
 test('slhf train --dry-run --json prints each game sample without training: role, record, rendered prompt, completion, score, behaviour', async () => {

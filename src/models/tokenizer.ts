@@ -1,7 +1,7 @@
 // A model folder's tokenizer, offline, through transformers.js: what renders prompts (chat template)
 // and turns texts into the ids training scores.
 import { basename, dirname } from 'node:path';
-import { openCheckpoint } from './checkpoint';
+import { checkModelFolder, openCheckpoint } from './checkpoint';
 import { followerMessages, PRESETS, renderPrompt, type ChatMessage } from './prompts';
 
 export interface TextTokenizer {
@@ -23,6 +23,7 @@ export async function trainingTokenizer(modelDir: string): Promise<{ tokenizer: 
 }
 
 export async function loadTokenizer(modelDir: string): Promise<TextTokenizer> {
+  checkModelFolder(modelDir); // transformers.js reads the files itself: no FIFOs, devices or huge files
   const { env, AutoTokenizer } = await import('@huggingface/transformers');
   env.allowRemoteModels = false;
   env.allowLocalModels = true;

@@ -15,16 +15,22 @@ export class StoreError extends Error {
   }
 }
 
-const SAFE = 'Records already stored are safe; this change was not saved.';
+const TAILS = {
+  write: ' Records already stored are safe; this change was not saved.',
+  // A rewrite (compaction) saves no change of its own: its failure leaves the file as it was.
+  rewrite: ' The store was left as it was: no record was lost.',
+  read: '',
+};
 
 /**
  * Wraps an fs error. `action` completes "Could not ... PATH", e.g. "append to the store file";
- * `write` says whether a change was being saved (then the message says it was not).
+ * `outcome` says what the message promises: a change not saved (`write`, true), a store left as it
+ * was (`rewrite`), nothing (`read`, false).
  */
-export function storeIoError(err: unknown, path: string, action: string, write = true): StoreError {
+export function storeIoError(err: unknown, path: string, action: string, outcome: keyof typeof TAILS | boolean = 'write'): StoreError {
   if (err instanceof StoreError) return err;
   const code = (err as NodeJS.ErrnoException)?.code;
-  const tail = write ? ` ${SAFE}` : '';
+  const tail = TAILS[outcome === true ? 'write' : outcome === false ? 'read' : outcome];
   const head = `Could not ${action} ${path}`;
   switch (code) {
     case 'ENOSPC':

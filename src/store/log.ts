@@ -232,7 +232,7 @@ export class LogFile {
     } catch (err) {
       if (fd !== undefined) fs.closeSync(fd);
       this.unlinkQuietly(temp);
-      throw storeIoError(err, this.path, 'rewrite the store file');
+      throw storeIoError(err, this.path, 'rewrite the store file', 'rewrite');
     }
     this.syncDir();
   }

@@ -28,3 +28,31 @@ test('-Infinity for masked tokens beside finite logits is a normal distribution'
   assert.ok(choice.token === 1 || choice.token === 3);
   assert.ok(Number.isFinite(choice.logprob));
 });
+
+test('a model whose weights hold NaN fails its refinement with the model message, not with NUL text', async () => {
+  const { join } = await import('node:path');
+  const { ModelHost } = await import('../../../src/refiner/host');
+  const { refine } = await import('../../../src/refiner/loop');
+  const { openSafetensors } = await import('../../../src/models/safetensors');
+  const { writeSafetensors } = await import('../../../src/models/safetensors-writer');
+  const { collect, tempRoot, tinyModel } = await import('./fixtures');
+  const { root, cleanup } = tempRoot('nan');
+  const dir = await tinyModel(join(root, 'nan'));
+  const reader = await openSafetensors(join(dir, 'model.safetensors'));
+  const tensors = [];
+  for (const name of reader.names()) {
+    const data = await reader.readFloat32(name);
+    if (name === 'model.norm.weight') data.fill(NaN);
+    tensors.push({ name, dtype: 'F32' as const, shape: reader.info(name).shape, data });
+  }
+  await reader.close();
+  await writeSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
+  const host = new ModelHost({ cacheDir: join(root, 'cache'), idleUnloadMs: 0 });
+  host.configure({ follower: { spec: dir } });
+  try {
+    await assert.rejects(collect(refine(host, { draft: 'The fox.', rounds: 1, languageId: 'markdown', settings: { seed: 1, maxNewTokens: 4, temperature: 0 } })), broken);
+  } finally {
+    await host.unloadAll();
+    cleanup();
+  }
+});

@@ -36,6 +36,8 @@ export interface TransferOptions {
   idleTimeoutMs: number;
   /** Cancels every request; the partial file is kept and resumes next time. */
   signal?: AbortSignal;
+  /** The file's size limit: a larger announced size is refused before its body is read, an unannounced body stops there. */
+  maxBytes?: number;
   /** Where HTTPS_PROXY, HTTP_PROXY and NO_PROXY are read. */
   env: NodeJS.ProcessEnv;
 }
@@ -194,6 +196,8 @@ function announcedTotal(res: HubResponse): number | null {
  * past the size the hub announced.
  */
 export async function downloadTo(url: string, dest: string, partial: string, meta: FileMetadata, options: TransferOptions): Promise<void> {
+  const tooLarge = (size: number) => new HubError(`${url}: ${size} bytes, above the limit of ${options.maxBytes} bytes for this file (a damaged or hostile repository?).`, 'integrity');
+  if (meta.size !== null && options.maxBytes !== undefined && meta.size > options.maxBytes) throw tooLarge(meta.size);
   await mkdir(dirname(partial), { recursive: true });
   for (let attempt = 0; ; attempt++) {
     let have = await sizeOf(partial);
@@ -211,10 +215,15 @@ export async function downloadTo(url: string, dest: string, partial: string, met
       continue;
     }
     const resumed = res.status === 206 && (res.header('content-range') ?? '').startsWith(`bytes ${have}-`);
+    const total = meta.size ?? announcedTotal(res);
+    if (total !== null && options.maxBytes !== undefined && total > options.maxBytes) {
+      res.body.destroy();
+      throw tooLarge(total);
+    }
     let outcome;
     try {
       outcome = await receiveBody(res.body, partial, {
-        url, total: meta.size ?? announcedTotal(res), startAt: resumed ? have : 0, windowMs: options.idleTimeoutMs, signal: options.signal, onProgress: options.onBytes,
+        url, total, maxBytes: options.maxBytes, startAt: resumed ? have : 0, windowMs: options.idleTimeoutMs, signal: options.signal, onProgress: options.onBytes,
       });
     } catch (err) {
       if (!(err instanceof DownloadError)) throw err;

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { downloadTo, fetchMetadata, HubError, type FileMetadata, type TransferOptions } from './hub-http';
-import { readModelText } from './model-file';
+import { modelFileLimit, readModelText } from './model-file';
 import { SAFETENSORS_INDEX, SAFETENSORS_SINGLE } from './safetensors';
 
 export { HubError, type HubErrorCode } from './hub-http';
@@ -158,6 +158,8 @@ export async function downloadModel(spec: string, options: HubOptions = {}): Pro
     const partialName = meta.etag && /^[\w-]+$/.test(meta.etag) ? meta.etag : `${snapshotName}-${file}`;
     await downloadTo(fileUrl, dest, join(repoDir, 'blobs', `${partialName}.incomplete`), meta, {
       ...transfer,
+      // Metadata files have the limits they are read with; weights are read in pieces, so none.
+      maxBytes: file.endsWith('.safetensors') ? undefined : modelFileLimit(file),
       onBytes: (downloaded, total) => options.onProgress?.({ file, downloaded, total }),
     });
     return true;

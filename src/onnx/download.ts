@@ -30,6 +30,8 @@ export interface DownloadOptions {
   env?: NodeJS.ProcessEnv;
   /** Extra trusted certificates (PEM), e.g. a mirror's private CA. NODE_EXTRA_CA_CERTS works too. */
   ca?: string;
+  /** The most a body without an announced length may bring (a chunked body has none). */
+  maxBytes?: number;
 }
 
 const MAX_REDIRECTS = 5;
@@ -186,6 +188,8 @@ export interface ReceiveOptions {
   url: string;
   /** Bytes the whole file has when announced: a body that runs past it is stopped before it is written. */
   total: number | null;
+  /** Without an announced size, the most the file may grow to (same stop). */
+  maxBytes?: number;
   /** Bytes already in `partial` (appended to); 0 truncates it. */
   startAt: number;
   /** Stall window: see MIN_BYTES_PER_WINDOW. */
@@ -224,9 +228,10 @@ export async function receiveBody(res: IncomingMessage, partial: string, options
   options.signal?.addEventListener('abort', cancel, { once: true });
   let outcome: BodyOutcome = 'complete';
   let oversize = false;
+  const cap = options.total ?? options.maxBytes ?? null;
   try {
     for await (const chunk of res as AsyncIterable<Buffer>) {
-      if (options.total !== null && received + chunk.length > options.total) {
+      if (cap !== null && received + chunk.length > cap) {
         oversize = true;
         res.destroy();
         break;
@@ -255,7 +260,8 @@ export async function receiveBody(res: IncomingMessage, partial: string, options
   }
   if (oversize) {
     await rm(partial, { force: true });
-    throw new DownloadError(`${options.url}: the server sent more than the ${options.total} bytes it announced; the partial file was removed`, 'oversize');
+    const what = options.total !== null ? `the ${options.total} bytes it announced` : `the ${cap} bytes allowed for this file`;
+    throw new DownloadError(`${options.url}: the server sent more than ${what}; the partial file was removed`, 'oversize');
   }
   return outcome;
 }
@@ -301,7 +307,7 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
     }
     const length = Number(res.headers['content-length']);
     const total = resumed ? rangeTotal(res) : Number.isFinite(length) && res.headers['content-length'] !== undefined ? length : null;
-    const outcome = await receiveBody(res, partial, { url, total, startAt: resumed ? have : 0, windowMs: timeoutMs, signal: options.signal, onProgress: options.onProgress });
+    const outcome = await receiveBody(res, partial, { url, total, maxBytes: options.maxBytes, startAt: resumed ? have : 0, windowMs: timeoutMs, signal: options.signal, onProgress: options.onProgress });
     const size = await sizeOf(partial);
     if (outcome === 'complete' && (total === null || size === total)) break;
     if (attempt >= retries) {

@@ -122,3 +122,33 @@ test('a signal already aborted makes no request at all', { timeout: 20_000 }, as
     (e: unknown) => e instanceof HubError && e.code === 'cancelled');
   assert.equal(requests, 0);
 });
+
+test('a file with no announced size stops at its limit; a metadata file announced above its limit is not fetched at all', { timeout: 20_000 }, async () => {
+  serve((_req, res) => {
+    res.writeHead(200); // chunked: no Content-Length, and the metadata said no size either
+    let sent = 0;
+    const more = () => {
+      while (sent < 8 << 20) {
+        sent += 64 << 10;
+        if (!res.write(Buffer.alloc(64 << 10, 1))) return void res.once('drain', more);
+      }
+      res.end();
+    };
+    res.on('error', () => undefined);
+    more();
+  });
+  const { dest, partial } = paths();
+  const seen: number[] = [];
+  await assert.rejects(downloadTo(`${base}/f`, dest, partial, { commit: null, etag: null, size: null }, transfer({ retries: 0, maxBytes: 1000, onBytes: (d) => seen.push(d) })),
+    (e: unknown) => e instanceof HubError && e.code === 'integrity' && /more than the 1000 bytes allowed for this file/.test(e.message));
+  assert.ok(seen.every((d) => d <= 1000));
+
+  // config.json announced at 20 MiB (its limit is 16 MiB): refused after the HEAD, no GET.
+  serve((req, res) => {
+    if (req.method === 'HEAD') return void res.writeHead(200, { 'X-Repo-Commit': COMMIT, 'Content-Length': String(20 << 20) }).end();
+    res.writeHead(500).end();
+  });
+  await assert.rejects(downloadModel('org/huge-config', { cacheDir: join(root, 'cache-huge'), env: { HF_ENDPOINT: base } }),
+    (e: unknown) => e instanceof HubError && e.code === 'integrity' && /20971520 bytes, above the limit of 16777216 bytes/.test(e.message));
+  assert.equal(requests, 1);
+});

@@ -79,3 +79,16 @@ test('a body that trickles (never idle long enough for the idle timeout) counts 
   assert.equal(requests, 2);
   assert.equal(existsSync(dest), false);
 });
+
+test('a body with no announced length stops at maxBytes', { timeout: 20_000 }, async () => {
+  requests = 0;
+  handler = (_req, res) => {
+    res.writeHead(200); // chunked, no Content-Length
+    flood(res, 8 << 20);
+  };
+  const dest = join(root, 'unannounced.bin');
+  await assert.rejects(downloadFile(`${base}/unannounced.bin`, dest, { env: {}, retries: 0, maxBytes: 4096 }),
+    (e: unknown) => e instanceof DownloadError && e.code === 'oversize' && /more than the 4096 bytes allowed for this file/.test(e.message));
+  assert.equal(existsSync(dest), false);
+  assert.equal(existsSync(`${dest}.partial`), false);
+});

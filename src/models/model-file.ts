@@ -50,7 +50,15 @@ function check(path: string, stats: Stats, maxBytes: number): void {
 
 /** Checks a file without reading it (e.g. before a copy or before another library reads it). */
 export function checkModelFile(path: string, maxBytes = modelFileLimit(path)): void {
-  check(path, statSync(path), maxBytes);
+  let stats: Stats;
+  try {
+    stats = statSync(path);
+  } catch (err) {
+    // Listed in its folder but not there: a symlink whose target is gone (an interrupted hub download).
+    if ((err as { code?: string }).code === 'ENOENT') throw new ModelFileError(`${path} is a symlink to a missing file; download the model again.`, 'not-regular');
+    throw err;
+  }
+  check(path, stats, maxBytes);
 }
 
 /** A metadata file's text, read only once it is known to be a regular file under `maxBytes`. */

@@ -94,3 +94,10 @@ test('the refiner checks a folder before transformers.js reads it: a FIFO tokeni
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ model_type: 'gemma3_text', num_hidden_layers: 1e9 }));
   await assert.rejects(prepareModel(dir, null, { cacheDir: join(root, 'cache') }), refused(/"num_hidden_layers" is 1000000000, above the limit of 1024/));
 });
+
+test('a weights file that is a dangling symlink is named as such', { skip: !posix && 'symlinks need privileges on Windows' }, async () => {
+  const dir = copy();
+  rmSync(join(dir, 'model.safetensors'));
+  symlinkSync(join(root, 'no-such-blob'), join(dir, 'model.safetensors'));
+  await assert.rejects(openCheckpoint(dir), refused(/model\.safetensors is a symlink to a missing file/));
+});

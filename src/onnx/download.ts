@@ -218,7 +218,7 @@ export async function receiveBody(res: IncomingMessage, partial: string, options
   let mark = received;
   let stalled = false;
   const watchdog = setInterval(() => {
-    if (received - mark < MIN_BYTES_PER_WINDOW) {
+    if (received - mark < MIN_BYTES_PER_WINDOW && !res.complete) {
       stalled = true;
       res.destroy();
     }
@@ -258,6 +258,8 @@ export async function receiveBody(res: IncomingMessage, partial: string, options
     res.destroy();
     throw new DownloadError(`download of ${options.url} cancelled; run again to resume`, 'cancelled');
   }
+  // A body destroyed by the watchdog may end its iteration without an error: still a stall.
+  if (stalled) outcome = 'stalled';
   if (oversize) {
     await rm(partial, { force: true });
     const what = options.total !== null ? `the ${options.total} bytes it announced` : `the ${cap} bytes allowed for this file`;

@@ -74,7 +74,9 @@ export class AcceptedEditWatcher implements vscode.Disposable {
       if (!change) continue;
       watch.recorded = change.recorded;
       this.write(watch, change.decision);
-      void vscode.window.showInformationMessage(change.recorded === 'undone' ? UNDO_MESSAGE : REDO_MESSAGE);
+      void vscode.window.showInformationMessage(change.recorded === 'undone' ? UNDO_MESSAGE : REDO_MESSAGE, 'Show History').then((picked) => {
+        if (picked) void vscode.commands.executeCommand('slhf.showHistory');
+      });
     }
   }
 

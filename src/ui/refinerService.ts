@@ -52,7 +52,7 @@ export function readModelSettings(globalStorage: vscode.Uri, extensionUri: vscod
   return { leader, follower: existsSync(join(builtIn, 'config.json')) ? builtIn : '', builtIn: true, device, cacheDir };
 }
 
-/** `leaderAdapter`: a version that trained the Leader too (shared adapter); the Leader then drafts with it. */
+/** `leaderAdapter`: from a version that trained the Leader too (its shared adapter, or the Leader's own); the Leader then drafts with it. */
 function workerConfig(settings: ModelSettings, followerAdapter: string | null, leaderAdapter: string | null): WorkerConfig {
   const leaderSpec = settings.leader || (leaderAdapter ? settings.follower : '');
   return {

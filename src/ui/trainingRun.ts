@@ -1,5 +1,5 @@
 // Train: runs `slhf train` (the CLI, in its own process, which forks the training worker) on the
-// store's pairs, with `--leader same` when slhf.training.leader trains the Leader on the shared
+// store's decisions, with `--leader same` when slhf.training.leader trains the Leader on the shared
 // adapter; shows its progress as a cancellable notification and in the panel's chart, and points
 // the refiner at the version it activates. Running the CLI keeps the store -> job step (game
 // samples tokenized for the model, the held-out split) in one home, src/cli/training.ts.

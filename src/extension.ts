@@ -133,11 +133,18 @@ export function activate(context: vscode.ExtensionContext): SlhfExtensionApi {
     ignoredPanelMessages: () => panel.ignoredMessages,
     exportPairs: (file) => actions.exportPairs(file),
     stopAll: async () => {
+      const started = Date.now();
       const [refinement, training] = await Promise.all([flow.stop(), trainer.stop()]);
+      // A worker that ignored Cancel keeps computing until its thread exits: wait for that (bounded),
+      // so the next refinement does not share the CPU with it.
+      const exit = refinement.workerExited && (await Promise.race([
+        refinement.workerExited.then(() => `its worker exited after ${Date.now() - started} ms`),
+        new Promise<string>((resolve) => setTimeout(() => resolve(`its worker was still exiting after ${Date.now() - started} ms`), 60_000).unref()),
+      ]));
       const hadReview = review.state() !== undefined;
       await review.dismiss();
       return [
-        ...(refinement !== 'idle' ? [`refinement (${refinement})`] : []),
+        ...(refinement.how !== 'idle' ? [`refinement (${refinement.how} after ${refinement.ms} ms${exit ? `; ${exit}` : ''})`] : []),
         ...(training !== 'idle' ? ['training'] : []),
         ...(hadReview ? ['review'] : []),
       ];

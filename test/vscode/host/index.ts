@@ -14,9 +14,10 @@ describeOnTimeout(() => `last refinement event: ${lastEvent}`);
 // Whatever a test started is stopped before the next test begins: a refinement left running
 // would make every later one fail with "A refinement is already running".
 afterEach(async () => {
+  const t0 = Date.now();
   const stopped = await (await api()).stopAll();
   await closeAllEditors();
-  return stopped.length ? stopped.join(', ') : undefined;
+  return stopped.length ? `${stopped.join(', ')} (cleanup ${Date.now() - t0} ms)` : undefined;
 });
 
 export async function run(): Promise<void> {

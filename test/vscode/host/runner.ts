@@ -57,7 +57,7 @@ async function cleanUp(): Promise<string[]> {
   const notes: string[] = [];
   for (const hook of afterEachHooks) {
     try {
-      const note = await withTimeout(hook(), 30_000, 'cleaning up after the test');
+      const note = await withTimeout(hook(), 90_000, 'cleaning up after the test');
       if (note) notes.push(`cleaned up: ${note}`);
     } catch (error) {
       notes.push(`cleanup failed: ${error instanceof Error ? error.message : String(error)}`);

@@ -228,6 +228,7 @@ export async function downloadTo(url: string, dest: string, partial: string, met
     } catch (err) {
       if (!(err instanceof DownloadError)) throw err;
       if (err.code === 'cancelled') throw cancelled(url);
+      if (err.code === 'disk') throw err; // says which file could not be written
       throw new HubError(err.message, err.code === 'oversize' ? 'integrity' : 'network');
     }
     if (outcome === 'complete') break;

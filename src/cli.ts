@@ -1,6 +1,7 @@
 // `slhf`: the headless command line over the same core as the extension.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { adaptersCommand } from './cli/adapters';
 import { parseCommandArgs, UsageError, type CliIO, type Command } from './cli/command';
 import { gpuCommands } from './cli/gpu';
 import { modelCommands } from './cli/models';
@@ -8,7 +9,7 @@ import { refinerCommands } from './cli/refiner';
 import { storeCommands } from './cli/store';
 import { trainingCommands } from './cli/training';
 
-const commands: Command[] = [...modelCommands, ...refinerCommands, ...storeCommands, ...trainingCommands, ...gpuCommands];
+const commands: Command[] = [...modelCommands, ...refinerCommands, ...storeCommands, ...trainingCommands, adaptersCommand, ...gpuCommands];
 
 function version(): string {
   // The bundle lives in out/, package.json one folder up; from sources it is two up.

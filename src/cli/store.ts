@@ -3,19 +3,46 @@ import { basename } from 'node:path';
 import { writeFileAtomic } from '../onnx/atomic-file';
 import { createInterface } from 'node:readline';
 import { requireString, UsageError, type CliIO, type Command, type ParsedArgs } from './command';
-import { createLogger, exportRows, ImportParser, PreferenceStore, storeIoError, TRANSFER_FORMATS, type LogLevel, type StoreRecord, type TransferFormat } from '../store';
+import {
+  createLogger, exportRows, ImportParser, PreferenceStore, STACKELBERG_PROMPTS_FORMAT, stackelbergPromptRows, storeIoError, TRANSFER_FORMATS,
+  type LogLevel, type StoreRecord, type TransferFormat,
+} from '../store';
 
 const FORMATS = TRANSFER_FORMATS.join('|');
+const EXPORT_FORMATS = `${FORMATS}|${STACKELBERG_PROMPTS_FORMAT}`;
 // Import adds records in batches: one lock and one fsync per batch, bounded memory for big datasets.
 const IMPORT_BATCH = 5000;
 const PROBLEMS_SHOWN = 20;
 
-function format(args: ParsedArgs, command: Command): TransferFormat {
+function format(args: ParsedArgs, command: Command, allowed = FORMATS): TransferFormat {
   const value = requireString(args, 'format', command);
-  if (!(TRANSFER_FORMATS as readonly string[]).includes(value)) {
-    throw new UsageError(`--format must be one of ${FORMATS}, got ${JSON.stringify(value)}.\n\n${command.usage}`);
+  if (!allowed.split('|').includes(value)) {
+    throw new UsageError(`--format must be one of ${allowed}, got ${JSON.stringify(value)}.\n\n${command.usage}`);
   }
   return value as TransferFormat;
+}
+
+/** Writes JSONL aside and renames it, so an interrupted export never leaves half a file under `out`. */
+function writeJsonl(out: string, rows: unknown[]): void {
+  try {
+    writeFileAtomic(out, rows.map((r) => JSON.stringify(r) + '\n').join(''));
+  } catch (err) {
+    throw storeIoError(err, out, 'write the export file', false);
+  }
+}
+
+/** The contexts (and drafts) for the StackelbergGDA trainer; see src/store/stackelberg-export.ts. */
+async function exportPrompts(store: PreferenceStore, out: string, io: CliIO): Promise<number> {
+  const { rows, followerInstructions } = stackelbergPromptRows(await store.records());
+  writeJsonl(out, rows);
+  io.stdout(`exported ${rows.length} prompts (${STACKELBERG_PROMPTS_FORMAT}: prompt_id, prompt, drafts) to ${out}\n`);
+  if (followerInstructions.length === 1) io.stdout(`follower instruction used here (pass it as --follower_prompt): ${JSON.stringify(followerInstructions[0])}\n`);
+  if (followerInstructions.length > 1) {
+    io.stderr(`the sessions used ${followerInstructions.length} follower instructions; the trainer takes one (--follower_prompt): ${followerInstructions.map((i) => JSON.stringify(i)).join(', ')}\n`);
+  }
+  const unreadable = (await store.unreadableRecords()).length;
+  if (unreadable > 0) io.stderr(`${unreadable} record(s) could not be read by this version (written by a newer SLHF Refine?) and are not in this export.\n`);
+  return 0;
 }
 
 async function openStore(args: ParsedArgs, command: Command, io: CliIO): Promise<PreferenceStore> {
@@ -30,27 +57,25 @@ const exportCommand: Command = {
   name: 'export',
   summary: 'export the preference store as TRL JSONL (paired or unpaired) or a full dump',
   usage: [
-    `Usage: slhf export --store PATH --format ${FORMATS} --out FILE`,
+    `Usage: slhf export --store PATH --format ${EXPORT_FORMATS} --out FILE`,
     '',
     '  --store PATH   store folder, or a .jsonl store file',
     '  --format       trl-paired:   {"prompt","chosen","rejected"} per pair (prompt: chat messages)',
     '                 trl-unpaired: {"prompt","completion","label"}, two rows per pair',
     '                 full:         every record, lossless (import it on another machine)',
+    `                 ${STACKELBERG_PROMPTS_FORMAT}: {"prompt_id","prompt","drafts"} per context, for the StackelbergGDA trainer`,
+    '                 (lasgroup/stackelberg-learning; docs/scale-out.md); export only',
     '  --out FILE     where to write the JSONL',
   ].join('\n'),
   options: { ...storeOption, format: { type: 'string' }, out: { type: 'string' } },
   async run(args, io) {
-    const fmt = format(args, this);
+    const fmt = format(args, this, EXPORT_FORMATS);
     const out = requireString(args, 'out', this);
     const store = await openStore(args, this, io);
+    if ((fmt as string) === STACKELBERG_PROMPTS_FORMAT) return exportPrompts(store, out, io);
     const unreadable = await store.unreadableRecords();
     const rows = exportRows(await store.records(), fmt, unreadable);
-    // Written aside and renamed, so an interrupted export never leaves half a file under FILE.
-    try {
-      writeFileAtomic(out, rows.map((r) => JSON.stringify(r) + '\n').join(''));
-    } catch (err) {
-      throw storeIoError(err, out, 'write the export file', false);
-    }
+    writeJsonl(out, rows);
     const count = fmt === 'full' ? rows.length - 1 : rows.length;
     io.stdout(`exported ${count} ${fmt === 'full' ? 'records' : 'rows'} (${fmt}) to ${out}\n`);
     // Never silent about records left out or carried unread.

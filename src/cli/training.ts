@@ -1,5 +1,5 @@
-// `slhf train`, `slhf eval` and `slhf adapters`: SLHF fine-tuning of the Follower on the store's
-// decisions, held-out evaluation, and the adapter versions (list, activate, roll back).
+// `slhf train` and `slhf eval`: SLHF fine-tuning of the Follower on the store's decisions, and
+// held-out evaluation (the versions they make: src/cli/adapters.ts).
 import { resolve } from 'node:path';
 import { numberOption, requireString, UsageError, type CliIO, type Command, type ParsedArgs } from './command';
 import { openCheckpoint } from '../models/checkpoint';
@@ -13,7 +13,7 @@ import { ModelSpecError, resolveModelSpec } from '../models/spec';
 import { followerSuffixIds, trainingTokenizer } from '../models/tokenizer';
 import { createLogger, PreferenceStore, sampleSummary, trainingSamples, type TrainingSample } from '../store';
 import {
-  activate, activeAdapterDir, DEFAULT_TRAIN_SETTINGS, evaluateSamples, KL_ESTIMATORS, listVersions, Policy, readActive, readMeta, rollback,
+  activeAdapterDir, DEFAULT_TRAIN_SETTINGS, evaluateSamples, KL_ESTIMATORS, Policy,
   JUDGES, Sampler, splitPairs, startTraining, zeroAdapter, type FollowerReference, type KlEstimator, type TrainSettings, type WorkerMessage,
 } from '../training';
 
@@ -258,30 +258,5 @@ async function evaluate(modelDir: string, loraDir: string | null, samples: Train
   }
 }
 
-const adaptersCommand: Command = {
-  name: 'adapters',
-  summary: 'list the Follower adapter versions of a training folder; activate one or roll back',
-  usage: 'Usage: slhf adapters --out DIR [--activate vNNNN|base] [--rollback] [--json]',
-  options: { out: { type: 'string' }, activate: { type: 'string' }, rollback: { type: 'boolean' }, json: { type: 'boolean' } },
-  async run(args, io) {
-    const out = resolve(requireString(args, 'out', this));
-    const target = text(args, 'activate');
-    try {
-      if (target) activate(out, target === 'base' ? null : target);
-      if (args.values.rollback) rollback(out);
-    } catch (err) {
-      throw new UsageError(`slhf adapters: ${(err as Error).message}`);
-    }
-    const active = readActive(out)?.version ?? null;
-    const versions = listVersions(out).map((v) => ({ ...readMeta(out, v), active: v === active }));
-    if (args.values.json) io.stdout(JSON.stringify({ active, versions }) + '\n');
-    else {
-      for (const v of versions) io.stdout(`${v.active ? '*' : ' '} ${v.version}  ${v.createdAt}  ${v.data.trainPairs} pairs  held-out accuracy ${v.metrics.heldOutAccuracy ?? '-'}\n`);
-      io.stdout(`active: ${active ?? 'base model'}\n`);
-    }
-    return 0;
-  },
-};
-
 /** The `slhf` subcommands of src/training. */
-export const trainingCommands: Command[] = [trainCommand, evalCommand, adaptersCommand];
+export const trainingCommands: Command[] = [trainCommand, evalCommand];

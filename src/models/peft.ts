@@ -72,6 +72,18 @@ export function parsePeftAdapterConfig(json: unknown, source = ADAPTER_CONFIG): 
     ['alpha_pattern', !isEmpty(c.alpha_pattern)],
     ['layers_to_transform', !isEmpty(c.layers_to_transform)],
     ['modules_to_save', !isEmpty(c.modules_to_save)],
+    // Options of newer PEFT versions that change the adapter's math or where it applies.
+    ['lora_bias', c.lora_bias === true],
+    ['exclude_modules', !isEmpty(c.exclude_modules)],
+    ['layer_replication', !isEmpty(c.layer_replication)],
+    ['trainable_token_indices', !isEmpty(c.trainable_token_indices)],
+    ['target_parameters', !isEmpty(c.target_parameters)],
+    ['megatron_config', !isEmpty(c.megatron_config)],
+    ['use_qalora', c.use_qalora === true],
+    ['alora_invocation_tokens', !isEmpty(c.alora_invocation_tokens)],
+    ['use_bdlora', !isEmpty(c.use_bdlora)],
+    // These initializations rewrite the base weights too; the adapter alone does not reproduce the model.
+    [`init_lora_weights ${JSON.stringify(c.init_lora_weights)}`, typeof c.init_lora_weights === 'string' && /^(pissa|olora|corda|loftq)/i.test(c.init_lora_weights)],
   ];
   const used = unsupported.filter(([, on]) => on).map(([name]) => name);
   if (used.length) throw fail(`uses PEFT options this engine does not implement: ${used.join(', ')}.`);
@@ -106,8 +118,8 @@ export async function savePeftAdapter(dir: string, adapter: LoraAdapter, options
   writeFileAtomic(join(dir, ADAPTER_CONFIG), JSON.stringify(peftAdapterConfigJson(adapter.config, options.baseModel ?? null), null, 2) + '\n');
 }
 
-/** Reads a PEFT LoRA adapter for `config`'s model, checking every tensor's presence and shape. */
-export async function loadPeftAdapter(dir: string, config: DecoderConfig): Promise<LoraAdapter> {
+/** The adapter folder's adapter_config.json as written (unchecked: parsePeftAdapterConfig checks it). */
+export function readPeftAdapterConfigJson(dir: string): unknown {
   const configPath = join(dir, ADAPTER_CONFIG);
   if (!existsSync(configPath)) throw new PeftAdapterError(`${dir} has no ${ADAPTER_CONFIG}; is it a PEFT adapter folder?`);
   let text: string;
@@ -116,13 +128,16 @@ export async function loadPeftAdapter(dir: string, config: DecoderConfig): Promi
   } catch (err) {
     throw new PeftAdapterError((err as Error).message);
   }
-  let json: unknown;
   try {
-    json = JSON.parse(text);
+    return JSON.parse(text);
   } catch (err) {
     throw new PeftAdapterError(`${configPath} is not valid JSON: ${(err as Error).message}`);
   }
-  const lora = parsePeftAdapterConfig(json, configPath);
+}
+
+/** Reads a PEFT LoRA adapter for `config`'s model, checking every tensor's presence and shape. */
+export async function loadPeftAdapter(dir: string, config: DecoderConfig): Promise<LoraAdapter> {
+  const lora = parsePeftAdapterConfig(readPeftAdapterConfigJson(dir), join(dir, ADAPTER_CONFIG));
   const weightsPath = join(dir, ADAPTER_WEIGHTS);
   if (!existsSync(weightsPath)) {
     const pickles = readdirSync(dir).filter((f) => PICKLE_PATTERN.test(f));
@@ -141,7 +156,9 @@ export async function loadPeftAdapter(dir: string, config: DecoderConfig): Promi
     const read = async (name: string, shape: number[]) => {
       if (!file.has(name)) throw new PeftAdapterError(`${weightsPath} lacks ${name}.`);
       const got = file.info(name).shape;
-      if (got.join(',') !== shape.join(',')) throw new PeftAdapterError(`${weightsPath}: ${name} has shape [${got}], expected [${shape}].`);
+      if (got.join(',') !== shape.join(',')) {
+        throw new PeftAdapterError(`${weightsPath}: ${name} has shape [${got}], expected [${shape}] (rank r = ${lora.rank} from ${ADAPTER_CONFIG}, and this model's projection sizes).`);
+      }
       return file.readFloat32(name);
     };
     const pairs = [];
@@ -154,4 +171,21 @@ export async function loadPeftAdapter(dir: string, config: DecoderConfig): Promi
   } finally {
     await file.close();
   }
+}
+
+/** Refuses weights with NaN or infinity (a diverged run): applied, they would turn every logit into NaN. */
+export function checkFiniteAdapter(adapter: LoraAdapter, source: string): void {
+  for (const p of adapter.pairs) {
+    for (const [which, values] of [['A', p.a], ['B', p.b]] as const) {
+      const at = values.findIndex((x) => !Number.isFinite(x));
+      if (at >= 0) {
+        throw new PeftAdapterError(`${source}: ${peftTensorName(p.module, which)} holds ${values[at]} at index ${at}; the adapter's training diverged. Import a checkpoint from before it did.`);
+      }
+    }
+  }
+}
+
+/** A model id or path reduced to its name: `Qwen/Qwen2.5-0.5B-Instruct@main` and `/models/qwen2.5-0.5b-instruct/` both give `qwen2.5-0.5b-instruct`. */
+export function baseModelName(idOrPath: string): string {
+  return idOrPath.trim().replace(/@[^/\\]*$/, '').replace(/[/\\]+$/, '').split(/[/\\]/).pop()!.toLowerCase();
 }

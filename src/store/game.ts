@@ -106,7 +106,8 @@ export function sessionGameSamples(record: SessionRecord): GameSample[] {
   return samples;
 }
 
-const asMessages = (prompt: Prompt): ChatMessage[] =>
+/** A TRL prompt as chat messages (a plain string is one user turn). */
+export const asMessages = (prompt: Prompt): ChatMessage[] =>
   typeof prompt === 'string' ? [{ role: 'user', content: prompt }] : prompt.map((m) => ({ role: m.role as ChatMessage['role'], content: m.content }));
 
 /** A TRL completion as text: its assistant turns (or, without any, all turns). */

@@ -11,3 +11,4 @@ export { computeStats, listSessions, type Page, type RateBucket, type SessionQue
 export { exportRows, ImportParser, importedPairId, TRANSFER_FORMATS, type ImportProblem, type TransferFormat } from './transfer';
 export { completionText, gameSamples, importedGameSamples, sessionGameSamples, type GameCompletion, type GamePrompt, type GameRole, type GameSample } from './game';
 export { sampleSummary, tokenizeGameSamples, trainingSamples, type SampleSummary, type TokenizeOptions, type TrainingSample } from './game-tokens';
+export { STACKELBERG_PROMPTS_FORMAT, stackelbergPromptRows, type StackelbergPromptRow } from './stackelberg-export';

@@ -21,11 +21,20 @@ export const FULL_EXPORT_HEADER = { format: 'slhf-store-export', schemaVersion: 
 export function exportRows(records: StoreRecord[], format: TransferFormat, unreadable: unknown[] = []): unknown[] {
   if (format === 'full') return [FULL_EXPORT_HEADER, ...records, ...unreadable];
   const pairs = records.flatMap(pairsOf);
-  if (format === 'trl-paired') return pairs.map((p) => ({ prompt: p.prompt, chosen: p.chosen.text, rejected: p.rejected.text }));
+  if (format === 'trl-paired') return pairs.map((p) => ({ prompt: p.prompt, chosen: trlCompletion(p.prompt, p.chosen.text), rejected: trlCompletion(p.prompt, p.rejected.text) }));
   return pairs.flatMap((p) => [
-    { prompt: p.prompt, completion: p.chosen.text, label: true },
-    { prompt: p.prompt, completion: p.rejected.text, label: false },
+    { prompt: p.prompt, completion: trlCompletion(p.prompt, p.chosen.text), label: true },
+    { prompt: p.prompt, completion: trlCompletion(p.prompt, p.rejected.text), label: false },
   ]);
+}
+
+/**
+ * TRL renders a conversational row as prompt + completion (a list concatenation in Python), so
+ * after a message-list prompt a plain-text completion must be an assistant turn, or DPO/KTO fail on
+ * the row.
+ */
+function trlCompletion(prompt: Prompt, text: Completion): Completion {
+  return Array.isArray(prompt) && typeof text === 'string' ? [{ role: 'assistant', content: text }] : text;
 }
 
 export interface ImportProblem {

@@ -26,6 +26,24 @@ export interface VersionMeta {
   data: { trainPairs: number; heldOutPairs: number; samples: number };
   metrics: Record<string, number | null>;
   settings: Record<string, unknown>;
+  /** Set when the adapter was trained elsewhere and imported (adapter-import.ts); absent on versions trained here. */
+  imported?: ImportedProvenance;
+}
+
+/** Where an imported adapter came from, as its adapter_config.json declared it. */
+export interface ImportedProvenance {
+  /** The PEFT folder it was imported from (absolute). */
+  source: string;
+  /** `base_model_name_or_path` as written by the trainer that made it. */
+  baseModel: string | null;
+  rank: number;
+  alpha: number;
+  /** `target_modules` as written (q_proj, v_proj, ...). */
+  targetModules: string[];
+  /** The `peft_version` that wrote it, when recorded. */
+  peftVersion: string | null;
+  /** SHA-256 of its adapter_model.safetensors, to tell two imports of one folder apart from a changed folder. */
+  weightsSha256: string;
 }
 
 export interface ActivePointer {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../../../src/cli';
-import { createLogger, PreferenceStore, type StoreRecord } from '../../../src/store';
+import { completionText, createLogger, PreferenceStore, type StoreRecord } from '../../../src/store';
 import { round, session, tempDir } from './fixtures/records';
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -66,16 +66,18 @@ for (const format of ['trl-paired', 'trl-unpaired'] as const) {
     assert.equal(sourcePairs.length, 7);
     assert.equal(rows.length, format === 'trl-paired' ? 7 : 14);
     if (format === 'trl-paired') {
-      assert.deepEqual(rows[0], { prompt: [{ role: 'user', content: 'Make it shorter.\n\nA paragraph about tea.' }], chosen: 'three', rejected: session().draft.text });
+      // A conversational prompt takes assistant-turn completions: TRL concatenates prompt + chosen.
+      const turn = (content: string) => [{ role: 'assistant', content }];
+      assert.deepEqual(rows[0], { prompt: [{ role: 'user', content: 'Make it shorter.\n\nA paragraph about tea.' }], chosen: turn('three'), rejected: turn(session().draft.text) });
     } else {
-      assert.deepEqual(rows.slice(0, 2).map((r) => [r.completion, r.label]), [['three', true], [session().draft.text, false]]);
+      assert.deepEqual(rows.slice(0, 2).map((r) => [r.completion, r.label]), [[[{ role: 'assistant', content: 'three' }], true], [[{ role: 'assistant', content: session().draft.text }], false]]);
     }
 
     const target = join(dir, 'target');
     const imported = await cli('import', '--store', target, '--format', format, file);
     assert.deepEqual([imported.code, imported.err], [0, '']);
     const pairs = await (await open(target)).pairs();
-    const asRows = (ps: typeof pairs) => ps.map((p) => ({ prompt: p.prompt, chosen: p.chosen.text, rejected: p.rejected.text }));
+    const asRows = (ps: typeof pairs) => ps.map((p) => ({ prompt: p.prompt, chosen: completionText(p.chosen.text), rejected: completionText(p.rejected.text) }));
     assert.deepEqual(asRows(pairs), asRows(sourcePairs));
     assert.ok(pairs.every((p) => p.origin === 'imported' && !p.hasBehaviourLogprobs && p.chosen.logprobs === null));
     const again = join(dir, 'again.jsonl');
@@ -160,7 +162,7 @@ test('command-line mistakes get clear messages', async (t) => {
   const dir = tempDir(t);
   const bad = await cli('export', '--store', dir, '--format', 'csv', '--out', join(dir, 'x'));
   assert.equal(bad.code, 2);
-  assert.match(bad.err, /--format must be one of trl-paired\|trl-unpaired\|full, got "csv"/);
+  assert.match(bad.err, /--format must be one of trl-paired\|trl-unpaired\|full\|stackelberg-prompts, got "csv"/);
   assert.match((await cli('export', '--format', 'full', '--out', 'x')).err, /--store is required/);
   assert.match((await cli('import', '--store', dir, '--format', 'full')).err, /expected exactly one FILE/);
   const missing = await cli('import', '--store', dir, '--format', 'full', join(dir, 'nope.jsonl'));

@@ -102,8 +102,9 @@ export class FileLock {
   }
 
   /**
-   * Waits for the lock. A holder whose heartbeat keeps advancing is working (a long rewrite), so
-   * the wait goes on while it does; `timeoutMs` counts from the last heartbeat seen.
+   * Waits for the lock. A holder whose heartbeat keeps advancing is working (a long rewrite), and a
+   * lock that changes hands is a queue that moves, so the wait goes on while either happens:
+   * `timeoutMs` counts from the last such sign of progress.
    */
   async acquire(): Promise<HeldLock> {
     let deadline = Date.now() + this.options.timeoutMs;
@@ -119,9 +120,8 @@ export class FileLock {
         this.breakStale(holder);
         continue;
       }
-      if (holder && seen && holder.ino === seen.ino && holder.raw === seen.raw && holder.mtimeMs > seen.mtimeMs) {
-        deadline = Math.max(deadline, Date.now() + this.options.timeoutMs);
-      }
+      const progress = holder && seen && (holder.ino !== seen.ino || holder.raw !== seen.raw || holder.mtimeMs > seen.mtimeMs);
+      if (progress) deadline = Math.max(deadline, Date.now() + this.options.timeoutMs);
       seen = holder;
       if (Date.now() > deadline) throw this.options.busy(holder, this.path);
       // Jitter keeps two waiting windows from retrying in lockstep.
@@ -168,20 +168,40 @@ export class FileLock {
   private touchIfOurs(nonce: string): boolean {
     let fd: number;
     try {
-      fd = this.fs.openSync(this.path, 'r');
+      // Writable: Windows sets file times only through a handle opened for writing.
+      fd = this.openForTouch();
     } catch {
       return false;
     }
     try {
-      if (this.parse(fd).nonce !== nonce) return false;
-      const now = new Date();
-      this.fs.futimesSync(fd, now, now);
+      let ours: boolean;
+      try {
+        ours = this.parse(fd).nonce === nonce;
+      } catch {
+        // Unreadable: treat as lost, the safe side for a holder about to commit.
+        return false;
+      }
+      if (!ours) return false;
+      try {
+        const now = new Date();
+        this.fs.futimesSync(fd, now, now);
+      } catch {
+        // A file system without settable times: ownership still stands; staleness then counts
+        // from the lock's creation, as if no heartbeat ran.
+      }
       return true;
-    } catch {
-      // Unreadable or not touchable: treat as lost, the safe side for a holder about to commit.
-      return false;
     } finally {
       this.fs.closeSync(fd);
+    }
+  }
+
+  private openForTouch(): number {
+    try {
+      return this.fs.openSync(this.path, 'r+');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException)?.code;
+      if (code !== 'EACCES' && code !== 'EPERM') throw err;
+      return this.fs.openSync(this.path, 'r');
     }
   }
 
@@ -204,7 +224,9 @@ export class FileLock {
       return nonce;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') return undefined;
+      // EEXIST: held. ENOENT: our private file went (taken for an orphan by a process that saw it
+      // stall for seconds): either way, look again.
+      if (code === 'EEXIST' || code === 'ENOENT') return undefined;
       if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS' && code !== 'EXDEV') throw this.ioError(err, path, 'create the lock file', true);
       return this.createWithoutLink(path, body) ? nonce : undefined;
     } finally {

@@ -5,15 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, mkdirSync, openSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../../../src/cli';
+import { cli } from './fixtures/cli';
 import { tempDir } from './fixtures/records';
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { stdout: (t) => (out += t), stderr: (t) => (err += t), stdin: async () => '' });
-  return { code, out, err };
-}
 
 test('a folder where a file should be: the store file, an export\'s --out, an import file', async (t) => {
   const dir = tempDir(t);

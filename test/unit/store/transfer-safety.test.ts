@@ -5,17 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../../../src/cli';
 import { createLogger, PreferenceStore } from '../../../src/store';
 import { frameLine } from '../../../src/store/log';
+import { cli } from './fixtures/cli';
 import { session, tempDir } from './fixtures/records';
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { stdout: (t) => (out += t), stderr: (t) => (err += t), stdin: async () => '' });
-  return { code, out, err };
-}
 
 const quiet = createLogger({ level: 'silent' });
 

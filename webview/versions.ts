@@ -22,7 +22,7 @@ export function createVersionViews(send: (message: PanelMessage) => void): {
     switcher,
     list,
     show(active, versions) {
-      const options = [{ value: 'base', label: 'base model (untrained)' }, ...versions.map((v) => ({ value: v.version, label: v.version }))];
+      const options = [{ value: 'base', label: 'base model (untrained)' }, ...versions.map((v) => ({ value: v.version, label: v.imported ? `${v.version} (imported)` : v.version }))];
       switcher.replaceChildren(...options.map((o) => {
         const option = custom('vscode-option', { value: o.value }, o.label);
         if (o.value === (active ?? 'base')) option.setAttribute('selected', '');
@@ -32,7 +32,8 @@ export function createVersionViews(send: (message: PanelMessage) => void): {
       rows.replaceChildren(...(versions.length === 0 ? [element('li', {}, 'No trained versions yet.')] : versions.map((v) => {
         const item = element('li', { 'data-version': v.version, class: v.version === active ? 'active' : '' });
         const accuracy = v.heldOutAccuracy === null ? 'held-out accuracy not measured' : `held-out accuracy ${v.heldOutAccuracy.toFixed(3)}`;
-        item.append(element('span', {}, `${v.version}${v.version === active ? ' (active)' : ''}: ${new Date(v.createdAt).toLocaleString()}, ${v.decisions} decisions (${v.samples} game samples), ${accuracy} `));
+        const origin = v.imported ?? `${v.decisions} decisions (${v.samples} game samples), ${accuracy}`;
+        item.append(element('span', {}, `${v.version}${v.version === active ? ' (active)' : ''}: ${new Date(v.createdAt).toLocaleString()}, ${origin} `));
         if (v.version !== active) {
           const activate = custom('vscode-button', { secondary: '', 'data-action': 'activate' }, 'Activate');
           activate.addEventListener('click', () => send({ type: 'activateVersion', version: v.version }));

@@ -104,6 +104,8 @@ export interface VersionSummary {
   readonly samples: number;
   /** Held-out preference accuracy after training, when it was measured. */
   readonly heldOutAccuracy: number | null;
+  /** Set for an adapter trained elsewhere and imported (slhf adapters import): where from, its base, rank and alpha. */
+  readonly imported?: string;
 }
 
 /** Per-step training metrics for the Training tab's chart. */

@@ -48,7 +48,9 @@ export class TrainingRunner implements vscode.Disposable {
     const root = TrainingRunner.adaptersRoot(this.globalStorage);
     const versions = listVersions(root).reverse().map((version) => {
       const meta = readMeta(root, version);
-      return { version, createdAt: meta.createdAt, decisions: meta.data.trainPairs, samples: meta.data.samples, heldOutAccuracy: meta.metrics.heldOutAccuracy ?? null };
+      const origin = meta.imported;
+      const imported = origin ? { imported: `imported from ${origin.source} (LoRA r ${origin.rank}, alpha ${origin.alpha}, trained on ${origin.baseModel ?? 'an unnamed base'})` } : {};
+      return { version, createdAt: meta.createdAt, decisions: meta.data.trainPairs, samples: meta.data.samples, heldOutAccuracy: meta.metrics.heldOutAccuracy ?? null, ...imported };
     });
     return { active: readActive(root)?.version ?? null, versions };
   }

@@ -85,8 +85,10 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
     '--config', configFile,
     '--user-data-dir', dirs['user-data'],
     '--extensions-dir', dirs.extensions,
-    // Without this, extension hosts of closed pages linger for hours.
-    '--reconnection-grace-time', '5',
+    // The default lets extension hosts of closed pages linger for hours. 5 s was too short: on a
+    // loaded machine the page missed heartbeats for longer, code-server ended the extension host
+    // mid-test and the run reported exit code 0 with half a report. stop() ends everything anyway.
+    '--reconnection-grace-time', '60',
     '--disable-getting-started-override',
     ...(options.workspaceTrust ? [] : ['--disable-workspace-trust']),
     ...(options.smokeTestDriver ? ['--vscode-option', 'enable-smoke-test-driver'] : []),

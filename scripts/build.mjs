@@ -8,7 +8,7 @@ const external = ['vscode', 'onnxruntime-node', '@huggingface/transformers', 'sh
 const node = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', sourcemap: true, external, logLevel: 'warning' };
 const builds = [
   { ...node, entryPoints: { extension: 'src/extension.ts' }, outdir: 'out' },
-  // Generation runs off the extension host's main thread, in this worker.
+  // Generation runs in this process, forked by the extension host (RefinerClient), so it can always be killed.
   { ...node, entryPoints: { 'refiner-worker': 'src/refiner/worker.ts' }, outdir: 'out' },
   // Training runs in its own process, so a crash or out-of-memory there cannot take VS Code down.
   { ...node, entryPoints: { 'train-worker': 'src/training/worker.ts' }, outdir: 'out' },

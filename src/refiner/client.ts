@@ -1,64 +1,92 @@
-// The extension host's side of the generation worker: requests as async iterators of events,
-// cancellation by AbortSignal, and a worker that is restarted after a crash, so the next request
-// works. The crash itself reaches the requests that were in flight as a WorkerCrashedError.
+// The extension host's side of the refiner process: requests as async iterators of events,
+// cancellation by AbortSignal, and a process that is restarted after a crash, so the next request
+// works. The models run in a child process, not a thread of the extension host, because a thread
+// inside a native ONNX Runtime call can be neither interrupted nor terminated, and its
+// out-of-memory takes the whole host down; a process can always be killed. So Cancel is real: a
+// request that has not ended within cancelGraceMs of its abort has its process killed, and ends
+// as cancelled. The process's memory is watched and capped the same way.
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { forkEntry, killProcess, watchMemory, type ProcessEntry } from '../onnx/child-process';
 import { EventQueue } from './event-queue';
+import { defaultMemoryLimitBytes, formatGiB, memoryExceededMessage } from './limits';
 import type { RefineEvent, RefineRequest } from './loop';
 import type { FromWorker, ToWorker, WorkerConfig } from './protocol';
-import { RefinerInputError } from './settings';
+import { RefinerInputError, type GeneratedText } from './settings';
 
+/** The refiner process died on its own (not killed by the client); it restarts with the next request. */
 export class WorkerCrashedError extends Error {
   override name = 'WorkerCrashedError';
 }
 
 export interface RefinerClientOptions {
-  /** The worker script; by default out/refiner-worker.js beside the bundle, or worker.ts (run through tsx) from source. */
+  /** The process's script; by default out/refiner-worker.js beside the bundle, or worker.ts (run through tsx) from source. */
   workerFile?: string;
   onLog?: (message: string) => void;
-  /** Told about every crash (the worker restarts on the next request). */
+  /** Told about every crash (the process restarts on the next request). */
   onCrash?: (error: WorkerCrashedError) => void;
+  /** The process is killed above this resident memory. Default: defaultMemoryLimitBytes(). */
+  memoryLimitBytes?: number;
+  /** A cancelled request that has not ended this long after its abort has its process killed. Default 2 s. */
+  cancelGraceMs?: number;
 }
 
-function defaultWorkerFile(): string {
-  if (__filename.endsWith('.ts')) return join(__dirname, 'worker.ts');
-  const file = join(__dirname, 'refiner-worker.js');
-  if (!existsSync(file)) throw new Error(`the refiner worker bundle is missing: ${file} (build it from src/refiner/worker.ts)`);
-  return file;
+function entryFor(file: string | undefined): ProcessEntry {
+  if (file) return { path: file, execArgv: file.endsWith('.ts') ? ['--import', 'tsx'] : [] };
+  if (__filename.endsWith('.ts')) return { path: join(__dirname, 'worker.ts'), execArgv: ['--import', 'tsx'] };
+  const bundled = join(__dirname, 'refiner-worker.js');
+  if (!existsSync(bundled)) throw new Error(`the refiner worker bundle is missing: ${bundled} (build it from src/refiner/worker.ts)`);
+  return { path: bundled, execArgv: [] };
 }
 
-function startWorker(file: string): Worker {
-  // Node 20 workers do not inherit `--import tsx` for a .ts entry; tsx's require hook does the job.
-  if (file.endsWith('.ts')) return new Worker(`require('tsx/cjs'); require(${JSON.stringify(file)});`, { eval: true });
-  return new Worker(file);
-}
-
-/** Errors thrown in the worker come back with their kind, so input errors stay user-facing. */
+/** Errors thrown in the process come back with their kind, so input errors stay user-facing. */
 function revive(error: { name: string; message: string }): Error {
   const err = error.name === 'RefinerInputError' ? new RefinerInputError(error.message) : new Error(error.message);
   if (error.name !== 'RefinerInputError') err.name = error.name;
   return err;
 }
 
+interface Pending {
+  queue: EventQueue<RefineEvent>;
+  request: RefineRequest;
+  /** What the stream has carried so far, to end it as cancelled if the process has to be killed. */
+  draft?: string;
+  rounds: GeneratedText[];
+  killTimer?: NodeJS.Timeout;
+}
+
 export class RefinerClient {
-  private worker: Worker | null = null;
-  private pending = new Map<number, EventQueue<RefineEvent>>();
+  private child: ChildProcess | null = null;
+  private pending = new Map<number, Pending>();
   private nextId = 1;
   private adapter: string | null | undefined;
   private crashes = 0;
+  private stopWatch: (() => void) | null = null;
+  /** Processes killed and not yet gone. */
+  private exits = new Set<Promise<void>>();
+  private readonly memoryLimit: number;
+  private readonly cancelGraceMs: number;
 
-  constructor(private config: WorkerConfig, private readonly options: RefinerClientOptions = {}) {}
+  constructor(private config: WorkerConfig, private readonly options: RefinerClientOptions = {}) {
+    this.memoryLimit = options.memoryLimitBytes ?? defaultMemoryLimitBytes();
+    this.cancelGraceMs = options.cancelGraceMs ?? 2000;
+  }
 
-  /** How many times the worker died; each death was followed by a restart on demand. */
+  /** How many times the process died on its own; each death was followed by a restart on demand. */
   get crashCount(): number {
     return this.crashes;
+  }
+
+  /** The running process's id, if one runs (for status displays and tests). */
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   configure(config: WorkerConfig): void {
     this.config = config;
     this.adapter = undefined;
-    this.post({ type: 'configure', config }, false);
+    this.post({ type: 'configure', config: this.withLimit(config) }, false);
   }
 
   setFollowerAdapter(adapter: string | null): void {
@@ -70,68 +98,141 @@ export class RefinerClient {
     this.post({ type: 'unload' }, false);
   }
 
-  /** Test only: kills the worker. */
+  /** Test only: kills the process from inside. */
   crashForTest(how: 'exit' | 'throw'): void {
     this.post({ type: 'crash', how }, true);
   }
 
+  /** Test only: the process stops reading messages for `ms`, as in a long native call. */
+  blockForTest(ms: number): void {
+    this.post({ type: 'block', ms }, true);
+  }
+
+  /** Test only: the process grows its resident memory by `mb`. */
+  allocateForTest(mb: number): void {
+    this.post({ type: 'allocate', mb }, true);
+  }
+
   async *refine(request: RefineRequest, signal?: AbortSignal): AsyncGenerator<RefineEvent> {
     const id = this.nextId++;
-    const queue = new EventQueue<RefineEvent>();
-    this.pending.set(id, queue);
-    const cancel = () => this.post({ type: 'cancel', id }, false);
+    const pending: Pending = { queue: new EventQueue<RefineEvent>(), request, rounds: [] };
+    this.pending.set(id, pending);
+    const cancel = () => {
+      if (this.pending.get(id) !== pending || pending.killTimer) return;
+      this.post({ type: 'cancel', id }, false);
+      pending.killTimer = setTimeout(() => this.killStuck(id), this.cancelGraceMs);
+    };
     signal?.addEventListener('abort', cancel, { once: true });
     let finished = false;
     try {
       this.post({ type: 'refine', id, request }, true);
+      this.watch();
       if (signal?.aborted) cancel();
       for (;;) {
-        const next = await queue.next();
+        const next = await pending.queue.next();
         if (next.done) break;
         yield next.value;
       }
       finished = true;
     } finally {
       signal?.removeEventListener('abort', cancel);
-      if (!finished && this.pending.has(id)) cancel(); // the caller stopped listening
-      this.pending.delete(id);
+      if (!finished) cancel(); // the caller stopped listening: the request still ends (or is killed)
     }
   }
 
+  /** Kills the process; resolves once it (and any killed before) has exited. The next request starts a new one. */
   async dispose(): Promise<void> {
-    const worker = this.worker;
-    this.worker = null;
-    for (const queue of this.pending.values()) queue.close(new Error('the refiner was shut down'));
-    this.pending.clear();
-    if (worker) await worker.terminate();
+    this.kill(new Error('the refiner was shut down'));
+    await Promise.all(this.exits);
+  }
+
+  private withLimit(config: WorkerConfig): WorkerConfig {
+    return { ...config, host: { memoryLimitBytes: this.memoryLimit, ...config.host } };
+  }
+
+  /** Ends every request in flight with `reason` and kills the process (SIGKILL: even inside a native call). */
+  private kill(reason: Error): void {
+    for (const [id, pending] of this.pending) this.finish(id, pending, reason);
+    const child = this.child;
+    this.child = null;
+    this.watch();
+    if (!child) return;
+    const exit = killProcess(child);
+    this.exits.add(exit);
+    void exit.then(() => this.exits.delete(exit));
+  }
+
+  /** A cancelled request that did not end in time: it ends as cancelled, and its process goes. */
+  private killStuck(id: number): void {
+    const pending = this.pending.get(id);
+    if (!pending) return;
+    this.options.onLog?.(`a cancelled refinement did not stop within ${this.cancelGraceMs} ms; killing the refiner process (it restarts with the next request)`);
+    const draft = pending.draft ?? pending.request.draft ?? '';
+    pending.queue.push({ type: 'done', draft, rounds: pending.rounds, stoppedBy: 'cancelled' });
+    this.finish(id, pending);
+    this.kill(new Error('the refiner was restarted to stop a cancelled refinement that did not end; run this one again'));
+  }
+
+  private finish(id: number, pending: Pending, error?: Error): void {
+    clearTimeout(pending.killTimer);
+    pending.queue.close(error);
+    if (this.pending.get(id) === pending) this.pending.delete(id);
+    this.watch();
+  }
+
+  /** Memory is watched while requests are in flight (the process only grows while it works). */
+  private watch(): void {
+    const wanted = this.child !== null && this.pending.size > 0;
+    if (wanted && !this.stopWatch) {
+      this.stopWatch = watchMemory(this.child!, this.memoryLimit, (bytes) => {
+        this.stopWatch = null;
+        this.options.onLog?.(`the refiner process reached ${formatGiB(bytes)}, over its limit of ${formatGiB(this.memoryLimit)}; killing it`);
+        this.kill(new RefinerInputError(memoryExceededMessage(this.memoryLimit)));
+      });
+    } else if (!wanted && this.stopWatch) {
+      this.stopWatch();
+      this.stopWatch = null;
+    }
   }
 
   private post(message: ToWorker, start: boolean): void {
-    if (!this.worker && !start) return; // a new worker gets the current configuration anyway
-    this.ensureWorker().postMessage(message);
+    if (!this.child && !start) return; // a new process gets the current configuration anyway
+    const child = this.ensureProcess();
+    // A send to a process that just died fails in the callback; its exit reports the crash.
+    if (child.connected) child.send(message, () => undefined);
   }
 
-  private ensureWorker(): Worker {
-    if (this.worker) return this.worker;
-    const worker = startWorker(this.options.workerFile ?? defaultWorkerFile());
-    let lastError: Error | null = null;
-    worker.on('message', (message: FromWorker) => this.receive(message));
-    worker.on('error', (err) => (lastError = err));
-    worker.on('exit', (code) => {
-      if (this.worker !== worker) return; // terminated on purpose
-      this.worker = null;
+  private ensureProcess(): ChildProcess {
+    if (this.child) return this.child;
+    const child = forkEntry(entryFor(this.options.workerFile), { stdio: 'pipe', serialization: 'advanced' });
+    let stderrTail = '';
+    const lines = (stream: NodeJS.ReadableStream | null, keep: boolean) => {
+      stream?.setEncoding('utf8');
+      stream?.on('data', (chunk: string) => {
+        if (keep) stderrTail = (stderrTail + chunk).slice(-8192);
+        for (const line of chunk.split('\n')) if (line.trim()) this.options.onLog?.(line);
+      });
+    };
+    lines(child.stdout, false);
+    lines(child.stderr, true);
+    child.on('message', (message: FromWorker) => this.receive(message));
+    child.on('error', (err) => (stderrTail += `\nError: ${err.message}`));
+    // 'close' comes after stderr has been read to its end, so the crash message can quote it.
+    child.on('close', (code, signal) => {
+      if (this.child !== child) return; // killed on purpose
+      this.child = null;
       this.crashes++;
+      const cause = [...stderrTail.matchAll(/^\s*(?:\w*Error|FATAL ERROR)\b:? ?(.*)$/gm)].at(-1)?.[0].trim();
       const error = new WorkerCrashedError(
-        `The refiner worker stopped (exit code ${code}${lastError ? `: ${lastError.message}` : ''}); it restarts with the next request.`,
+        `The refiner process stopped (${signal ? `signal ${signal}` : `exit code ${code}`}${cause ? `: ${cause}` : ''}); it restarts with the next request.`,
       );
-      for (const queue of this.pending.values()) queue.close(error);
-      this.pending.clear();
+      for (const [id, pending] of this.pending) this.finish(id, pending, error);
       this.options.onCrash?.(error);
     });
-    this.worker = worker;
-    worker.postMessage({ type: 'configure', config: this.config } satisfies ToWorker);
-    if (this.adapter !== undefined) worker.postMessage({ type: 'set-adapter', adapter: this.adapter } satisfies ToWorker);
-    return worker;
+    this.child = child;
+    child.send({ type: 'configure', config: this.withLimit(this.config) } satisfies ToWorker);
+    if (this.adapter !== undefined) child.send({ type: 'set-adapter', adapter: this.adapter } satisfies ToWorker);
+    return child;
   }
 
   private receive(message: FromWorker): void {
@@ -139,10 +240,14 @@ export class RefinerClient {
       this.options.onLog?.(message.message);
       return;
     }
-    const queue = this.pending.get(message.id);
-    if (!queue) return;
-    if (message.type === 'event') queue.push(message.event);
-    else if (message.type === 'error') queue.close(revive(message.error));
-    else queue.close();
+    const pending = this.pending.get(message.id);
+    if (!pending) return;
+    if (message.type === 'event') {
+      const event = message.event;
+      if (event.type === 'round-end' && event.result.role === 'leader') pending.draft = event.result.text;
+      else if (event.type === 'round-end') pending.rounds.push(event.result);
+      pending.queue.push(event);
+    } else if (message.type === 'error') pending.queue.close(revive(message.error));
+    else this.finish(message.id, pending);
   }
 }

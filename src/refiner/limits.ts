@@ -1,5 +1,6 @@
 // What the refiner refuses before any model runs: empty, binary or undecodable text, and prompts
-// that do not fit the model's context.
+// that do not fit the model's context or the memory the refiner may use.
+import { totalmem } from 'node:os';
 import { RefinerInputError } from './settings';
 
 /** Decodes bytes as UTF-8, refusing invalid sequences instead of replacing them. */
@@ -30,5 +31,94 @@ export function checkContext(promptTokens: number, maxNewTokens: number, context
     `The ${role} prompt is too long: ${promptTokens} prompt tokens + ${maxNewTokens} new tokens (maxNewTokens) exceed ` +
       `the model's context of ${contextLength} tokens. Shorten the text by at least ${promptTokens + maxNewTokens - contextLength} ` +
       `tokens or lower maxNewTokens.`,
+  );
+}
+
+const GIB = 2 ** 30;
+
+/**
+ * The refiner process's memory cap when nothing else is set: half the machine's memory (or of a
+ * container's limit), at most 8 GiB. Past it the process is killed (RefinerClient), and a round
+ * whose estimated peak does not fit below it is refused before its prefill (checkMemoryBudget).
+ */
+export function defaultMemoryLimitBytes(): number {
+  const constrained = process.constrainedMemory?.() ?? 0; // cgroup limit; 0 when there is none
+  const total = constrained > 0 ? Math.min(constrained, totalmem()) : totalmem();
+  return Math.min(total / 2, 8 * GIB);
+}
+
+export function formatGiB(bytes: number): string {
+  return `${(bytes / GIB).toFixed(1)} GB`;
+}
+
+export function memoryExceededMessage(limitBytes: number): string {
+  return `The refinement needed more than ${formatGiB(limitBytes)} of memory and was stopped; refine a shorter selection.`;
+}
+
+/** The sizes that decide a model's working memory, from its config.json. */
+export interface ModelDims {
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  hidden: number;
+  intermediate: number;
+  vocab: number;
+}
+
+export function modelDims(config: any): ModelDims {
+  const c = config?.text_config ?? config ?? {};
+  const heads = c.num_attention_heads ?? 1;
+  const hidden = c.hidden_size ?? 0;
+  return {
+    layers: c.num_hidden_layers ?? 1, heads, kvHeads: c.num_key_value_heads ?? heads, headDim: c.head_dim ?? Math.ceil(hidden / heads),
+    hidden, intermediate: c.intermediate_size ?? 4 * hidden, vocab: c.vocab_size ?? 0,
+  };
+}
+
+/**
+ * Bytes one generation adds on top of the loaded model, at its peak (the prefill), in float32.
+ * The prefill materializes the attention probabilities of a layer, heads x n x n (ORT's CPU
+ * GroupQueryAttention; we count two copies, which matches the issue's measurements: 10,000 tokens
+ * on the 4-head built-in model peaked at 3.9 GB), the logits of every prompt position (n x vocab),
+ * and per-token activations; the KV cache for every token of prompt and answer is held twice
+ * (transformers.js keeps the past and the present while a step runs).
+ */
+export function generationBytes(d: ModelDims, promptTokens: number, maxNewTokens: number): number {
+  const n = promptTokens;
+  const attention = 2 * d.heads * n * n;
+  const logits = n * d.vocab;
+  const activations = 4 * n * (d.hidden + d.intermediate + (d.heads + 2 * d.kvHeads) * d.headDim);
+  const kv = 2 * 2 * d.layers * d.kvHeads * d.headDim * (n + maxNewTokens);
+  return 4 * (attention + logits + activations + kv);
+}
+
+/** The longest prompt (tokens) whose generation fits in `bytes`, for the refusal message. */
+export function largestPrompt(d: ModelDims, maxNewTokens: number, bytes: number): number {
+  let lo = 0;
+  let hi = 1 << 24;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (generationBytes(d, mid, maxNewTokens) <= bytes) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/**
+ * Refuses, before the prefill starts, a generation whose estimated peak would not fit under the
+ * memory cap next to what the process already holds. The estimate is conservative; the cap itself
+ * is enforced by killing the process (the estimate's job is the clear message, ahead of time).
+ */
+export function checkMemoryBudget(input: { dims: ModelDims; promptTokens: number; maxNewTokens: number; role: string; limitBytes: number; residentBytes: number }): void {
+  const { dims, promptTokens, maxNewTokens, role, limitBytes, residentBytes } = input;
+  const need = generationBytes(dims, promptTokens, maxNewTokens);
+  const available = Math.max(0, limitBytes - residentBytes);
+  if (need <= available) return;
+  const fits = largestPrompt(dims, maxNewTokens, available);
+  throw new RefinerInputError(
+    `The ${role} prompt is too long for the memory available: ${promptTokens} prompt tokens + ${maxNewTokens} new tokens would need about ` +
+      `${formatGiB(need)}, and the refiner may use ${formatGiB(limitBytes)} (${formatGiB(available)} beside the loaded model). ` +
+      `Refine a shorter selection (at most about ${fits} tokens of prompt here), in parts, or lower maxNewTokens.`,
   );
 }

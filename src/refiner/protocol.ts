@@ -1,4 +1,4 @@
-// The typed messages between the extension host (RefinerClient) and the generation worker.
+// The typed messages between the extension host (RefinerClient) and the refiner process, over IPC.
 import type { HostOptions, RoleConfig } from './host';
 import type { RefineEvent, RefineRequest } from './loop';
 
@@ -13,8 +13,14 @@ export type ToWorker =
   | { type: 'refine'; id: number; request: RefineRequest }
   | { type: 'cancel'; id: number }
   | { type: 'unload' }
-  /** Test only: make the worker die, by exiting or by an uncaught exception. */
-  | { type: 'crash'; how: 'exit' | 'throw' };
+  /** Test only: make the process die, by exiting or by an uncaught exception. */
+  | { type: 'crash'; how: 'exit' | 'throw' }
+  /**
+   * Test only: stand-ins for a long native call (a huge prefill): `block` holds the event loop for
+   * `ms` (nothing, not even Cancel, is read meanwhile); `allocate` grows resident memory by `mb`.
+   */
+  | { type: 'block'; ms: number }
+  | { type: 'allocate'; mb: number };
 
 export interface SerializedError {
   name: string;

@@ -1,23 +1,27 @@
-// The generation worker's entry (bundled on its own as out/refiner-worker.js). It owns the models;
-// the extension host talks to it only through the messages in protocol.ts.
-import { parentPort } from 'node:worker_threads';
+// The refiner process's entry (bundled on its own as out/refiner-worker.js, forked by RefinerClient;
+// from source through tsx in tests). It owns the models; the extension host talks to it only
+// through the messages in protocol.ts, and may kill it at any time.
 import { ModelHost } from './host';
 import { refine } from './loop';
 import type { FromWorker, ToWorker } from './protocol';
 
-const port = parentPort;
-if (!port) throw new Error('src/refiner/worker.ts runs as a worker thread; use RefinerClient.');
-const send = (message: FromWorker) => port.postMessage(message);
+if (!process.send) throw new Error('src/refiner/worker.ts runs as a forked process; use RefinerClient.');
+const send = (message: FromWorker) => {
+  if (process.connected) process.send!(message);
+};
 const log = (message: string) => send({ type: 'log', message });
+// Nothing is left to serve once the parent is gone (it exited, or it was killed): never linger.
+process.on('disconnect', () => process.exit(0));
 
 let host: ModelHost | null = null;
 const controllers = new Map<number, AbortController>();
 // One request at a time: generations share the CPU (and the models) anyway.
 let queue: Promise<void> = Promise.resolve();
+const ballast: Buffer[] = [];
 
 async function serve(id: number, request: Extract<ToWorker, { type: 'refine' }>['request'], signal: AbortSignal): Promise<void> {
   try {
-    if (!host) throw new Error('the refiner worker got a request before its configuration');
+    if (!host) throw new Error('the refiner process got a request before its configuration');
     for await (const event of refine(host, request, signal)) send({ type: 'event', id, event });
   } catch (err) {
     const e = err as Error;
@@ -28,7 +32,7 @@ async function serve(id: number, request: Extract<ToWorker, { type: 'refine' }>[
   }
 }
 
-port.on('message', (message: ToWorker) => {
+process.on('message', (message: ToWorker) => {
   switch (message.type) {
     case 'configure':
       if (host) void host.unloadAll();
@@ -53,8 +57,17 @@ port.on('message', (message: ToWorker) => {
     case 'crash':
       if (message.how === 'exit') process.exit(70);
       setImmediate(() => {
-        throw new Error('refiner worker: crash requested by a test');
+        throw new Error('refiner process: crash requested by a test');
       });
+      break;
+    case 'block':
+      for (const end = Date.now() + message.ms; Date.now() < end;) {
+        // busy, like a native call: the event loop reads nothing meanwhile
+      }
+      break;
+    case 'allocate':
+      // Touched 16 MB at a time, so the pages are resident (an untouched allocation is not).
+      for (let i = 0; i < message.mb / 16; i++) ballast.push(Buffer.alloc(16 * 2 ** 20, 1));
       break;
   }
 });

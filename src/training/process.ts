@@ -1,15 +1,13 @@
 // Starts a training run in its own process and follows it: typed progress, cancellation, and a
 // result that says whether a new version was activated.
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { forkEntry, type ProcessEntry } from '../onnx/child-process';
 import type { ErrorKind, TrainJob, WorkerMessage } from './protocol';
 import type { VersionMeta } from './versions';
 
-export interface WorkerEntry {
-  path: string;
-  execArgv: string[];
-}
+export type WorkerEntry = ProcessEntry;
 
 /** out/train-worker.js next to the bundle; from source, worker.ts through tsx. */
 export function defaultWorkerEntry(): WorkerEntry {
@@ -34,7 +32,7 @@ export interface TrainingRun {
 }
 
 export function startTraining(job: TrainJob, onMessage: (m: WorkerMessage) => void = () => undefined, entry: WorkerEntry = defaultWorkerEntry()): TrainingRun {
-  const child = fork(entry.path, [], { execArgv: entry.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = forkEntry(entry);
   let outcome: RunOutcome | null = null;
   const result = new Promise<RunOutcome>((resolve) => {
     child.on('message', (m: WorkerMessage) => {

@@ -1,6 +1,7 @@
-// The extension host's handle on the refiner: reads the model settings, starts the generation
-// worker on first use (the refiner client itself loads no ONNX Runtime; only the worker does), and
-// reports the models' state for the status bar and the panel.
+// The extension host's handle on the refiner: reads the model settings, starts the refiner process
+// on first use (the refiner client itself loads no ONNX Runtime; only that process does, so its
+// crash or out-of-memory cannot take the extension host down), and reports the models' state for
+// the status bar and the panel.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
@@ -33,7 +34,7 @@ export class ModelsNotConfiguredError extends Error {
   }
 }
 
-/** Models loaded by the worker stay for this long after their last use. */
+/** Models loaded by the refiner process stay for this long after their last use. */
 const IDLE_UNLOAD_MS = 10 * 60_000;
 
 /** The built-in model's detail line: what it is and how to switch to a real one. */
@@ -141,7 +142,7 @@ export class RefinerService implements vscode.Disposable {
     return this.client;
   }
 
-  /** Runs a request in the worker; the events stream as they come. */
+  /** Runs a request in the refiner process; the events stream as they come. */
   async *refine(request: RefineRequest, signal: AbortSignal): AsyncGenerator<RefineEvent> {
     const client = await this.ensureClient();
     this.busy++;
@@ -166,8 +167,9 @@ export class RefinerService implements vscode.Disposable {
   }
 
   /**
-   * Ends the worker now: requests in flight fail with "the refiner was shut down", and the next
-   * request starts a fresh worker. For a refinement that does not stop on Cancel.
+   * Kills the refiner process now and resolves once it has exited: requests in flight fail with
+   * "the refiner was shut down", and the next request starts a fresh process. For a refinement that
+   * does not stop on Cancel (the client itself kills one that outlives Cancel by 2 s).
    */
   async shutDown(): Promise<void> {
     const client = this.client;

@@ -1,5 +1,5 @@
-// Generation off the main thread: the worker (run from source under tsx) streams events through the
-// typed protocol, cancels promptly, keeps input errors user-facing, and recovers from crashes.
+// Generation in its own process: the refiner process (forked from source under tsx) streams events
+// through the typed protocol, cancels promptly, keeps input errors user-facing, and recovers from crashes.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import type { RefineEvent, RefineRequest } from '../../../src/refiner/loop';
 import { RefinerInputError } from '../../../src/refiner/settings';
 import { collect, constantModel, results, tempRoot, tinyModel } from './fixtures';
 
-const { root, cleanup } = tempRoot('worker');
+const { root, cleanup } = tempRoot('process');
 let client: RefinerClient;
 const crashes: WorkerCrashedError[] = [];
 const logs: string[] = [];
@@ -36,7 +36,7 @@ after(async () => {
 
 const request: RefineRequest = { draft: 'Hello there.', rounds: 2, settings: { seed: 4, maxNewTokens: 8, temperature: 1 } };
 
-test('a request runs in the worker and streams its events in order', async () => {
+test('a request runs in the refiner process and streams its events in order', async () => {
   const events = await collect(client.refine(request));
   assert.deepEqual(events.filter((e) => e.type !== 'chunk').map((e) => e.type), ['round-start', 'round-end', 'round-start', 'round-end', 'done']);
   const rounds = results(events);
@@ -44,14 +44,15 @@ test('a request runs in the worker and streams its events in order', async () =>
   assert.deepEqual(again.map((r) => r.tokenIds), rounds.map((r) => r.tokenIds), 'seeded: the same rounds again');
   const chunks = events.filter((e): e is Extract<RefineEvent, { type: 'chunk' }> => e.type === 'chunk' && e.round === 1).map((e) => e.text).join('');
   assert.equal(chunks, rounds[0].text);
-  assert.ok(logs.some((l) => /^exporting .* to ONNX/.test(l)), 'the worker\'s log reaches the client');
+  assert.ok(logs.some((l) => /^exporting .* to ONNX/.test(l)), 'the process\'s log reaches the client');
+  assert.ok(client.pid !== undefined && client.pid !== process.pid, 'the models run in a child process');
 });
 
 test('input errors come back as RefinerInputError', async () => {
   await assert.rejects(collect(client.refine({ ...request, draft: '\u0000\u0001' })), (err: Error) => err instanceof RefinerInputError && /NUL bytes/.test(err.message));
 });
 
-test('cancelling through the worker stops within one step', async () => {
+test('cancelling through the process stops within one step', async () => {
   const controller = new AbortController();
   const events: RefineEvent[] = [];
   const long = { ...request, leaderDraft: true, instruction: 'Write a poem.', draft: undefined, settings: { seed: 1, maxNewTokens: 500, temperature: 0 } };
@@ -62,12 +63,12 @@ test('cancelling through the worker stops within one step', async () => {
   const [draft] = results(events);
   assert.equal(draft.role, 'leader');
   assert.equal(draft.stopReason, 'cancelled');
-  // The abort crosses a message hop, so a few steps may pass before the worker sees it, not hundreds.
+  // The abort crosses a message hop, so a few steps may pass before the process sees it, not hundreds.
   assert.ok(draft.tokenIds.length < 50, `${draft.tokenIds.length} tokens of 500`);
 });
 
 for (const how of ['exit', 'throw'] as const) {
-  test(`a crashed worker (${how}) is reported and the next request works`, async () => {
+  test(`a crashed refiner process (${how}) is reported and the next request works`, async () => {
     const before = client.crashCount;
     // The constant Leader never ends on its own, so the crash lands mid-generation.
     const long = { ...request, leaderDraft: true, instruction: 'Write.', draft: undefined, settings: { seed: 1, maxNewTokens: 2000, temperature: 0 } };
@@ -88,7 +89,7 @@ for (const how of ['exit', 'throw'] as const) {
   });
 }
 
-test('the Follower\'s adapter version survives a worker restart', async () => {
+test('the Follower\'s adapter version survives a process restart', async () => {
   client.setFollowerAdapter(adapterDir);
   const [withAdapter] = results(await collect(client.refine({ ...request, rounds: 1 })));
   assert.match(withAdapter.adapterVersion ?? '', /^[0-9a-f]{12}$/);

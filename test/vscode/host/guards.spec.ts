@@ -1,11 +1,12 @@
 // The paths around a refinement: the document edited meanwhile, cancelling, refused targets, no
 // model configured, Draft and Refine, export, and a storm of malformed panel messages.
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { api, closeAllEditors, editDocument, editorWith, reviewDiffTabs, run, sessionCount, setSetting, storedSession, eol, textOf } from './helpers';
+import { api, closeAllEditors, editDocument, editorWith, extensionId, reviewDiffTabs, run, sessionCount, setSetting, storedSession, eol, textOf } from './helpers';
 import { test } from './runner';
 
 const draft = 'teh quick brown fox';
@@ -227,4 +228,43 @@ test('the panel switches the Follower between the base model and a trained versi
   assert.equal(active(), null);
   assert.equal(textOf(editor.document), eol(text));
   await closeAllEditors();
+});
+
+test('an adapter imported with slhf adapters import activates from the panel like a trained one, and the next refinement uses it without a reload', async () => {
+  const slhf = await api();
+  const root = join(slhf.storeLocation, 'follower');
+  const activeFile = join(root, 'active.json');
+  const active = () => (JSON.parse(readFileSync(activeFile, 'utf8')) as { version: string | null }).version;
+  const refineWith = async (version: string) => {
+    await slhf.receivePanelMessage({ type: 'activateVersion', version });
+    assert.equal(active(), version);
+    const editor = await editorWith(text, draft);
+    const refined = await run('slhf.refineSelection');
+    assert.equal(refined.ok, true, refined.message);
+    const rounds = (await storedSession(refined.sessionId)).rounds;
+    assert.equal((await run('slhf.rejectRefinement')).ok, true);
+    assert.equal(textOf(editor.document), eol(text));
+    await closeAllEditors();
+    return rounds.map((r) => r.adapterVersion);
+  };
+  // An adapter from elsewhere in PEFT's layout: the trained v0001's files, with another alpha.
+  const source = mkdtempSync(join(tmpdir(), 'slhf-peft-'));
+  try {
+    const config = JSON.parse(readFileSync(join(root, 'adapters', 'v0001', 'adapter_config.json'), 'utf8'));
+    writeFileSync(join(source, 'adapter_config.json'), JSON.stringify({ ...config, lora_alpha: config.lora_alpha * 2 }));
+    writeFileSync(join(source, 'adapter_model.safetensors'), readFileSync(join(root, 'adapters', 'v0001', 'adapter_model.safetensors')));
+    const cli = join(vscode.extensions.getExtension(extensionId)!.extensionPath, 'out', 'cli.js');
+    const follower = vscode.workspace.getConfiguration('slhf').get<string>('follower.model', '');
+    const imported = spawnSync(process.execPath, [cli, 'adapters', 'import', source, '--out', root, '--follower', follower, '--json'], {
+      encoding: 'utf8', env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+    });
+    assert.equal(imported.status, 0, imported.stderr);
+    const version = (JSON.parse(imported.stdout) as { version: string }).version;
+    const trained = await refineWith('v0001');
+    const mine = await refineWith(version);
+    assert.ok(mine.every((v) => v !== null && !trained.includes(v)), `the imported adapter refined: ${mine} vs v0001's ${trained}`);
+  } finally {
+    rmSync(source, { recursive: true, force: true });
+    await slhf.receivePanelMessage({ type: 'activateVersion', version: 'base' });
+  }
 });

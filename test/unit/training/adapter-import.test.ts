@@ -45,24 +45,31 @@ function pythonAdapterConfig(overrides: Record<string, unknown> = {}): Record<st
   };
 }
 
+/** bfloat16 bits of a float32, rounded to nearest even (what torch's .to(torch.bfloat16) does for finite values). */
+function bf16Bits(x: number): number {
+  const bits = new Uint32Array(Float32Array.of(x).buffer)[0];
+  return ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
 /** A safetensors file as Python's library writes it: tensors sorted by name, the JSON header space-padded to 8 bytes. */
-function writePythonSafetensors(path: string, tensors: { name: string; shape: number[]; data: Float32Array }[]): void {
+function writePythonSafetensors(path: string, tensors: { name: string; shape: number[]; data: Float32Array }[], dtype: 'F32' | 'BF16' = 'F32'): void {
   const sorted = [...tensors].sort((a, b) => (a.name < b.name ? -1 : 1));
+  const bytes = sorted.map((t) => (dtype === 'F32' ? Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength) : Buffer.from(Uint16Array.from(t.data, bf16Bits).buffer)));
   const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
   let offset = 0;
-  for (const t of sorted) {
-    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
-    offset += t.data.byteLength;
-  }
+  sorted.forEach((t, i) => {
+    header[t.name] = { dtype, shape: t.shape, data_offsets: [offset, offset + bytes[i].length] };
+    offset += bytes[i].length;
+  });
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - (json.length % 8)) % 8);
   const size = Buffer.alloc(8);
   size.writeBigUInt64LE(BigInt(json.length));
-  writeFileSync(path, Buffer.concat([size, Buffer.from(json), ...sorted.map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength))]));
+  writeFileSync(path, Buffer.concat([size, Buffer.from(json), ...bytes]));
 }
 
 /** The adapter's factors in a PEFT folder as Python writes it; `edit` changes a tensor list before writing. */
-function pythonPeftFolder(name: string, adapter: LoraAdapter, config: Record<string, unknown> = {}, edit?: (tensors: { name: string; shape: number[]; data: Float32Array }[]) => void): string {
+function pythonPeftFolder(name: string, adapter: LoraAdapter, config: Record<string, unknown> = {}, edit?: (tensors: { name: string; shape: number[]; data: Float32Array }[]) => void, dtype: 'F32' | 'BF16' = 'F32'): string {
   const folder = join(dir, name);
   mkdirSync(folder, { recursive: true });
   const rank = adapter.config.rank;
@@ -72,7 +79,7 @@ function pythonPeftFolder(name: string, adapter: LoraAdapter, config: Record<str
   ]);
   edit?.(tensors);
   writeFileSync(join(folder, 'adapter_config.json'), JSON.stringify(pythonAdapterConfig(config), null, 2));
-  writePythonSafetensors(join(folder, 'adapter_model.safetensors'), tensors);
+  writePythonSafetensors(join(folder, 'adapter_model.safetensors'), tensors, dtype);
   writeFileSync(join(folder, 'README.md'), '---\nlibrary_name: peft\n---\n');
   return folder;
 }
@@ -137,6 +144,19 @@ test('a PEFT folder as Python writes it imports as a version with the same log-p
   assert.equal(json.version, 'v0002');
   assert.equal(json.settings.trainLeader, true);
   assert.deepEqual(listVersions(here), [trained.version, 'v0002']);
+});
+
+test('a bfloat16 adapter (a bf16 training run saves its LoRA factors in bf16) imports as those values in float32', async () => {
+  const { modelDir, config, adapter } = await fixture;
+  const root = join(dir, 'bf16');
+  const run = await cli('adapters', 'import', pythonPeftFolder('from-bf16-run', adapter, {}, undefined, 'BF16'), '--out', root, '--follower', modelDir);
+  assert.equal(run.code, 0, run.err);
+  const imported = await loadVersion(root, 'v0001', config);
+  const toBf16 = (values: Float32Array) => Array.from(new Float32Array(Uint32Array.from(values, (x) => bf16Bits(x) << 16).buffer));
+  imported.pairs.forEach((p, i) => {
+    assert.deepEqual(Array.from(p.a), toBf16(adapter.pairs[i].a));
+    assert.deepEqual(Array.from(p.b), toBf16(adapter.pairs[i].b));
+  });
 });
 
 test('adapters for another base, with a rank their tensors do not have, with NaN weights or unsupported options are refused', async () => {

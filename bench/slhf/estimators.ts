@@ -19,6 +19,9 @@ export interface BenchTraining {
   drafts: number;
   refinements: number;
   beta: number;
+  /** The Follower's KL weight (null: beta) and lambda_F, its weight in the shared adapter's loss. */
+  followerBeta: number | null;
+  followerWeight: number;
   seed: number;
   threads?: number;
   /** Evaluate every this many steps (the learning curve). */
@@ -29,7 +32,7 @@ export interface BenchTraining {
 export function slhfSettings(t: BenchTraining, trainLeader: boolean): TrainSettings {
   return resolveSettings({
     lora: t.lora, lr: t.lr, steps: t.steps, batchSize: t.prompts, warmupSteps: 5, seed: t.seed, intraOpThreads: t.threads,
-    beta: t.beta, kl: 'k3', trainLeader, leaderEvery: 1, followerWeight: 2,
+    beta: t.beta, followerBeta: t.followerBeta, kl: 'k3', trainLeader, leaderEvery: 1, followerWeight: t.followerWeight,
     rloo: true, draftsPerPrompt: t.drafts, refinementsPerDraft: t.refinements, eosPenalty: 0,
     checkpointEvery: t.every,
   });

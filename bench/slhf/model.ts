@@ -5,7 +5,12 @@ import { openCheckpoint } from '../../src/models/checkpoint';
 import type { DecoderConfig } from '../../src/models/config';
 import { readDecoderWeights } from '../../src/models/export';
 import type { WeightMap } from '../../src/models/graphs';
+import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loraScale, mergeLoraPair, type LoraAdapter, type LoraConfig } from '../../src/models/lora';
+import { loadPeftAdapter, savePeftAdapter } from '../../src/models/peft';
 import { followerMessages, leaderMessages, PRESETS, renderPrompt } from '../../src/refiner';
 import { Policy } from '../../src/training/policy';
 import { resolveSettings } from '../../src/training/settings';
@@ -45,7 +50,8 @@ export async function loadBenchModel(dir: string): Promise<{ model: BenchModel; 
     leaderPrompt: (x) => encode(leaderMessages(context(x))),
     followerPrompt: (x, draft) => encode(followerMessages(context(x), draft)),
     completion: (text) => [...tokenizer.encode(text, { add_special_tokens: false }), endOfTurn],
-    decode: (ids) => tokenizer.decode(ids, { skip_special_tokens: true }).trim(),
+    // transformers.js refuses to decode nothing (a Leader can answer with its end-of-turn at once).
+    decode: (ids) => (ids.length ? tokenizer.decode(ids, { skip_special_tokens: true }).trim() : ''),
   };
   return { model, weights };
 }
@@ -61,22 +67,36 @@ export function mergedWeights(weights: WeightMap, adapter: LoraAdapter): WeightM
 /**
  * The built-in model copies a sentence's final mark with probability above 0.999 (measured), so no
  * method that learns from its own samples could ever see another ending. Every method therefore
- * starts from the same warm start: supervised fine-tuning towards "copy the sentence, end it with
- * any of the three endings" (targets uniform over the endings, for Leader prompts and for Follower
- * prompts of every draft ending), merged into the weights. It is the reference policy of every
- * method, like the SFT model the paper starts from; it knows nothing of the judge.
+ * starts from the same warm start: supervised fine-tuning towards "copy the sentence and end it
+ * with any of the three endings", merged into the weights. Leader prompts get the three endings
+ * uniformly; a Follower prompt gets its draft's own ending twice as often as each other one, so the
+ * answer still depends on the draft (a first warm start with uniform targets taught the model to
+ * ignore the draft's ending, and no method relearned the dependence in 80 steps). It is the
+ * reference policy of every method, like the SFT model the paper starts from; it knows nothing of
+ * the judge.
  */
-export async function warmStart(model: BenchModel, weights: WeightMap, stems: readonly string[], o: { steps: number; lora: LoraConfig; seed: number; threads?: number }): Promise<WeightMap> {
+export async function warmStart(model: BenchModel, weights: WeightMap, stems: readonly string[], o: { steps: number; lora: LoraConfig; seed: number; threads?: number }): Promise<{ weights: WeightMap; cached: boolean }> {
   const examples: SftExample[] = [];
   for (const stem of stems) {
-    const prompts = [model.leaderPrompt(stem), ...ENDINGS.map((_, e) => model.followerPrompt(stem, withEnding(stem, e)))];
-    for (const prompt of prompts) for (let k = 0; k < ENDINGS.length; k++) examples.push({ prompt, target: model.completion(withEnding(stem, k)) });
+    const leader = model.leaderPrompt(stem);
+    for (let k = 0; k < ENDINGS.length; k++) examples.push({ prompt: leader, target: model.completion(withEnding(stem, k)) });
+    ENDINGS.forEach((_, d) => {
+      const prompt = model.followerPrompt(stem, withEnding(stem, d));
+      for (const k of [d, d, (d + 1) % ENDINGS.length, (d + 2) % ENDINGS.length]) examples.push({ prompt, target: model.completion(withEnding(stem, k)) });
+    });
   }
+  const s = resolveSettings({ lora: o.lora, lr: 2e-3, steps: o.steps, batchSize: 24, warmupSteps: 5, seed: o.seed, intraOpThreads: o.threads });
+  // Deterministic from its inputs, so a run reuses the adapter an earlier run trained on the same
+  // weights, data and settings (a cache, like the refiner's converted models).
+  const hash = createHash('sha256').update(JSON.stringify({ examples, lora: o.lora, steps: o.steps, seed: o.seed }));
+  for (const w of weights.values()) hash.update(new Uint8Array(w.buffer, w.byteOffset, w.byteLength));
+  const dir = join(tmpdir(), 'slhf-bench-warm-start', hash.digest('hex').slice(0, 16));
+  if (existsSync(join(dir, 'adapter_config.json'))) return { weights: mergedWeights(weights, await loadPeftAdapter(dir, model.config)), cached: true };
   const policy = await Policy.create(model.config, weights, { lora: o.lora, intraOpThreads: o.threads });
   try {
-    const s = resolveSettings({ lora: o.lora, lr: 2e-3, steps: o.steps, batchSize: 24, warmupSteps: 5, seed: o.seed, intraOpThreads: o.threads });
     const { adapter } = await trainSft(policy, examples, s);
-    return mergedWeights(weights, adapter);
+    await savePeftAdapter(dir, adapter);
+    return { weights: mergedWeights(weights, adapter), cached: false };
   } finally {
     await policy.release();
   }

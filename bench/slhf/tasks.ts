@@ -5,16 +5,16 @@ import { seededRandom } from '../../src/models/seeded-random';
 import { corrupt, type CorruptionKind } from '../../src/training/corruption';
 import { ENDINGS } from './judge';
 
-export const TRAIN_STEMS = [
-  'We went home', 'It is late', 'She likes tea', 'The sun is up', 'He reads', 'They play', 'The dog ran',
-  'I like green', 'You are kind', 'The door is open', 'We ate', 'The sky is blue', 'He sings', 'It is cold',
-  'She writes', 'They walked', 'It rained', 'I found it', 'The cake is good', 'We need time', 'Birds fly',
-  'He lost his hat', 'The room is dark', 'I am here',
-];
+// Training stems: every subject with every predicate (96 short sentences, past tense so that every
+// pair agrees), so that the warm start cannot memorize a few sentences; held-out stems are other
+// sentences, never trained on.
+const SUBJECTS = ['We', 'They', 'I', 'You', 'She', 'He', 'The cat', 'My friend'];
+const PREDICATES = ['went home', 'ate lunch', 'saw the sea', 'found a key', 'lost the game', 'made tea', 'read a book', 'came late', 'sang a song', 'left early', 'won', 'slept well'];
+export const TRAIN_STEMS = SUBJECTS.flatMap((s) => PREDICATES.map((p) => `${s} ${p}`));
 
 export const HELD_OUT_STEMS = [
-  'The water is deep', 'She came back', 'The night was long', 'They built it', 'The wind is strong',
-  'I miss you', 'The tea is hot', 'He fixed the car', 'We won', 'She smiled',
+  'The water is deep', 'The night was long', 'The wind is strong', 'The tea is hot', 'He fixed the car',
+  'She smiled', 'I miss you', 'They built it', 'It is late', 'The sky is blue', 'Dogs bark', 'The door is open',
 ];
 
 /** Typos only: the final mark is the cyclic part, and a doubled word or stray space is not a typo. */

@@ -2,7 +2,7 @@
 // and its KV cache; each step our logits processor picks the token (seeded, see sampler.ts) and
 // records its log-probs, and a stopping criterion checked after every step ends it on cancellation.
 import { StreamingExtractor } from './extract';
-import { checkContext } from './limits';
+import { checkContext, checkMemoryBudget } from './limits';
 import type { PromptParts } from '../models/generation-record';
 import { promptMessages, renderPrompt } from '../models/prompts';
 import { chooseToken } from './sampler';
@@ -40,6 +40,10 @@ export async function generateText(loaded: LoadedModel, input: GenerateInput, co
   const promptIds: number[] = tokenizer.encode(prompt.text, { add_special_tokens: prompt.addSpecialTokens });
   const context = Math.min(loaded.contextLength, input.contextLimit ?? Infinity);
   checkContext(promptIds.length, settings.maxNewTokens, context, input.role);
+  checkMemoryBudget({
+    dims: loaded.dims, promptTokens: promptIds.length, maxNewTokens: settings.maxNewTokens, role: input.role,
+    limitBytes: loaded.memoryLimitBytes, residentBytes: loaded.residentAfterLoad,
+  });
 
   const extractOptions = { original: input.original, stopStrings: prompt.stopStrings, echo: input.echo };
   const extractor = new StreamingExtractor(extractOptions);

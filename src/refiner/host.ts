@@ -6,6 +6,7 @@ import { explainProviderFailure } from '../onnx/provider-hints';
 import { readJson } from '../models/checkpoint';
 import { readModelText } from '../models/model-file';
 import { resolveDevice, type DeviceSetting } from './device';
+import { defaultMemoryLimitBytes, modelDims, type ModelDims } from './limits';
 import { exportedDType, prepareModel, type ModelSource, type SourceOptions } from './model-source';
 import { samplingDefaults, type GenerationSettings, type Role } from './settings';
 
@@ -14,6 +15,8 @@ export interface HostOptions extends SourceOptions {
   device?: DeviceSetting;
   /** Unload a model this long after its last use; 0 keeps models loaded. Default 10 minutes. */
   idleUnloadMs?: number;
+  /** The memory the generating process may use; a round that would not fit is refused. Default: defaultMemoryLimitBytes(). */
+  memoryLimitBytes?: number;
 }
 
 export interface RoleConfig {
@@ -29,6 +32,12 @@ export interface LoadedModel {
   source: ModelSource;
   device: string;
   contextLength: number;
+  /** The sizes its working memory grows with (checkMemoryBudget). */
+  dims: ModelDims;
+  /** The process's resident memory once this model was loaded: what a generation adds to. */
+  residentAfterLoad: number;
+  /** HostOptions.memoryLimitBytes, resolved. */
+  memoryLimitBytes: number;
   eosIds: number[];
   /** What the model's generation_config.json asks for where the user set nothing. */
   samplingDefaults: Partial<GenerationSettings>;
@@ -55,7 +64,7 @@ function serially<T>(fn: () => Promise<T>): Promise<T> {
   return next;
 }
 
-async function loadTransformers(source: ModelSource, device: DeviceSetting, log: (m: string) => void): Promise<LoadedModel> {
+async function loadTransformers(source: ModelSource, device: DeviceSetting, memoryLimitBytes: number, log: (m: string) => void): Promise<LoadedModel> {
   const { env, AutoModelForCausalLM, AutoTokenizer } = await import('@huggingface/transformers');
   return serially(async () => {
     env.allowRemoteModels = false;
@@ -82,6 +91,7 @@ async function loadTransformers(source: ModelSource, device: DeviceSetting, log:
     const generation = readJson(join(source.dir, 'generation_config.json'));
     return {
       model, tokenizer, source, device: used, contextLength: config.max_position_embeddings ?? 2048,
+      dims: modelDims(config), residentAfterLoad: process.memoryUsage.rss(), memoryLimitBytes,
       eosIds: eosIdsOf(config, generation), samplingDefaults: samplingDefaults(generation),
     };
   });
@@ -138,7 +148,7 @@ export class ModelHost {
     this.bound.set(role, key);
     let entry = this.entries.get(key);
     if (!entry) {
-      entry = { loading: loadTransformers(source, this.options.device ?? 'auto', this.log), users: 0, timer: null };
+      entry = { loading: loadTransformers(source, this.options.device ?? 'auto', this.options.memoryLimitBytes ?? defaultMemoryLimitBytes(), this.log), users: 0, timer: null };
       this.entries.set(key, entry);
       entry.loading.catch(() => this.entries.get(key) === entry && this.entries.delete(key));
     }

@@ -1,0 +1,103 @@
+// The refiner process can always be stopped: a request stuck where nothing is read (as in a long
+// native ONNX Runtime call, which a worker thread could not leave: terminate() hung for over a
+// minute and the extension host died) is killed 2 s after Cancel and ends as cancelled; a process
+// over its memory limit is killed with a clear message; the next request works in both cases.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { processAlive } from '../../../src/onnx/process-alive';
+import { RefinerClient } from '../../../src/refiner/client';
+import type { RefineEvent, RefineRequest } from '../../../src/refiner/loop';
+import { RefinerInputError } from '../../../src/refiner/settings';
+import { collect, constantModel, results, tempRoot, tinyModel } from './fixtures';
+
+const { root, cleanup } = tempRoot('kill');
+const MIB = 2 ** 20;
+let config: ConstructorParameters<typeof RefinerClient>[0];
+const clients: RefinerClient[] = [];
+
+before(async () => {
+  const modelDir = await tinyModel(join(root, 'tiny'));
+  const constantDir = await constantModel(join(root, 'constant'));
+  config = { host: { cacheDir: join(root, 'cache') }, roles: { leader: { spec: constantDir }, follower: { spec: modelDir } } };
+});
+after(async () => {
+  await Promise.all(clients.map((c) => c.dispose()));
+  cleanup();
+});
+
+function newClient(options: ConstructorParameters<typeof RefinerClient>[1] = {}): RefinerClient {
+  const client = new RefinerClient(config, options);
+  clients.push(client);
+  return client;
+}
+
+const short: RefineRequest = { draft: 'Hello there.', rounds: 1, settings: { seed: 4, maxNewTokens: 8, temperature: 1 } };
+// The constant Leader never ends on its own, so whatever the test does lands mid-generation.
+const long: RefineRequest = { leaderDraft: true, instruction: 'Write.', rounds: 1, settings: { seed: 1, maxNewTokens: 2000, temperature: 0 } };
+
+async function until(condition: () => boolean, boundMs: number, what: string): Promise<void> {
+  for (const end = Date.now() + boundMs; !condition();) {
+    if (Date.now() > end) throw new Error(`${what} within ${boundMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('a request stuck in a long synchronous step is killed after Cancel, ends as cancelled, and the next request works', async () => {
+  const logs: string[] = [];
+  const client = newClient({ onLog: (m) => logs.push(m) });
+  const controller = new AbortController();
+  const events: RefineEvent[] = [];
+  let stuckPid: number | undefined;
+  let abortedAt = 0;
+  for await (const e of client.refine(long, controller.signal)) {
+    events.push(e);
+    if (e.type === 'chunk' && !stuckPid) {
+      stuckPid = client.pid;
+      client.blockForTest(10 * 60_000); // reads nothing, Cancel included, for 10 minutes
+      controller.abort();
+      abortedAt = Date.now();
+    }
+  }
+  const endedMs = Date.now() - abortedAt;
+  const done = events.at(-1);
+  assert.ok(done?.type === 'done' && done.stoppedBy === 'cancelled', `ends as cancelled, got ${JSON.stringify(done)}`);
+  // 2 s of grace, then SIGKILL; the bound only catches a hang (this machine may be very busy).
+  assert.ok(endedMs < 30_000, `ended ${endedMs} ms after Cancel`);
+  assert.ok(logs.some((l) => /did not stop within 2000 ms; killing the refiner process/.test(l)));
+  assert.equal(client.crashCount, 0, 'a kill on purpose is no crash');
+  await until(() => !processAlive(stuckPid!), 30_000, 'the stuck process had not exited');
+  const next = results(await collect(client.refine(short)));
+  assert.equal(next.length, 1);
+  assert.notEqual(client.pid, stuckPid, 'a fresh process served it');
+});
+
+test('dispose kills a stuck process and resolves once it has exited', async () => {
+  const client = newClient();
+  await collect(client.refine(short));
+  const pid = client.pid!;
+  client.blockForTest(10 * 60_000);
+  const running = assert.rejects(collect(client.refine(short)), /the refiner was shut down/);
+  await new Promise((r) => setImmediate(r)); // the request has been sent
+  await client.dispose();
+  assert.equal(processAlive(pid), false);
+  await running;
+});
+
+test('a process over its memory limit is killed with a clear error, and the next request works', async () => {
+  const limit = 1024 * MIB;
+  const client = newClient({ memoryLimitBytes: limit });
+  const running = (async () => {
+    let grown = false;
+    for await (const e of client.refine(long)) {
+      if (e.type !== 'chunk' || grown) continue;
+      client.allocateForTest(1536); // 1.5 GiB on top of the models: past 1 GiB in any case
+      grown = true;
+    }
+  })();
+  await assert.rejects(running, (err: Error) => err instanceof RefinerInputError &&
+    /^The refinement needed more than 1\.0 GB of memory and was stopped; refine a shorter selection\.$/.test(err.message));
+  assert.equal(client.crashCount, 0);
+  const next = results(await collect(client.refine(short)));
+  assert.equal(next.length, 1);
+});

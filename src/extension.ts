@@ -116,6 +116,15 @@ export function activate(context: vscode.ExtensionContext): SlhfExtensionApi {
       panel.pushModels();
       void panel.refreshVersions().catch((error: Error) => log.error(`panel versions: ${error.message}`));
     }),
+    // Versions belong to the base model they were trained on: a model switch says which one applies now.
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (!event.affectsConfiguration('slhf.follower.model') && !event.affectsConfiguration('slhf.leader.model')) return;
+      void trainer.describeModelSwitch().then((note) => {
+        log.info(note);
+        void vscode.window.showInformationMessage(note);
+        return panel.refreshVersions();
+      }).catch((error: Error) => log.error(`model switch: ${error.message}`));
+    }),
     flow.onDidStream((event) => {
       const message = streamMessage(event);
       if (message) panel.post(message);

@@ -96,7 +96,7 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       training.showCounts(message.counts);
       break;
     case 'versions':
-      versions.show(message.active, message.versions);
+      versions.show(message);
       break;
     case 'trainingMetrics':
       training.showMetrics(message.metrics);

@@ -1,12 +1,13 @@
 // Trained Follower versions: a switcher for the Models tab and a list with metrics and roll back for
 // the Training tab. Both send the extension a version to activate; it answers with the new list.
-import type { PanelMessage, VersionSummary } from '../src/ui/panelProtocol';
+import type { PanelMessage, VersionList } from '../src/ui/panelProtocol';
 import { custom, element } from './dom';
+import { versionLine } from './versionText';
 
 export function createVersionViews(send: (message: PanelMessage) => void): {
   switcher: HTMLElement;
   list: HTMLElement;
-  show(active: string | null, versions: readonly VersionSummary[]): void;
+  show(list: VersionList): void;
 } {
   const switcher = custom('vscode-single-select', { id: 'version-switcher', 'aria-label': 'Active Follower version' });
   switcher.addEventListener('change', () => {
@@ -16,12 +17,19 @@ export function createVersionViews(send: (message: PanelMessage) => void): {
   const rows = element('ul', { id: 'versions', class: 'versions', 'aria-label': 'Trained Follower versions, newest first' });
   const rollback = custom('vscode-button', { secondary: '', icon: 'discard', id: 'version-rollback' }, 'Roll back');
   rollback.addEventListener('click', () => send({ type: 'rollbackVersion' }));
+  // What applies to the model in use when the active version does not, and how many versions belong to other models.
+  const note = element('p', { id: 'versions-note', class: 'note' });
+  const switcherNote = element('p', { id: 'version-switcher-note', class: 'note' });
   const list = element('div');
-  list.append(element('h3', {}, 'Versions'), rows, rollback);
+  list.append(element('h3', {}, 'Versions'), note, rows, rollback);
+  const switcherBox = element('div');
+  switcherBox.append(switcher, switcherNote);
   return {
-    switcher,
+    switcher: switcherBox,
     list,
-    show(active, versions) {
+    show({ active, versions, note: text }) {
+      note.textContent = text;
+      switcherNote.textContent = text;
       const options = [{ value: 'base', label: 'base model (untrained)' }, ...versions.map((v) => ({ value: v.version, label: v.imported ? `${v.version} (imported)` : v.version }))];
       switcher.replaceChildren(...options.map((o) => {
         const option = custom('vscode-option', { value: o.value }, o.label);
@@ -29,11 +37,9 @@ export function createVersionViews(send: (message: PanelMessage) => void): {
         return option;
       }));
       (switcher as HTMLSelectElement).value = active ?? 'base';
-      rows.replaceChildren(...(versions.length === 0 ? [element('li', {}, 'No trained versions yet.')] : versions.map((v) => {
+      rows.replaceChildren(...(versions.length === 0 ? [element('li', {}, 'No trained versions for this model yet.')] : versions.map((v) => {
         const item = element('li', { 'data-version': v.version, class: v.version === active ? 'active' : '' });
-        const accuracy = v.heldOutAccuracy === null ? 'held-out accuracy not measured' : `held-out accuracy ${v.heldOutAccuracy.toFixed(3)}`;
-        const origin = v.imported ?? `${v.decisions} decisions (${v.samples} game samples), ${accuracy}`;
-        item.append(element('span', {}, `${v.version}${v.version === active ? ' (active)' : ''}: ${new Date(v.createdAt).toLocaleString()}, ${origin} `));
+        item.append(element('span', {}, `${versionLine(v, v.version === active)} `));
         if (v.version !== active) {
           const activate = custom('vscode-button', { secondary: '', 'data-action': 'activate' }, 'Activate');
           activate.addEventListener('click', () => send({ type: 'activateVersion', version: v.version }));

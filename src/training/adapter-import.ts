@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { identityFromConfig } from '../models/base-identity';
 import type { DecoderConfig } from '../models/config';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, baseModelName, checkFiniteAdapter, loadPeftAdapter, PeftAdapterError, readPeftAdapterConfigJson } from '../models/peft';
 import { saveVersion, type ImportedProvenance, type VersionMeta } from './versions';
@@ -63,6 +64,7 @@ export async function importAdapterVersion(root: string, peftDir: string, base: 
   };
   const meta = {
     baseModel: base.spec,
+    base: identityFromConfig(base.spec, base.config),
     data: { trainPairs: 0, heldOutPairs: 0, samples: 0 },
     metrics: { heldOutAccuracy: null },
     settings: { trainLeader: options.leader === true, lora: adapter.config },

@@ -3,6 +3,7 @@
 // new version and only then activate it.
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { baseModelIdentity } from '../models/base-identity';
 import { openCheckpoint } from '../models/checkpoint';
 import { loadDecoderWeights } from '../models/export';
 import { initLoraAdapter, type LoraAdapter } from '../models/lora';
@@ -92,6 +93,7 @@ export async function runJob(job: TrainJob, emit: (m: WorkerMessage) => void, ca
     }
     const version = await saveVersion(job.outRoot, result.adapter, {
       baseModel: job.baseModel ?? null,
+      base: baseModelIdentity(job.baseModel ?? job.modelDir, job.modelDir),
       data: { trainPairs: job.records.train, heldOutPairs: job.records.heldOut, samples: result.samples },
       metrics: {
         heldOutAccuracyBefore: before.accuracy, heldOutAccuracy: after.accuracy, heldOutKl: after.kl, winRateBefore, winRate,

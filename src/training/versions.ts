@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { join } from 'node:path';
 import { fsyncPath, writeFileAtomic } from '../onnx/atomic-file';
 import { FileLock } from '../onnx/file-lock';
+import type { BaseModelIdentity } from '../models/base-identity';
 import type { DecoderConfig } from '../models/config';
 import type { LoraAdapter } from '../models/lora';
 import { loadPeftAdapter, savePeftAdapter } from '../models/peft';
@@ -22,6 +23,8 @@ export interface VersionMeta {
   version: string;
   createdAt: string;
   baseModel: string | null;
+  /** The base model's identity (spec, config.json hash, shapes): the extension applies the version only to that model. Absent on older versions. */
+  base?: BaseModelIdentity;
   /** Decisions (store records; the keys keep their first name) trained on and held out, and the game samples trained on. */
   data: { trainPairs: number; heldOutPairs: number; samples: number };
   metrics: Record<string, number | null>;

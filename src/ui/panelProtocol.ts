@@ -102,10 +102,22 @@ export interface VersionSummary {
   /** Decisions (store records) it trained on, and the game samples they made. */
   readonly decisions: number;
   readonly samples: number;
-  /** Held-out preference accuracy after training, when it was measured. */
+  /** Held-out preference accuracy after training, when it was measured, and how many held-out decisions it was measured on. */
   readonly heldOutAccuracy: number | null;
+  readonly heldOutDecisions: number;
   /** Set for an adapter trained elsewhere and imported (slhf adapters import): where from, its base, rank and alpha. */
   readonly imported?: string;
+}
+
+/** The versions made for the Follower model in use (newest first) and the active one among them. */
+export interface VersionList {
+  /** The active version when it was made for this model; null: the base model (or a version for another model). */
+  readonly active: string | null;
+  readonly versions: readonly VersionSummary[];
+  /** Versions made for other base models: kept, not listed, not applied. */
+  readonly otherBase: number;
+  /** A sentence on what applies to this model, when something is not applied or not listed; else ''. */
+  readonly note: string;
 }
 
 /** Per-step training metrics for the Training tab's chart. */
@@ -124,7 +136,7 @@ export type HostMessage =
   | { readonly type: 'training'; readonly counts: TrainingCounts }
   | { readonly type: 'trainingMetrics'; readonly metrics: TrainingMetrics }
   | { readonly type: 'decisionSamples'; readonly id: string; readonly samples: readonly DecisionSample[]; readonly note: string }
-  | { readonly type: 'versions'; readonly active: string | null; readonly versions: readonly VersionSummary[] }
+  | ({ readonly type: 'versions' } & VersionList)
   | { readonly type: 'stream'; readonly phase: 'begin' | 'round-start' | 'chunk' | 'done'; readonly label: string; readonly text: string };
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { describeLeaderPlan, type LeaderPlan } from './leaderTraining';
 import {
   parsePanelMessage, type DecisionSample, type HistoryFilter, type HostMessage, type PanelCommand, type PanelModelStatus, type PanelSettings,
-  type SessionSummary, type TrainingCounts, type VersionSummary,
+  type SessionSummary, type TrainingCounts, type VersionList,
 } from './panelProtocol';
 
 export const PANEL_VIEW_ID = 'slhf.panel';
@@ -20,7 +20,7 @@ export interface PanelBackend {
   reopenSession(id: string): Promise<void>;
   /** The game samples of one stored decision, and a line saying what they mean. */
   explainSession(id: string): Promise<{ samples: DecisionSample[]; note: string }>;
-  versions(): Promise<{ active: string | null; versions: VersionSummary[] }>;
+  versions(): Promise<VersionList>;
   switchVersion(target: { version: string } | 'rollback'): Promise<unknown>;
   /** What the next training run does with the Leader. */
   leaderPlan(): LeaderPlan;

@@ -62,22 +62,41 @@ function workerConfig(settings: ModelSettings, followerAdapter: string | null, l
   };
 }
 
-/** The active version's adapter for each role (null: the base model), read from the versions folder. */
-async function activeAdapters(root: string, settings: ModelSettings): Promise<{ follower: string | null; leader: string | null }> {
+/**
+ * The active version's adapter for each role (null: the base model), read from the versions folder;
+ * none when the active version was trained on another base model (merged into this one it would
+ * fail on its tensor shapes, or steer the wrong weights).
+ */
+async function activeAdapters(root: string, settings: ModelSettings): Promise<{ follower: string | null; leader: string | null; version: string | null; note: string }> {
   const { activeAdapterDir, LEADER_ADAPTER_DIR, readActive, readMeta } = await import('../training/versions');
   const dir = activeAdapterDir(root);
   const version = readActive(root)?.version;
-  const separate = dir && join(dir, LEADER_ADAPTER_DIR);
-  const active = dir && version ? { dir, meta: readMeta(root, version), separateLeaderDir: separate && existsSync(separate) ? separate : null } : null;
-  return { follower: dir, leader: leaderAdapterDir(active, settings) };
+  if (!dir || !version) return { follower: null, leader: null, version: null, note: '' };
+  const meta = readMeta(root, version);
+  const { currentBase, notAppliedNote, sameBaseModel } = await import('./versionBase');
+  if (!sameBaseModel(meta, await currentBase(settings.follower))) {
+    return { follower: null, leader: null, version: null, note: notAppliedNote(version, meta, modelLabel(settings)) };
+  }
+  const separate = join(dir, LEADER_ADAPTER_DIR);
+  const active = { dir, meta, separateLeaderDir: existsSync(separate) ? separate : null };
+  return { follower: dir, leader: leaderAdapterDir(active, settings), version, note: '' };
+}
+
+/** The Follower model as messages name it. */
+export function modelLabel(settings: ModelSettings): string {
+  return settings.builtIn ? DEFAULT_MODEL_LABEL : settings.follower;
 }
 
 export class RefinerService implements vscode.Disposable {
   private client: RefinerClient | undefined;
   private configKey = '';
   private lastUse = 0;
+  /** The version names the last generations used (the refiner reports content hashes; the panel names versions). */
   private followerVersion: string | null = null;
   private leaderVersion: string | null = null;
+  /** The version configured for the next request, and why the active one is not applied (empty when it is). */
+  private configuredVersion: { follower: string | null; leader: string | null } = { follower: null, leader: null };
+  private versionNote = '';
   private lastError = '';
   private busy = 0;
   private readonly changed = new vscode.EventEmitter<ModelStatus>();
@@ -109,7 +128,7 @@ export class RefinerService implements vscode.Disposable {
     if (!settings.follower) return { ...base, state: 'not-configured', detail: 'No model configured: set slhf.follower.model.' };
     if (this.busy > 0) return { ...base, state: 'working', detail: 'Generating…' };
     if (this.lastError) return { ...base, state: 'error', detail: this.lastError };
-    const note = settings.builtIn ? ` ${BUILT_IN_DETAIL}` : '';
+    const note = `${this.versionNote ? ` ${this.versionNote}` : ''}${settings.builtIn ? ` ${BUILT_IN_DETAIL}` : ''}`;
     if (this.client && Date.now() - this.lastUse < IDLE_UNLOAD_MS) return { ...base, state: 'loaded', detail: `Models loaded; they unload after 10 minutes without use.${note}` };
     return { ...base, state: 'idle', detail: `Models load on first use.${note}` };
   }
@@ -119,6 +138,11 @@ export class RefinerService implements vscode.Disposable {
     if (!settings.follower) throw new ModelsNotConfiguredError();
     // Read on every request: a training run may have activated a new version (or rolled back).
     const adapters = await activeAdapters(this.adaptersRoot, settings);
+    this.configuredVersion = { follower: adapters.follower ? adapters.version : null, leader: adapters.leader ? adapters.version : null };
+    if (adapters.note !== this.versionNote) {
+      if (adapters.note) this.log.warn(adapters.note);
+      this.versionNote = adapters.note;
+    }
     const config = workerConfig(settings, adapters.follower, adapters.leader);
     const key = JSON.stringify(config);
     if (!this.client) {
@@ -151,8 +175,8 @@ export class RefinerService implements vscode.Disposable {
     try {
       for await (const event of client.refine(request, signal)) {
         if (event.type === 'round-end') {
-          if (event.result.role === 'follower') this.followerVersion = event.result.adapterVersion;
-          else this.leaderVersion = event.result.adapterVersion;
+          if (event.result.role === 'follower') this.followerVersion = event.result.adapterVersion ? this.configuredVersion.follower : null;
+          else this.leaderVersion = event.result.adapterVersion ? this.configuredVersion.leader : null;
         }
         yield event;
       }

@@ -9,8 +9,8 @@ import * as vscode from 'vscode';
 import type { WorkerMessage } from '../training/protocol';
 import { describeLeaderPlan, leaderPlan, type LeaderPlan } from './leaderTraining';
 import type { FlowOutcome } from './refineFlow';
-import type { TrainingMetrics, VersionSummary } from './panelProtocol';
-import { ModelsNotConfiguredError, readModelSettings } from './refinerService';
+import type { TrainingMetrics, VersionList } from './panelProtocol';
+import { modelLabel, ModelsNotConfiguredError, readModelSettings } from './refinerService';
 
 /** `slhf.training.leader`: train the Leader with the Follower (shared adapter) where they share a base model. */
 export function readTrainLeader(): boolean {
@@ -42,17 +42,43 @@ export class TrainingRunner implements vscode.Disposable {
     return join(globalStorage.fsPath, 'follower');
   }
 
-  /** The trained versions, newest first, and the active one (null: the base model). */
-  async versions(): Promise<{ active: string | null; versions: VersionSummary[] }> {
+  /** Every version with its meta, oldest first, split by whether it was made for the Follower model in use. */
+  private async versionsByBase() {
     const { listVersions, readActive, readMeta } = await import('../training/versions');
+    const { currentBase, splitByBase } = await import('./versionBase');
     const root = TrainingRunner.adaptersRoot(this.globalStorage);
-    const versions = listVersions(root).reverse().map((version) => {
-      const meta = readMeta(root, version);
+    const settings = readModelSettings(this.globalStorage, this.extensionUri);
+    const fit = splitByBase(listVersions(root).map((version) => ({ version, meta: readMeta(root, version) })), await currentBase(settings.follower));
+    const activeName = readActive(root)?.version ?? null;
+    const active = activeName === null ? null : { version: activeName, meta: readMeta(root, activeName) };
+    return { fit, active, model: modelLabel(settings) };
+  }
+
+  /** The versions made for the Follower model in use, newest first, and the active one among them. */
+  async versions(): Promise<VersionList> {
+    const { fit, active, model } = await this.versionsByBase();
+    const versions = fit.fitting.reverse().map(({ version, meta }) => {
       const origin = meta.imported;
       const imported = origin ? { imported: `imported from ${origin.source} (LoRA r ${origin.rank}, alpha ${origin.alpha}, trained on ${origin.baseModel ?? 'an unnamed base'})` } : {};
-      return { version, createdAt: meta.createdAt, decisions: meta.data.trainPairs, samples: meta.data.samples, heldOutAccuracy: meta.metrics.heldOutAccuracy ?? null, ...imported };
+      return {
+        version, createdAt: meta.createdAt, decisions: meta.data.trainPairs, samples: meta.data.samples,
+        heldOutAccuracy: meta.metrics.heldOutAccuracy ?? null, heldOutDecisions: meta.data.heldOutPairs, ...imported,
+      };
     });
-    return { active: readActive(root)?.version ?? null, versions };
+    const applies = active !== null && versions.some((v) => v.version === active.version);
+    const { notAppliedNote } = await import('./versionBase');
+    const notes = [
+      active && !applies ? notAppliedNote(active.version, active.meta, model) : '',
+      fit.other.length ? `${fit.other.length} version(s) trained on other models are not listed; they apply again when you switch back to their model.` : '',
+    ];
+    return { active: applies ? active.version : null, versions, otherBase: fit.other.length, note: notes.filter(Boolean).join(' ') };
+  }
+
+  /** After the Follower model changed: which version, if any, applies to the new one. */
+  async describeModelSwitch(): Promise<string> {
+    const { fit, active, model } = await this.versionsByBase();
+    const { switchNote } = await import('./versionBase');
+    return switchNote(model, active, fit);
   }
 
   /** Activates a version ('base': the untrained model), or rolls back to the previous one. */
@@ -60,6 +86,12 @@ export class TrainingRunner implements vscode.Disposable {
     if (this.child) throw new Error('Training is running; switch versions after it ends.');
     const { activate, rollback } = await import('../training/versions');
     const root = TrainingRunner.adaptersRoot(this.globalStorage);
+    if (target !== 'rollback' && target.version !== 'base') {
+      const { fit, model } = await this.versionsByBase();
+      const other = fit.other.find((v) => v.version === target.version);
+      const { describeBase } = await import('../models/base-identity');
+      if (other) throw new Error(`Version ${other.version} was trained on ${describeBase(other.meta)}, not on ${model}; it cannot be applied to this model.`);
+    }
     const pointer = target === 'rollback' ? rollback(root) : activate(root, target.version === 'base' ? null : target.version);
     this.log.info(`Follower version: ${pointer.version ?? 'base model'}`);
     this.finished.fire(pointer.version ?? 'base');

@@ -1,6 +1,8 @@
-// The DPO baseline's input: each of a single-round session's TRL pairs (store/pairs.ts) as a
-// (chosen, rejected) pair under the prompt round 1 was generated from, as DPO is usually run on
-// logged refinements. SLHF trains on game samples instead (src/store/game.ts).
+// The DPO baseline's input: each of a session's TRL pairs (store/pairs.ts: the kept text over the
+// draft and over every other round, or the draft over every round) as a (chosen, rejected) pair
+// under the prompt round 1 was generated from (the draft's), as DPO is usually run on logged
+// refinements: one prompt per session, whichever round a text came from. SLHF trains on game
+// samples instead, each under the prompt that produced it (src/store/game.ts).
 import type { TextTokenizer } from '../../src/models/tokenizer';
 import { completionText, sessionPairs, type PairSide, type SessionRecord } from '../../src/store';
 import type { TokenSide, TrainingPair } from '../../src/training/data';

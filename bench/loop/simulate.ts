@@ -1,5 +1,6 @@
-// The closed loop, as the product runs it: the Follower refines a draft (the refiner, exported ONNX
-// graph, transformers.js), the simulated user decides, the decision becomes a store session record
+// The closed loop, as the product runs it: the Follower refines a draft in `rounds` rounds, each
+// round refining the one before (the refiner, exported ONNX graph, transformers.js), the simulated
+// user decides, the decision becomes a store session record
 // and its game samples (SLHF, the store's own mapping) or preference pairs (DPO), and every `every`
 // decisions the Follower is trained on all decisions so far (a fresh adapter, the same steps for
 // every method) and swapped in.
@@ -29,6 +30,8 @@ export interface LoopOptions {
   every: number;
   /** Sampling temperature of the refinements. */
   temperature: number;
+  /** Follower rounds per decision (the product's default is 2); 1 when left out (the recipe's SLHF stage was measured so). */
+  rounds?: number;
   /** Probability that a user corrects a wrong refinement by hand instead of rejecting it. */
   editRate: number;
   seed: number;
@@ -51,22 +54,42 @@ export interface LoopResult {
   adapterDir: string | null;
 }
 
-function record(id: string, task: Task, round: GeneratedText, decision: Decision): SessionRecord {
+/** A session as the product stores it: every round with the prompt it was generated from. */
+export function sessionRecord(id: string, task: Task, rounds: readonly GeneratedText[], decision: Decision): SessionRecord {
   const at = new Date(0).toISOString();
   return {
     kind: 'session', schemaVersion: SCHEMA_VERSION, id, workspace: 'bench', createdAt: at, updatedAt: at,
     languageId: 'plaintext', preset: 'prose', context: '', instruction: '',
     draft: { text: task.draft, source: 'user' },
-    rounds: [{ text: round.text, prompt: round.prompt, modelId: round.modelId, adapterVersion: round.adapterVersion, sampling: round.sampling, tokenIds: round.tokenIds, logprobs: round.logprobs, timings: round.timings }],
+    rounds: rounds.map((r) => ({ text: r.text, prompt: r.prompt, modelId: r.modelId, adapterVersion: r.adapterVersion, sampling: r.sampling, tokenIds: r.tokenIds, logprobs: r.logprobs, timings: r.timings })),
     decision,
   };
 }
 
-/** One Follower round on `draft`, as the product generates it. */
-export async function refineOnce(host: ModelHost, draft: string, temperature: number, seed: number, maxNewTokens = 160): Promise<GeneratedText> {
+/**
+ * The demanding user's decision on the rounds shown: it accepts the first round that is exactly the
+ * text it wants; otherwise it corrects the last round (the refinement the product ends on) by hand
+ * when `edits`, or rejects them all.
+ */
+export function decide(rounds: readonly GeneratedText[], task: Task, edits: boolean): Decision {
+  const decidedAt = new Date(0).toISOString();
+  const wanted = rounds.findIndex((r) => r.text === task.ideal);
+  if (wanted >= 0) return { kind: 'accepted', round: wanted, decidedAt };
+  return edits ? { kind: 'accepted-edited', round: rounds.length - 1, finalText: task.ideal, decidedAt } : { kind: 'rejected', decidedAt };
+}
+
+/** Follower rounds on `draft`, as the product generates them (fewer when a round is a fixed point). */
+export async function refineRounds(host: ModelHost, draft: string, rounds: number, temperature: number, seed: number, maxNewTokens = 160): Promise<GeneratedText[]> {
   const settings = { maxNewTokens, temperature, topP: 1, topK: 0, repetitionPenalty: 1, seed };
-  for await (const event of refine(host, { draft, rounds: 1, settings, kind: 'prose' })) if (event.type === 'round-end') return event.result;
-  throw new Error('the refiner returned no round');
+  for await (const event of refine(host, { draft, rounds, settings, kind: 'prose' })) if (event.type === 'done') return event.rounds;
+  throw new Error('the refiner ended without its rounds');
+}
+
+/** One Follower round on `draft`. */
+export async function refineOnce(host: ModelHost, draft: string, temperature: number, seed: number, maxNewTokens = 160): Promise<GeneratedText> {
+  const [round] = await refineRounds(host, draft, 1, temperature, seed, maxNewTokens);
+  if (!round) throw new Error('the refiner returned no round');
+  return round;
 }
 
 /** One user, one method: `decisions` decisions with training every `every`. */
@@ -95,13 +118,11 @@ export async function runLoop(user: SimulatedUser, method: Method, o: LoopOption
     for (let i = 0; i < o.decisions; i++) {
       if (i % o.every === 0) host.configure({ leader: null, follower: { spec: o.modelDir, adapter: adapterDir } });
       const task = user.task(taskRand);
-      const round = await refineOnce(host, task.draft, o.temperature, o.seed * 100_000 + i);
-      const at = new Date(0).toISOString();
-      const editing = decideRand() < o.editRate;
-      const decision: Decision = round.text === task.ideal ? { kind: 'accepted', round: 0, decidedAt: at }
-        : editing ? { kind: 'accepted-edited', round: 0, finalText: task.ideal, decidedAt: at } : { kind: 'rejected', decidedAt: at };
+      const rounds = await refineRounds(host, task.draft, o.rounds ?? 1, o.temperature, o.seed * 100_000 + i);
+      // Drawn for every decision, so that each method sees the same coin flips.
+      const decision = decide(rounds, task, decideRand() < o.editRate);
       if (decision.kind === 'accepted') accepted += 1;
-      records.push(record(`d${i}`, task, round, decision));
+      records.push(sessionRecord(`d${i}`, task, rounds, decision));
       pairs += sessionPairs(records[records.length - 1]).length;
       if ((i + 1) % o.every !== 0) continue;
       acceptance.push(accepted / o.every);
@@ -111,9 +132,9 @@ export async function runLoop(user: SimulatedUser, method: Method, o: LoopOption
       const started = performance.now();
       const steps = Math.max(1, Math.ceil((settings.epochs * pairs) / (settings.batchSize / 2)));
       const s = { ...settings, steps };
-      const result = method === 'slhf'
-        ? await trainSamples(policy, trainingSamples(records, tokenizer, { endOfTurn, leader: false, followerReference: 'standard' }), s)
-        : await trainDpo(policy, dpoPairs(records, tokenizer, endOfTurn), s, o.dpoBeta);
+      const samples = trainingSamples(records, tokenizer, { endOfTurn, leader: false, followerReference: 'standard' });
+      if (method === 'slhf') o.log?.(`${user.name}/slhf: ${samples.length} game samples (${samples.filter((x) => x.behaviour).length} with behaviour log-probs), ${steps} steps`);
+      const result = method === 'slhf' ? await trainSamples(policy, samples, s) : await trainDpo(policy, dpoPairs(records, tokenizer, endOfTurn), s, o.dpoBeta);
       adapterDir = join(dir, `adapter-${i + 1}`);
       await savePeftAdapter(adapterDir, result.adapter);
       trainSeconds += (performance.now() - started) / 1000;

@@ -216,10 +216,14 @@ export class RefinerClient {
     lines(child.stdout, false);
     lines(child.stderr, true);
     child.on('message', (message: FromWorker) => this.receive(message));
-    child.on('error', (err) => (stderrTail += `\nError: ${err.message}`));
     // 'close' comes after stderr has been read to its end, so the crash message can quote it.
-    child.on('close', (code, signal) => {
-      if (this.child !== child) return; // killed on purpose
+    child.on('close', (code, signal) => gone(code, signal));
+    child.on('error', (err) => {
+      stderrTail += `\nError: ${err.message}`;
+      if (child.pid === undefined) gone(null, null); // it never started: no 'close' follows
+    });
+    const gone = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (this.child !== child) return; // killed on purpose, or already reported
       this.child = null;
       this.crashes++;
       const cause = [...stderrTail.matchAll(/^\s*(?:\w*Error|FATAL ERROR)\b:? ?(.*)$/gm)].at(-1)?.[0].trim();
@@ -228,7 +232,7 @@ export class RefinerClient {
       );
       for (const [id, pending] of this.pending) this.finish(id, pending, error);
       this.options.onCrash?.(error);
-    });
+    };
     this.child = child;
     child.send({ type: 'configure', config: this.withLimit(this.config) } satisfies ToWorker);
     if (this.adapter !== undefined) child.send({ type: 'set-adapter', adapter: this.adapter } satisfies ToWorker);

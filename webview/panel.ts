@@ -47,7 +47,7 @@ function showModels(status: PanelModelStatus): void {
     ['Leader', status.leader || 'not set (slhf.leader.model)'],
     ['Leader version', status.leaderVersion ?? 'base model (as of its last draft)'],
     ['Device', status.device],
-    ['Memory', `${status.memoryMiB} MiB (extension host, models included)`],
+    ['Memory', `${status.memoryMiB} MiB (extension host and refiner process, models included)`],
   ];
   modelList.setAttribute('data-state', status.state);
   modelList.replaceChildren(...rows.flatMap(([name, value]) => [element('dt', {}, name), element('dd', {}, value)]));

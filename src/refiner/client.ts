@@ -8,7 +8,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { forkEntry, killProcess, watchMemory, type ProcessEntry } from '../onnx/child-process';
+import { forkEntry, killProcess, residentBytes, watchMemory, type ProcessEntry } from '../onnx/child-process';
 import { EventQueue } from './event-queue';
 import { defaultMemoryLimitBytes, formatGiB, memoryExceededMessage } from './limits';
 import type { RefineEvent, RefineRequest } from './loop';
@@ -81,6 +81,12 @@ export class RefinerClient {
   /** The running process's id, if one runs (for status displays and tests). */
   get pid(): number | undefined {
     return this.child?.pid;
+  }
+
+  /** The refiner process's resident memory now (0 when none runs; null when it cannot be read). */
+  async residentBytes(): Promise<number | null> {
+    const pid = this.child?.pid;
+    return pid === undefined ? 0 : residentBytes(pid);
   }
 
   configure(config: WorkerConfig): void {

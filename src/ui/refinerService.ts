@@ -99,6 +99,8 @@ export class RefinerService implements vscode.Disposable {
   private versionNote = '';
   private lastError = '';
   private busy = 0;
+  /** The refiner process's memory when last sampled (after each request); the models live there. */
+  private refinerBytes = 0;
   private readonly changed = new vscode.EventEmitter<ModelStatus>();
   readonly onDidChangeStatus = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [this.changed];
@@ -123,7 +125,7 @@ export class RefinerService implements vscode.Disposable {
       device: settings.device === 'auto' ? `auto (${resolveDevice('auto').device.toUpperCase()})` : settings.device,
       followerVersion: this.followerVersion,
       leaderVersion: this.leaderVersion,
-      memoryMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
+      memoryMiB: Math.round((process.memoryUsage().rss + this.refinerBytes) / 2 ** 20),
     };
     if (!settings.follower) return { ...base, state: 'not-configured', detail: 'No model configured: set slhf.follower.model.' };
     if (this.busy > 0) return { ...base, state: 'working', detail: 'Generating…' };
@@ -187,6 +189,10 @@ export class RefinerService implements vscode.Disposable {
       this.busy--;
       this.lastUse = Date.now();
       this.changed.fire(this.status());
+      void client.residentBytes().then((bytes) => {
+        this.refinerBytes = bytes ?? 0;
+        this.changed.fire(this.status());
+      });
     }
   }
 
@@ -199,6 +205,7 @@ export class RefinerService implements vscode.Disposable {
     const client = this.client;
     this.client = undefined;
     this.configKey = '';
+    this.refinerBytes = 0;
     await client?.dispose();
   }
 

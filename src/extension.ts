@@ -57,6 +57,11 @@ export function activate(context: vscode.ExtensionContext): SlhfExtensionApi {
 
   const features: CommandFeatures = {
     refineSelection: () => flow.refineSelection(),
+    trySample: async () => {
+      const { openSampleSentence } = await import('./ui/sample');
+      await openSampleSentence();
+      return flow.refineSelection();
+    },
     draftAndRefine: (instruction) => flow.draftAndRefine(instruction),
     accept: (conflict) => review.accept(conflict),
     reject: () => review.reject(),
@@ -89,7 +94,7 @@ export function activate(context: vscode.ExtensionContext): SlhfExtensionApi {
   const panel = new PanelViewProvider(context.extensionUri, log, {
     runCommand: async (command) => runSlhfCommand(command, features, log),
     history: (text, filter) => actions.list(text, filter),
-    training: () => actions.training(),
+    training: async () => actions.training(await trainer.lastTrained()),
     models: () => refiner.status(),
     deleteSession: (id) => actions.delete(id),
     reopenSession: (id) => actions.reopen(id),

@@ -112,7 +112,7 @@ export const adaptersCommand: Command = {
       if (target) activate(out, target === 'base' ? null : target);
       if (args.values.rollback) rollback(out);
     } catch (err) {
-      throw new UsageError(`slhf adapters: ${(err as Error).message}`);
+      throw new UsageError((err as Error).message); // main() prefixes 'slhf adapters: '
     }
     const active = readActive(out)?.version ?? null;
     const versions = listVersions(out).map((v) => ({ ...readMeta(out, v), active: v === active }));

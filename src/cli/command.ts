@@ -45,7 +45,7 @@ export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
 export function requireString(args: ParsedArgs, name: string, command: Command): string {
   const value = args.values[name];
   if (typeof value !== 'string' || value === '') {
-    throw new UsageError(`slhf ${command.name}: --${name} is required.\n\n${command.usage}`);
+    throw new UsageError(`--${name} is required.\n\n${command.usage}`); // main() prefixes 'slhf <command>: '
   }
   return value;
 }

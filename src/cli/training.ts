@@ -165,7 +165,7 @@ const trainCommand: Command = {
       }
       return 0;
     }
-    if (train.length === 0) throw new UsageError('slhf train: the store has no decisions to train on yet (accept or reject a few refinements first).');
+    if (train.length === 0) throw new UsageError('the store has no decisions to train on yet (accept or reject a few refinements first).');
     // Online: the store's contexts are the prompts; fresh samples replace the logged ones.
     const online = mode === 'online'
       ? {

@@ -6,6 +6,7 @@ import { CONFLICT_CHOICES, type ConflictChoice } from './review';
 
 export type SlhfCommandId =
   | 'slhf.refineSelection'
+  | 'slhf.trySample'
   | 'slhf.draftAndRefine'
   | 'slhf.acceptRefinement'
   | 'slhf.rejectRefinement'
@@ -29,6 +30,8 @@ export interface CommandOutcome extends FlowOutcome {
 /** What the commands act on; extension.ts wires the real features in. */
 export interface CommandFeatures {
   refineSelection(): Promise<FlowOutcome>;
+  /** Opens a sample sentence in a new document and refines it (the walkthrough's first step). */
+  trySample(): Promise<FlowOutcome>;
   draftAndRefine(instruction?: string): Promise<FlowOutcome>;
   accept(conflict?: ConflictChoice): Promise<FlowOutcome>;
   reject(): Promise<FlowOutcome>;
@@ -51,6 +54,7 @@ function option(arg: unknown, key: string): unknown {
 
 export const commandTable: Readonly<Record<SlhfCommandId, { readonly title: string; readonly run: Handler }>> = {
   'slhf.refineSelection': { title: 'Refine Selection', run: (f) => f.refineSelection() },
+  'slhf.trySample': { title: 'Refine a Sample Sentence', run: (f) => f.trySample() },
   'slhf.draftAndRefine': {
     title: 'Draft and Refine',
     run: (f, arg) => f.draftAndRefine(typeof option(arg, 'instruction') === 'string' ? (option(arg, 'instruction') as string) : undefined),

@@ -3,7 +3,7 @@
 // count what training can use.
 import { writeFile } from 'node:fs/promises';
 import * as vscode from 'vscode';
-import { exportRows, gameSamples, type DecisionKind, type SessionRecord } from '../store';
+import { exportRows, gameSamples, type DecisionKind, type SessionRecord, type StoreRecord } from '../store';
 import { decisionSamples, teachingNote } from './decisionSamples';
 import type { HistoryService } from './history';
 import type { DecisionSample, HistoryFilter, SessionSummary, TrainingCounts } from './panelProtocol';
@@ -21,6 +21,12 @@ export function summarize(record: SessionRecord): SessionSummary {
   };
 }
 
+/** Decided sessions whose decision was made (or last changed, by an undo) after `sinceIso`; all of them when null. */
+export function newDecisions(records: readonly StoreRecord[], sinceIso: string | null): number {
+  const since = sinceIso === null ? -Infinity : Date.parse(sinceIso);
+  return records.filter((r) => r.kind === 'session' && r.decision.kind !== 'pending' && Date.parse(r.decision.decidedAt) > since).length;
+}
+
 export class HistoryActions {
   private reopened = 0;
 
@@ -32,13 +38,17 @@ export class HistoryActions {
     return { sessions: page.items.map(summarize), total: page.total };
   }
 
-  /** What training gets from the store: every decision's game samples, counted by role. */
-  async training(): Promise<TrainingCounts> {
+  /**
+   * What training gets from the store: every decision's game samples, counted by role, and how many
+   * decisions are newer than `since`, the newest version trained for this model.
+   */
+  async training(since: { version: string; createdAt: string } | null): Promise<TrainingCounts> {
     const store = await this.history.store();
     const stats = await store.stats();
-    const samples = (await store.records()).flatMap(gameSamples);
+    const records = await store.records();
+    const samples = records.flatMap(gameSamples);
     return {
-      sessions: stats.sessions, decided: stats.acceptance.decided,
+      sessions: stats.sessions, decided: stats.acceptance.decided, newDecided: newDecisions(records, since?.createdAt ?? null), since: since?.version ?? null,
       followerSamples: samples.filter((s) => s.role === 'follower').length,
       leaderSamples: samples.filter((s) => s.role === 'leader').length,
       samplesWithLogprobs: samples.filter((s) => s.completion.logprobs !== null).length,

@@ -93,6 +93,10 @@ export interface TrainingCounts {
   readonly leaderSamples: number;
   /** Samples a model sampled, whose behaviour log-probs are recorded. */
   readonly samplesWithLogprobs: number;
+  /** Decisions made (or changed) since the newest version trained here for this model: Train waits for at least one. */
+  readonly newDecided: number;
+  /** That version; null when none was trained for this model yet (then every decision is new). */
+  readonly since: string | null;
 }
 
 /** One trained Follower version as the Models and Training tabs list it. */

@@ -39,3 +39,12 @@ export function applySpanEdits(span: TrackedSpan, edits: readonly SpanEdit[]): T
   // still to come valid.
   return [...edits].sort((x, y) => y.offset - x.offset).reduce(applySpanEdit, span);
 }
+
+/**
+ * Whether the text a refinement replaces is still as it was: no edit touched its span and the text
+ * there is the original. Edits elsewhere in the document leave it intact (the span moved with them),
+ * so Accept applies without asking; the span's own text changing is what needs the user's choice.
+ */
+export function spanIntact(span: TrackedSpan, textNow: string, original: string): boolean {
+  return !span.touched && textNow === original;
+}

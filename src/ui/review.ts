@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { AcceptedEditWatcher } from './editWatch';
 import { spanEditsOf } from './editWatch';
 import type { HistoryService } from './history';
-import { applySpanEdits, type TrackedSpan } from './rangeTracker';
+import { applySpanEdits, spanIntact, type TrackedSpan } from './rangeTracker';
 import { REVIEW_SCHEME, type ReviewDocuments } from './reviewDocuments';
 
 export type ConflictChoice = 'rerun' | 'apply' | 'discard';
@@ -134,10 +134,12 @@ export class ReviewController implements vscode.Disposable {
   }
 
   private async askOnConflict(): Promise<ConflictChoice | undefined> {
-    const labels: Record<string, ConflictChoice> = { 'Re-run on the Current Text': 'rerun', 'Apply Anyway': 'apply', Discard: 'discard' };
+    // The first button is the dialog's default (Enter): Discard changes nothing, unlike a re-run
+    // (minutes of generation) or Apply Anyway (overwrites the edit).
+    const labels: Record<string, ConflictChoice> = { Discard: 'discard', 'Re-run on the Current Text': 'rerun', 'Apply Anyway': 'apply' };
     const picked = await vscode.window.showWarningMessage(
-      'SLHF: The document changed after the refinement started.',
-      { modal: true, detail: 'Re-run refines the text as it is now. Apply Anyway replaces the original text (and any edits you made inside it) with the shown round. Discard drops this refinement.' },
+      'SLHF: The text being refined changed after the refinement started.',
+      { modal: true, detail: 'Discard drops this refinement and keeps your edit. Re-run refines the text as it is now. Apply Anyway replaces that text (your edit included) with the shown round.' },
       ...Object.keys(labels),
     );
     return picked === undefined ? undefined : labels[picked];
@@ -154,7 +156,9 @@ export class ReviewController implements vscode.Disposable {
       void vscode.window.showWarningMessage(message);
       return { ok: false, message };
     }
-    if (document.version !== r.version) {
+    const spanNow = new vscode.Range(document.positionAt(r.span.start), document.positionAt(r.span.end));
+    // Only a change to the refined text itself needs a choice; edits elsewhere moved the span with them.
+    if (document.version !== r.version && !spanIntact(r.span, document.getText(spanNow), r.original)) {
       const choice = conflict ?? (await this.askOnConflict());
       this.log.info(`accept: the document changed since the request (version ${r.version} -> ${document.version}); choice: ${choice ?? 'none'}`);
       if (choice === undefined) return { ok: false, message: 'SLHF: Nothing applied; the review is still open.' };

@@ -74,6 +74,13 @@ export class TrainingRunner implements vscode.Disposable {
     return { active: applies ? active.version : null, versions, otherBase: fit.other.length, note: notes.filter(Boolean).join(' ') };
   }
 
+  /** The newest version trained here (not imported) for the Follower model in use: decisions after it are new. */
+  async lastTrained(): Promise<{ version: string; createdAt: string } | null> {
+    const { fit } = await this.versionsByBase();
+    const newest = fit.fitting.filter((v) => !v.meta.imported).at(-1);
+    return newest ? { version: newest.version, createdAt: newest.meta.createdAt } : null;
+  }
+
   /** After the Follower model changed: which version, if any, applies to the new one. */
   async describeModelSwitch(): Promise<string> {
     const { fit, active, model } = await this.versionsByBase();
@@ -171,7 +178,9 @@ export class TrainingRunner implements vscode.Disposable {
           } else if (token.isCancellationRequested) {
             resolve({ ok: false, cancelled: true, message: 'SLHF: Training cancelled; the active Follower version is unchanged.' });
           } else {
-            const message = `SLHF: Training failed: ${error || stderr.trim().split('\n').slice(-3).join(' ') || `exit code ${code}`}`;
+            // The CLI names itself ("slhf train: ..."); the notification already says what failed.
+            const why = error || stderr.trim().split('\n').slice(-3).join(' ').replace(/^slhf train: /, '') || `exit code ${code}`;
+            const message = `SLHF: Training failed: ${why}`;
             this.log.error(`${message}\n${stderr}`);
             void vscode.window.showErrorMessage(message);
             resolve({ ok: false, message });

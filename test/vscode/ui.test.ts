@@ -137,24 +137,26 @@ uiTest('Reject from the keyboard keeps the text and the History tab shows the re
   await panel.locator('li.session[data-decision="rejected"]').first().waitFor();
 });
 
-uiTest('Accept after the document changed asks first, and Discard leaves the document as the user made it', async () => {
+uiTest('Accept after the refined text changed asks first, Discard is the default, and it leaves the document as the user made it', async () => {
   await openAndSelectLine('README.md', 'Select a sentence below');
   await runFromCommandPalette(page, 'SLHF: Refine Selection', { keepFocus: true });
   const diffTab = page.locator('.tabs-container .tab', { hasText: 'SLHF: Original ↔ Round' });
   await diffTab.waitFor({ timeout: 60_000 });
-  // The user goes back to the document and types at its start while the review is open.
+  // The user goes back to the document and types at the end of the refined line while the review
+  // is open (an edit elsewhere in the file applies without asking: guards.spec.ts).
   await page.locator('.tabs-container .tab', { hasText: 'README.md' }).click();
-  await page.keyboard.press('Control+Home');
-  await page.keyboard.type('EDITED ');
+  await page.keyboard.press('End');
+  await page.keyboard.type(' EDITED');
   await runFromCommandPalette(page, 'SLHF: Accept Refinement', { keepFocus: true });
-  const dialog = page.locator('.monaco-dialog-box', { hasText: 'The document changed after the refinement started' });
+  const dialog = page.locator('.monaco-dialog-box', { hasText: 'The text being refined changed after the refinement started' });
   await dialog.waitFor();
   await screenshot('ui-changed-document-dialog.png');
+  // The first button is the default (Enter); it must not start a re-run.
+  assert.equal((await dialog.locator('.monaco-button').first().textContent())?.trim(), 'Discard');
   await dialog.locator('.monaco-button', { hasText: 'Discard' }).click();
   await diffTab.waitFor({ state: 'detached' });
   const editor = page.locator('.editor-group-container.active');
-  await editor.locator('.view-line', { hasText: 'EDITED # SLHF Refine sample workspace' }).waitFor();
-  await editor.locator('.view-line', { hasText: 'Select a sentence below and run' }).waitFor();
+  await editor.locator('.view-line', { hasText: 'or right-click). EDITED' }).waitFor();
 });
 
 uiTest('the panel filters the history, shows the models and counts the training pairs', async () => {

@@ -111,7 +111,12 @@ test('slhf train --mode online: fresh samples on the store\'s contexts, a judge,
 test('bad input gets a clear message', async () => {
   const noStore = await cli('train', '--follower', f.modelDir, '--out', join(f.dir, 'x'));
   assert.equal(noStore.code, 2);
-  assert.match(noStore.stderr, /--store is required/);
+  assert.match(noStore.stderr, /^slhf train: --store is required/);
+  assert.doesNotMatch(noStore.stderr, /slhf train: slhf train/);
+  // An empty store: one prefix (the panel showed "slhf train: slhf train: ...").
+  const empty = await cli('train', '--store', join(f.dir, 'empty-store'), '--follower', f.modelDir, '--out', join(f.dir, 'x'));
+  assert.equal(empty.code, 2);
+  assert.match(empty.stderr, /^slhf train: the store has no decisions to train on yet/);
   const badKl = await cli('train', '--store', storeDir, '--follower', f.modelDir, '--out', join(f.dir, 'x'), '--kl', 'k9');
   assert.match(badKl.stderr, /--kl must be one of k1\|k2\|k3/);
   const badJudge = await cli('train', '--store', storeDir, '--follower', f.modelDir, '--out', join(f.dir, 'x'), '--mode', 'online', '--judge', 'kind');

@@ -20,3 +20,12 @@ test('non-finite values are skipped and an empty series draws nothing', () => {
   assert.equal(polylinePoints([], box), '');
   assert.equal(polylinePoints([Number.POSITIVE_INFINITY], box), '');
 });
+
+test('axis values and legends: short numbers, first -> last and the range; an empty series says so', async () => {
+  const { formatValue, seriesLegend, seriesRange } = await import('../../../webview/chartScale');
+  assert.deepEqual([formatValue(0.693147), formatValue(12.3456), formatValue(0), formatValue(1.5e-6), formatValue(-2)], ['0.693', '12.3', '0', '1.50e-6', '-2']);
+  assert.deepEqual(seriesRange([3, Number.NaN, 1, 2]), { min: 1, max: 3 });
+  assert.equal(seriesRange([]), null);
+  assert.equal(seriesLegend('loss', [0.693147, 0.6, 0.512]), 'loss 0.693 → 0.512 (0.512 to 0.693)');
+  assert.equal(seriesLegend('KL', []), 'KL: no values yet');
+});

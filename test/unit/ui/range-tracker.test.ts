@@ -1,7 +1,7 @@
 // Following an accepted refinement's span through later edits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applySpanEdit, applySpanEdits, type SpanEdit, type TrackedSpan } from '../../../src/ui/rangeTracker';
+import { applySpanEdit, applySpanEdits, spanIntact, type SpanEdit, type TrackedSpan } from '../../../src/ui/rangeTracker';
 
 const span: TrackedSpan = { start: 10, end: 20, touched: false };
 
@@ -48,4 +48,13 @@ test('one change event with several edits is applied regardless of the order giv
   const forward = applySpanEdits(span, edits);
   assert.deepEqual(forward, applySpanEdits(span, [...edits].reverse()));
   assert.deepEqual(forward, { start: 12, end: 20, touched: true });
+});
+
+test('spanIntact: edits elsewhere leave the refined text intact; an edit inside or a different text does not', () => {
+  const span = { start: 10, end: 20, touched: false };
+  const moved = applySpanEdit(span, { offset: 0, length: 0, newLength: 4 });
+  assert.equal(spanIntact(moved, 'the text!!', 'the text!!'), true);
+  assert.equal(spanIntact(applySpanEdit(span, { offset: 30, length: 2, newLength: 0 }), 'the text!!', 'the text!!'), true);
+  assert.equal(spanIntact(applySpanEdit(span, { offset: 12, length: 1, newLength: 1 }), 'the text!!', 'the text!!'), false);
+  assert.equal(spanIntact(span, 'the text??', 'the text!!'), false);
 });

@@ -9,7 +9,7 @@ import { test } from './runner';
 
 const extensionId = 'slhf-refine.slhf-refine';
 const expectedCommands = [
-  'slhf.refineSelection', 'slhf.draftAndRefine', 'slhf.acceptRefinement', 'slhf.rejectRefinement',
+  'slhf.refineSelection', 'slhf.trySample', 'slhf.draftAndRefine', 'slhf.acceptRefinement', 'slhf.rejectRefinement',
   'slhf.previousRound', 'slhf.nextRound', 'slhf.retryRefinement', 'slhf.cancelRefinement',
   'slhf.showHistory', 'slhf.exportHistory', 'slhf.trainFollower', 'slhf.selectModels', 'slhf.installCudaSupport',
 ];
@@ -52,9 +52,12 @@ test('activation loads no model and no ONNX Runtime', () => {
 });
 
 test('the manifest contributes exactly the SLHF commands, and activation registers each', async () => {
-  const contributed = (extension().packageJSON.contributes.commands as { command: string; category: string }[]);
+  const contributed = (extension().packageJSON.contributes.commands as { command: string; category?: string; title: string }[]);
   assert.deepEqual(contributed.map((c) => c.command).sort(), [...expectedCommands].sort());
-  assert.ok(contributed.every((c) => c.category === 'SLHF'));
+  // The palette shows "SLHF: <title>" for each; context menus show the title alone, so those carry the prefix themselves.
+  assert.ok(contributed.every((c) => (c.category === 'SLHF') !== c.title.startsWith('SLHF: ')), 'every command reads "SLHF: ..." exactly once');
+  const contextMenu = extension().packageJSON.contributes.menus['editor/context'] as { command: string }[];
+  for (const item of contextMenu) assert.match(contributed.find((c) => c.command === item.command)!.title, /^SLHF: /);
   const registered = new Set(await vscode.commands.getCommands(true));
   assert.deepEqual(expectedCommands.filter((id) => !registered.has(id)), []);
 });
@@ -77,17 +80,25 @@ test('review commands without a review answer honestly and load nothing heavy', 
   assert.deepEqual(heavyThingsLoaded(), []);
 });
 
-test('the getting-started walkthrough is contributed and its pages exist', () => {
-  const walkthroughs = extension().packageJSON.contributes.walkthroughs as { id: string; steps: { media: { markdown: string } }[] }[];
+test('the getting-started walkthrough starts on the built-in model, ends on training, and each step ticks when done', () => {
+  const walkthroughs = extension().packageJSON.contributes.walkthroughs as { id: string; steps: { id: string; description: string; media: { markdown: string }; completionEvents?: string[] }[] }[];
   assert.equal(walkthroughs[0].id, 'slhf.gettingStarted');
-  for (const step of walkthroughs[0].steps) {
-    readFileSync(vscode.Uri.joinPath(extension().extensionUri, step.media.markdown).fsPath, 'utf8');
+  const steps = walkthroughs[0].steps;
+  assert.deepEqual(steps.map((s) => s.id), ['try', 'review', 'models', 'training']);
+  assert.match(steps[0].description, /command:slhf\.trySample/);
+  for (const step of steps) {
+    assert.ok(step.completionEvents?.length, `step ${step.id} never ticks`);
+    const page = readFileSync(vscode.Uri.joinPath(extension().extensionUri, step.media.markdown).fsPath, 'utf8');
+    assert.doesNotMatch(page, /no built-in default model/i);
   }
 });
 
 test('the SLHF panel view is registered and resolves when shown', async () => {
   const views = extension().packageJSON.contributes.views.slhf as { id: string; type: string }[];
   assert.deepEqual(views.map((v) => [v.id, v.type]), [['slhf.panel', 'webview']]);
+  // A single view is titled "<container>: <view>" unless both names are equal ("SLHF: SLHF Refine" before).
+  const container = (extension().packageJSON.contributes.viewsContainers.activitybar as { id: string; title: string }[]).find((c) => c.id === 'slhf');
+  assert.equal(container?.title, (views[0] as { name?: string }).name);
   await vscode.commands.executeCommand('slhf.panel.focus');
   await extension().exports.whenPanelResolved();
 });

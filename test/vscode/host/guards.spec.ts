@@ -12,27 +12,44 @@ import { test } from './runner';
 const draft = 'teh quick brown fox';
 const text = `Title\n\n${draft}\n`;
 
-test('a document edited meanwhile is never overwritten silently: discard keeps it, apply anyway replaces the tracked text', async () => {
+test('edits elsewhere in the document do not stop Accept: the round replaces the refined text where it is now', async () => {
+  const slhf = await api();
+  const editor = await editorWith(text, draft);
+  assert.equal((await run('slhf.refineSelection')).ok, true);
+  const review = slhf.reviewState();
+  assert.ok(review);
+  // Issue 19: an edit above the refined line made Accept ask (and Discard drop the refinement).
+  await editDocument(editor.document, (edit, uri) => edit.insert(uri, new vscode.Position(0, 0), 'New '));
+  const accepted = await run('slhf.acceptRefinement', { conflict: 'discard' });
+  assert.equal(accepted.ok, true, accepted.message);
+  assert.match(accepted.message, /Applied round/);
+  assert.equal(textOf(editor.document), eol(`New Title\n\n${review.rounds[review.shown]}\n`));
+  await closeAllEditors();
+});
+
+test('an edit inside the refined text is never overwritten silently: discard keeps it, apply anyway replaces it', async () => {
   const slhf = await api();
   const editor = await editorWith(text, draft);
   assert.equal((await run('slhf.refineSelection')).ok, true);
   const { document } = editor;
-  await editDocument(document, (edit, uri) => edit.insert(uri, new vscode.Position(0, 0), 'New '));
-  const edited = `New ${text}`;
+  await editDocument(document, (edit, uri) => edit.replace(uri, new vscode.Range(2, 4, 2, 9), 'slow'));
+  const edited = text.replace('quick', 'slow');
   const discarded = await run('slhf.acceptRefinement', { conflict: 'discard' });
   assert.equal(discarded.ok, true, discarded.message);
   assert.equal(textOf(editor.document), eol(edited), 'discard left the document as the user made it');
   assert.equal(slhf.reviewState(), undefined);
 
   const again = await vscode.window.showTextDocument(document);
-  again.selection = new vscode.Selection(document.positionAt(edited.indexOf(draft)), document.positionAt(edited.indexOf(draft) + draft.length));
+  const line = 'teh slow brown fox';
+  again.selection = new vscode.Selection(document.positionAt(edited.indexOf(line)), document.positionAt(edited.indexOf(line) + line.length));
   assert.equal((await run('slhf.refineSelection')).ok, true);
   const review = slhf.reviewState();
   assert.ok(review);
   await editDocument(document, (edit, uri) => edit.insert(uri, new vscode.Position(0, 0), '# '));
+  await editDocument(document, (edit, uri) => edit.insert(uri, new vscode.Position(2, line.length), '!'));
   assert.equal((await run('slhf.acceptRefinement', { conflict: 'apply' })).ok, true);
-  // The round replaced the selected text where it is now; the user's edit above it stayed.
-  assert.equal(textOf(editor.document), eol(`# New Title\n\n${review.rounds[review.shown]}\n`));
+  // The round replaced the refined text (with the edit inside it) where it is now; the edit above it stayed.
+  assert.equal(textOf(editor.document), eol(`# Title\n\n${review.rounds[review.shown]}\n`));
   await closeAllEditors();
 });
 

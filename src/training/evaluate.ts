@@ -7,6 +7,7 @@ import type { ScoreRow } from '../models/score';
 import type { Sample, TrainingPair } from './data';
 import { klEstimate } from './objective';
 import type { Policy } from './policy';
+import { sampleRow } from './trainer';
 
 export interface EvalResult {
   /** Fraction of pairs where margin(chosen) > margin(rejected); ties count one half. */
@@ -21,28 +22,39 @@ export interface EvalResult {
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
+/** What both evaluations report, from one signed margin per item (positive: moved as the decision says). */
+interface Tally {
+  signed: number[];
+  klSum: number;
+  klTokens: number;
+}
+
+const newTally = (): Tally => ({ signed: [], klSum: 0, klTokens: 0 });
+
+function addKl(t: Tally, now: number[], ref: number[]): void {
+  now.forEach((l, i) => { t.klSum += klEstimate('k3', l, ref[i]); t.klTokens += 1; });
+}
+
+function summary(t: Tally): { accuracy: number; ties: number; meanMarginGap: number; kl: number } {
+  const n = t.signed.length;
+  const correct = t.signed.filter((d) => d > 0).length;
+  const ties = t.signed.filter((d) => d === 0).length;
+  return { accuracy: (correct + ties / 2) / n, ties, meanMarginGap: sum(t.signed) / n, kl: t.klSum / Math.max(t.klTokens, 1) };
+}
+
 export async function evaluatePairs(policy: Policy, pairs: TrainingPair[], trained: Record<string, Feed>, base: Record<string, Feed>, batchSize = 16): Promise<EvalResult> {
   if (pairs.length === 0) return { accuracy: NaN, pairs: 0, ties: 0, meanMarginGap: NaN, kl: NaN };
-  let correct = 0;
-  let ties = 0;
-  let gap = 0;
-  let klSum = 0;
-  let klTokens = 0;
+  const tally = newTally();
   for (let i = 0; i < pairs.length; i += batchSize) {
     const chunk = pairs.slice(i, i + batchSize);
     const rows: ScoreRow[] = chunk.flatMap((p) => [p.chosen, p.rejected].map((side) => ({ ids: [...p.followerPrompt, ...side.ids], from: p.followerPrompt.length })));
     const now = await policy.logprobs(rows, trained);
     const ref = await policy.logprobs(rows, base);
-    chunk.forEach((_, j) => {
-      const margin = (k: number) => sum(now[k]) - sum(ref[k]);
-      const d = margin(2 * j) - margin(2 * j + 1);
-      if (d > 0) correct += 1;
-      else if (d === 0) ties += 1;
-      gap += d;
-    });
-    rows.forEach((_, k) => now[k].forEach((l, t) => { klSum += klEstimate('k3', l, ref[k][t]); klTokens += 1; }));
+    const margin = (k: number) => sum(now[k]) - sum(ref[k]);
+    chunk.forEach((_, j) => tally.signed.push(margin(2 * j) - margin(2 * j + 1)));
+    rows.forEach((_, k) => addKl(tally, now[k], ref[k]));
   }
-  return { accuracy: (correct + ties / 2) / pairs.length, pairs: pairs.length, ties, meanMarginGap: gap / pairs.length, kl: klSum / Math.max(klTokens, 1) };
+  return { ...summary(tally), pairs: pairs.length };
 }
 
 export interface SampleEvalResult {
@@ -59,26 +71,17 @@ export interface SampleEvalResult {
 /** Samples scored exactly 0.5 say nothing about direction and are left out. */
 export async function evaluateSamples(policy: Policy, samples: Sample[], trained: Record<string, Feed>, base: Record<string, Feed>, batchSize = 16): Promise<SampleEvalResult> {
   const scored = samples.filter((x) => x.score !== 0.5);
-  let correct = 0;
-  let ties = 0;
-  let gap = 0;
-  let klSum = 0;
-  let klTokens = 0;
+  if (scored.length === 0) return { accuracy: NaN, samples: 0, ties: 0, meanMarginGap: NaN, kl: NaN };
+  const tally = newTally();
   for (let i = 0; i < scored.length; i += batchSize) {
     const chunk = scored.slice(i, i + batchSize);
-    const rows: ScoreRow[] = chunk.map((x) => ({ ids: [...x.prompt, ...x.completion], from: x.prompt.length, ...(x.temperature !== undefined ? { temperature: x.temperature } : {}) }));
+    const rows = chunk.map(sampleRow);
     const now = await policy.logprobs(rows, trained);
     const ref = await policy.logprobs(rows, base);
     chunk.forEach((x, j) => {
-      const signed = Math.sign(x.score - 0.5) * (sum(now[j]) - sum(ref[j]));
-      if (signed > 0) correct += 1;
-      else if (signed === 0) ties += 1;
-      gap += signed;
-      now[j].forEach((l, t) => { klSum += klEstimate('k3', l, ref[j][t]); klTokens += 1; });
+      tally.signed.push(Math.sign(x.score - 0.5) * (sum(now[j]) - sum(ref[j])));
+      addKl(tally, now[j], ref[j]);
     });
   }
-  const n = scored.length;
-  return n === 0
-    ? { accuracy: NaN, samples: 0, ties: 0, meanMarginGap: NaN, kl: NaN }
-    : { accuracy: (correct + ties / 2) / n, samples: n, ties, meanMarginGap: gap / n, kl: klSum / Math.max(klTokens, 1) };
+  return { ...summary(tally), samples: scored.length };
 }

@@ -1,13 +1,16 @@
 // The refiner process can always be stopped: a request stuck where nothing is read (as in a long
 // native ONNX Runtime call, which a worker thread could not leave: terminate() hung for over a
 // minute and the extension host died) is killed 2 s after Cancel and ends as cancelled; a process
-// over its memory limit is killed with a clear message; the next request works in both cases.
+// over its memory limit is killed with a clear message; the next request works in both cases; a
+// process never outlives its parent.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { forkEntry } from '../../../src/onnx/child-process';
 import { processAlive } from '../../../src/onnx/process-alive';
 import { RefinerClient } from '../../../src/refiner/client';
 import type { RefineEvent, RefineRequest } from '../../../src/refiner/loop';
+import type { FromWorker, ToWorker } from '../../../src/refiner/protocol';
 import { RefinerInputError } from '../../../src/refiner/settings';
 import { collect, constantModel, results, tempRoot, tinyModel } from './fixtures';
 
@@ -100,4 +103,18 @@ test('a process over its memory limit is killed with a clear error, and the next
   assert.equal(client.crashCount, 0);
   const next = results(await collect(client.refine(short)));
   assert.equal(next.length, 1);
+});
+
+test('a refiner process whose parent goes away stops generating and exits', async () => {
+  const child = forkEntry({ path: join(__dirname, '..', '..', '..', 'src', 'refiner', 'worker.ts'), execArgv: ['--import', 'tsx'] }, { serialization: 'advanced' });
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const generating = new Promise((resolve) => child.on('message', (m: FromWorker) => m.type === 'event' && resolve(m)));
+  child.send({ type: 'configure', config } satisfies ToWorker);
+  // 30,000 tokens from the constant Leader: minutes of work that nobody would read.
+  child.send({ type: 'refine', id: 1, request: { ...long, settings: { seed: 1, maxNewTokens: 30_000, temperature: 0 } } } satisfies ToWorker);
+  await generating;
+  child.disconnect(); // what the extension host's death looks like from the child
+  const bound = setTimeout(() => child.kill('SIGKILL'), 60_000); // only against a hang
+  assert.equal(await exit, 0, 'exited by itself, not killed');
+  clearTimeout(bound);
 });

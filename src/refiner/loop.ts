@@ -6,6 +6,7 @@ import { EventQueue } from './event-queue';
 import { generateText, type StepCounters } from './generate';
 import type { ModelHost } from './host';
 import { checkText } from './limits';
+import { isBuiltInModel, refineBySentence } from './sentence-round';
 import type { PromptParts } from '../models/generation-record';
 import { DEFAULT_FOLLOWER_INSTRUCTION, presetFor, type DocumentKind } from '../models/prompts';
 import { RefinerInputError, resolveSettings, type GeneratedText, type GenerationSettings, type Role } from './settings';
@@ -61,11 +62,18 @@ async function runLoop(host: ModelHost, request: RefineRequest, signal: AbortSig
   const rounds: GeneratedText[] = [];
   const run = async (role: Role, round: number, prompt: PromptParts, original: string) => {
     emit({ type: 'round-start', role, round });
-    const result = await host.use(role, (model) => generateText(model, {
-      role, round, prompt, original, echo: role === 'follower' ? followerInstruction : undefined,
-      settings: { ...resolveSettings(request.settings, model.samplingDefaults), seed: roundSeed(seed, round) }, contextLimit: request.contextLimit, signal,
-      onChunk: (text) => emit({ type: 'chunk', role, round, text }),
-    }, counters));
+    const result = await host.use(role, (model) => {
+      const settings = { ...resolveSettings(request.settings, model.samplingDefaults), seed: roundSeed(seed, round) };
+      const onChunk = (text: string) => emit({ type: 'chunk', role, round, text });
+      const generate = (p: PromptParts, o: string, s: typeof settings, chunk: (text: string) => void) => generateText(model, {
+        role, round, prompt: p, original: o, echo: role === 'follower' ? followerInstruction : undefined,
+        settings: s, contextLimit: request.contextLimit, signal, onChunk: chunk,
+      }, counters);
+      // The built-in model was trained on single sentences: it refines a longer text one sentence at a time.
+      if (role !== 'follower' || !isBuiltInModel(model.source.modelId)) return generate(prompt, original, settings, onChunk);
+      return refineBySentence(model, { round, prompt, sampling: { ...settings } }, original,
+        (sentence, i, chunk) => generate({ ...prompt, refined: sentence }, sentence, { ...settings, seed: roundSeed(settings.seed, i) }, chunk), onChunk);
+    });
     return result;
   };
   let current = request.draft ?? '';

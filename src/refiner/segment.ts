@@ -1,0 +1,92 @@
+// Splits a text into the sentences a sentence-level model refines one at a time, keeping every
+// character between them, so that joining the refined sentences with the original gaps gives the
+// whole text back (no paragraph is truncated). Also the guard that keeps a garbled sentence out.
+//
+// Not Intl.Segmenter: ICU's sentence rules do not break before a lowercase word ("mat. the dog"
+// stays one sentence), and a lowercase sentence start is exactly an error the refiner must fix.
+
+/** Text between sentences (whitespace, newlines) is kept as is; sentences are refined. */
+export interface Piece {
+  text: string;
+  refine: boolean;
+}
+
+/** A sentence longer than this (characters) is split further at clause or word boundaries. */
+export const MAX_SENTENCE_CHARS = 240;
+
+// Words whose full stop does not end a sentence.
+const ABBREVIATIONS = new Set(['mr', 'mrs', 'ms', 'dr', 'prof', 'sr', 'jr', 'st', 'vs', 'etc', 'e.g', 'i.e', 'cf', 'no', 'fig', 'approx', 'inc', 'ltd', 'jan', 'feb', 'mar', 'apr', 'jun', 'jul', 'aug', 'sep', 'sept', 'oct', 'nov', 'dec']);
+
+/** Where sentences end inside one line: after . ! ? (and closing quotes or brackets) and whitespace. */
+function sentenceEnds(line: string): number[] {
+  const ends: number[] = [];
+  const re = /[.!?]+['")\]’”]*(?=\s+\S)/g;
+  for (let m = re.exec(line); m; m = re.exec(line)) {
+    const word = /([\p{L}.]+)[.!?]*['")\]’”]*$/u.exec(line.slice(0, m.index + m[0].length))?.[1]?.replace(/\.$/, '').toLowerCase() ?? '';
+    if (m[0].startsWith('.') && (ABBREVIATIONS.has(word) || /^\p{L}$/u.test(word))) continue; // "Dr. Smith", "J. Smith"
+    ends.push(m.index + m[0].length);
+  }
+  return ends;
+}
+
+/** Splits an over-long sentence at ", " / "; " where it can, else at spaces, into parts of at most `max` characters. */
+function splitLong(sentence: string, max: number): string[] {
+  const parts: string[] = [];
+  let rest = sentence;
+  while (rest.length > max) {
+    const head = rest.slice(0, max);
+    const cut = Math.max(head.lastIndexOf(', '), head.lastIndexOf('; ')) + 1 || head.lastIndexOf(' ');
+    if (cut <= 0) break; // one huge word: left whole
+    parts.push(rest.slice(0, cut));
+    rest = rest.slice(cut);
+  }
+  parts.push(rest);
+  return parts;
+}
+
+/**
+ * The text as pieces whose concatenation is the text exactly: sentences (refine: true) and the
+ * whitespace around and between them (refine: false). Lines are split first, so newlines are kept.
+ */
+export function splitSentences(text: string, maxChars = MAX_SENTENCE_CHARS): Piece[] {
+  const pieces: Piece[] = [];
+  const gap = (s: string) => {
+    if (!s) return;
+    const last = pieces[pieces.length - 1];
+    if (last && !last.refine) last.text += s;
+    else pieces.push({ text: s, refine: false });
+  };
+  const sentence = (s: string) => {
+    for (const part of splitLong(s, maxChars)) {
+      const lead = /^\s*/.exec(part)![0];
+      const body = part.slice(lead.length).trimEnd();
+      gap(lead);
+      if (body) pieces.push({ text: body, refine: true });
+      gap(part.slice(lead.length + body.length));
+    }
+  };
+  for (const line of text.split(/(\r?\n)/)) {
+    if (line === '\n' || line === '\r\n') { gap(line); continue; }
+    let start = 0;
+    for (const end of sentenceEnds(line)) {
+      sentence(line.slice(start, end));
+      start = end;
+    }
+    sentence(line.slice(start));
+  }
+  return pieces;
+}
+
+export const joinPieces = (pieces: readonly Piece[]): string => pieces.map((p) => p.text).join('');
+
+const wordCount = (s: string) => s.split(/\s+/).filter(Boolean).length;
+
+/**
+ * Whether a refined sentence is garbled rather than refined: it lost more than half of its input's
+ * words, or more than doubled them. Fixes change a word or two (a doubled word removed), never half.
+ */
+export function isGarbled(input: string, output: string): boolean {
+  const before = wordCount(input);
+  const after = wordCount(output);
+  return after * 2 < before || after > 2 * before + 1;
+}

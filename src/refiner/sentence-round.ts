@@ -1,0 +1,83 @@
+// One Follower round generated sentence by sentence (see segment.ts), for models that only handle
+// one sentence: the built-in model was trained on single sentences and garbles or truncates a
+// paragraph given whole. The round's text is the refined sentences joined with the original gaps.
+//
+// What is recorded (docs/refiner.md): the round's prompt is the whole-text Follower prompt, rendered
+// for the model, and its tokenIds and logprobs are empty, because no single generation produced the
+// round's text from that prompt. Training therefore re-tokenizes the text and treats the round as
+// off-policy (no behaviour log-probs, no importance weights). `sentences` keeps each generation.
+import { resolve } from 'node:path';
+import { defaultModelDir } from '../models/default-model';
+import { promptMessages, renderPrompt } from '../models/prompts';
+import type { PromptParts, SamplingSettings } from '../models/generation-record';
+import type { LoadedModel } from './host';
+import { isGarbled, joinPieces, splitSentences } from './segment';
+import type { GeneratedText } from './settings';
+
+/** Whether `modelId` (spec#hash, see prepareModel) is the built-in model's folder. */
+export function isBuiltInModel(modelId: string): boolean {
+  const spec = modelId.slice(0, modelId.lastIndexOf('#'));
+  try {
+    return resolve(spec) === resolve(defaultModelDir());
+  } catch {
+    return false; // no built-in model in this installation
+  }
+}
+
+/** Refines one sentence: a generation whose prompt refines `sentence` (the caller's generateText). */
+export type SentenceGenerate = (sentence: string, index: number, onChunk: (text: string) => void) => Promise<GeneratedText>;
+
+export interface SentenceRound extends GeneratedText {
+  /** The generations that made the round, one per sentence, in order. */
+  sentences: GeneratedText[];
+  /** Sentences whose output was garbled (isGarbled) and replaced by their input. */
+  garbled: { index: number; input: string; output: string }[];
+}
+
+/**
+ * Refines `text` sentence by sentence with `generate`, keeping the whitespace between sentences,
+ * and replaces a garbled sentence by its input. Each sentence's final text arrives through
+ * `onChunk` (after the guard, so the stream shows what the round will hold).
+ */
+export async function refineBySentence(loaded: LoadedModel, base: { round: number; prompt: PromptParts; sampling: SamplingSettings }, text: string, generate: SentenceGenerate, onChunk: (text: string) => void): Promise<SentenceRound> {
+  const pieces = splitSentences(text);
+  const sentences: GeneratedText[] = [];
+  const garbled: SentenceRound['garbled'] = [];
+  const t0 = performance.now();
+  const startedAt = new Date().toISOString();
+  let cancelled = false;
+  for (const piece of pieces) {
+    if (piece.refine && !cancelled) {
+      const index = sentences.length;
+      const result = await generate(piece.text, index, () => undefined);
+      sentences.push(result);
+      if (result.stopReason === 'cancelled') cancelled = true;
+      else if (isGarbled(piece.text, result.text)) garbled.push({ index, input: piece.text, output: result.text });
+      else piece.text = result.text;
+    }
+    onChunk(piece.text);
+  }
+  const joined = joinPieces(pieces);
+  const rendered = renderPrompt(loaded.tokenizer, promptMessages(base.prompt));
+  const sum = (f: (g: GeneratedText) => number) => sentences.reduce((a, g) => a + f(g), 0);
+  return {
+    role: 'follower',
+    round: base.round,
+    text: joined,
+    rawText: joined,
+    prompt: { ...base.prompt, text: rendered.text, tokenIds: loaded.tokenizer.encode(rendered.text, { add_special_tokens: rendered.addSpecialTokens }) },
+    tokenIds: [],
+    logprobs: [],
+    samplingLogprobs: [],
+    logprobSum: sum((g) => g.logprobSum),
+    modelId: loaded.source.modelId,
+    adapterVersion: loaded.source.adapterVersion,
+    // The round's seed: sentence i was generated with roundSeed(seed, i) (loop.ts).
+    sampling: base.sampling,
+    timings: { startedAt, totalMs: performance.now() - t0, tokens: sum((g) => g.tokenIds.length) },
+    stopReason: cancelled ? 'cancelled' : sentences.find((g) => g.stopReason === 'max-new-tokens')?.stopReason ?? 'eos',
+    fixedPoint: false,
+    sentences,
+    garbled,
+  };
+}

@@ -6,6 +6,7 @@ import { registerSlhfCommands, runSlhfCommand, type CommandFeatures } from './ui
 import { AcceptedEditWatcher } from './ui/editWatch';
 import { HistoryService } from './ui/history';
 import { HistoryActions } from './ui/historyActions';
+import type { VersionList } from './ui/panelProtocol';
 import { PANEL_VIEW_ID, PanelViewProvider } from './ui/panelView';
 import { RefineFlow, type StreamEvent } from './ui/refineFlow';
 import { RefinerService } from './ui/refinerService';
@@ -13,7 +14,7 @@ import { ReviewController, type ReviewState } from './ui/review';
 import { REVIEW_SCHEME, ReviewDocuments } from './ui/reviewDocuments';
 import { createStatusBar } from './ui/statusBar';
 import { TrainingRunner } from './ui/trainingRun';
-import { streamMessage } from './ui/streamView';
+import { REVIEW_ENDED, streamMessage } from './ui/streamView';
 
 /** What `activate` returns; other extensions and the in-host tests see it as `extension.exports`. */
 export interface SlhfExtensionApi {
@@ -31,6 +32,8 @@ export interface SlhfExtensionApi {
   receivePanelMessage(raw: unknown): Promise<void>;
   /** How many invalid panel messages were ignored so far. */
   ignoredPanelMessages(): number;
+  /** The adapter versions the panel offers for the Follower model in use, and why others are not applied. */
+  panelVersions(): Promise<VersionList>;
   /** Writes the preference pairs (TRL paired JSONL) to `file` without asking. */
   exportPairs(file: vscode.Uri): Promise<{ ok: boolean; message: string }>;
   /**
@@ -119,7 +122,8 @@ export function activate(context: vscode.ExtensionContext): SlhfExtensionApi {
     trainer.onDidActivate(() => {
       status.update(refiner.status());
       panel.pushModels();
-      void panel.refreshVersions().catch((error: Error) => log.error(`panel versions: ${error.message}`));
+      // The counts too: "new decisions since" the newest version changes with a run.
+      void Promise.all([panel.refreshVersions(), panel.refreshTraining()]).catch((error: Error) => log.error(`panel versions: ${error.message}`));
     }),
     // Versions belong to the base model they were trained on: a model switch says which one applies now.
     vscode.workspace.onDidChangeConfiguration((event) => {
@@ -127,9 +131,10 @@ export function activate(context: vscode.ExtensionContext): SlhfExtensionApi {
       void trainer.describeModelSwitch().then((note) => {
         log.info(note);
         void vscode.window.showInformationMessage(note);
-        return panel.refreshVersions();
+        return Promise.all([panel.refreshVersions(), panel.refreshTraining()]);
       }).catch((error: Error) => log.error(`model switch: ${error.message}`));
     }),
+    review.onDidEnd(() => panel.post(REVIEW_ENDED)),
     flow.onDidStream((event) => {
       const message = streamMessage(event);
       if (message) panel.post(message);
@@ -146,6 +151,7 @@ export function activate(context: vscode.ExtensionContext): SlhfExtensionApi {
     receivePanelMessage: (raw) => panel.receive(raw),
     ignoredPanelMessages: () => panel.ignoredMessages,
     exportPairs: (file) => actions.exportPairs(file),
+    panelVersions: () => trainer.versions(),
     stopAll: async () => {
       const started = Date.now();
       const [refinement, training] = await Promise.all([flow.stop(), trainer.stop()]);

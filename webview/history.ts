@@ -3,6 +3,7 @@
 import { wordDiff } from '../src/ui/wordDiff';
 import type { HistoryFilter, PanelMessage, SessionSummary } from '../src/ui/panelProtocol';
 import { custom, element, icon } from './dom';
+import { historySummary } from './historyText';
 
 const DECISION_LABELS: Record<SessionSummary['decision'], string> = {
   pending: 'undecided', accepted: 'accepted', 'accepted-edited': 'accepted, then edited', rejected: 'rejected: kept the original', undone: 'accepted, then undone: kept the original',
@@ -76,7 +77,9 @@ export function createHistoryTab(send: (message: PanelMessage) => void, explain:
   return {
     content: [toolbar, summary, list],
     show(sessions, total) {
-      summary.textContent = total === 0 ? 'No refinements recorded yet. Select text and run "SLHF: Refine Selection".' : `${total} refinement(s)${total > sessions.length ? `, showing the newest ${sessions.length}` : ''}.`;
+      const text = String((search as HTMLInputElement).value ?? '').trim();
+      const decision = ((filter as HTMLSelectElement).value || 'all') as HistoryFilter;
+      summary.textContent = historySummary(total, sessions.length, { text, filter: decision === 'all' ? null : filters.find(([v]) => v === decision)?.[1] ?? decision });
       list.replaceChildren(...sessions.map((s) => sessionView(s, send, explain)));
     },
   };

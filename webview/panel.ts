@@ -11,7 +11,7 @@ import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
-import type { HostMessage, PanelMessage, PanelModelStatus, PanelSettings } from '../src/ui/panelProtocol';
+import type { HostMessage, PanelMessage, PanelModelStatus, PanelSettings, PanelTab } from '../src/ui/panelProtocol';
 import { custom, element } from './dom';
 import { createHistoryTab } from './history';
 import { createTrainingTab } from './training';
@@ -67,14 +67,21 @@ const history = createHistoryTab(send, (id) => {
   send({ type: 'explainSession', id });
   (tabs as HTMLElement & { selectedIndex: number }).selectedIndex = TRAINING_TAB;
 });
-const status = element('p', { id: 'status', role: 'status', 'aria-live': 'polite' });
+// Each tab has its own status line: an outcome belongs where it was asked for.
+const statusLine = (name: PanelTab) => element('p', { id: `${name}-status`, class: 'status', role: 'status', 'aria-live': 'polite' });
+const statuses: Record<PanelTab, HTMLElement> = { history: statusLine('history'), models: statusLine('models'), training: statusLine('training') };
 
 tabs.append(
-  ...tab('History', 'history', history.content),
-  ...tab('Models', 'models', [modelList, element('label', { for: 'version-switcher' }, 'Active Follower version'), versions.switcher, settingsLine, selectModels]),
-  ...tab('Training', 'training', [...training.content, versions.list]),
+  ...tab('History', 'history', [...history.content, statuses.history]),
+  ...tab('Models', 'models', [modelList, element('label', { for: 'version-switcher' }, 'Active Follower version'), versions.switcher, settingsLine, selectModels, statuses.models]),
+  ...tab('Training', 'training', [...training.content, statuses.training, versions.list]),
 );
-document.getElementById('app')?.append(live, tabs, status);
+document.getElementById('app')?.append(live, tabs);
+// A new run's outcome replaces the last one's ("activated v0001" stayed up during the next run).
+document.querySelector('[data-command="slhf.trainFollower"]')?.addEventListener('click', () => {
+  statuses.training.textContent = 'Training…';
+  training.trainingStarted();
+});
 
 window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
   const message = event.data;
@@ -84,7 +91,7 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       training.showSettings(message.settings);
       break;
     case 'status':
-      status.textContent = message.text;
+      statuses[message.tab].textContent = message.text;
       break;
     case 'models':
       showModels(message.status);
@@ -97,6 +104,7 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       break;
     case 'versions':
       versions.show(message);
+      training.showVersionCount(message.versions.length);
       break;
     case 'trainingMetrics':
       training.showMetrics(message.metrics);
@@ -105,8 +113,16 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       training.showTeaching(message.samples, message.note);
       break;
     case 'stream':
+      // Decided or closed: the refinement is over, nothing of it stays up.
+      if (message.phase === 'end') {
+        live.hidden = true;
+        break;
+      }
       live.hidden = false;
       if (message.phase === 'begin') liveText.textContent = '';
+      // A failure before any text: no empty "Round 1" under it.
+      if (message.phase === 'failed') liveText.hidden = !liveText.textContent;
+      else liveText.hidden = false;
       if (message.phase === 'round-start' && liveText.textContent) liveText.textContent += '\n\n';
       if (message.label) liveLabel.textContent = message.label;
       if (message.text) liveText.textContent += message.text;

@@ -2,10 +2,14 @@
 // button, the chart area for loss, KL and judge score (filled while a training run reports its
 // steps), and what the decision picked in History teaches (its game samples).
 import type { DecisionSample, PanelMessage, PanelSettings, TrainingCounts, TrainingMetrics } from '../src/ui/panelProtocol';
-import { polylinePoints, type ChartBox } from './chartScale';
+import { formatValue, polylinePoints, seriesLegend, seriesRange, type ChartBox } from './chartScale';
 import { custom, element, svg } from './dom';
 
+// The plot area sits right of the loss axis' labels and above the step axis'.
+const AXIS_LEFT = 40;
+const AXIS_BOTTOM = 16;
 const BOX: ChartBox = { width: 300, height: 120, padding: 6 };
+const CHART = { width: AXIS_LEFT + BOX.width, height: BOX.height + AXIS_BOTTOM };
 const SERIES: { key: keyof TrainingMetrics; label: string; color: string }[] = [
   { key: 'loss', label: 'loss', color: 'var(--vscode-charts-blue)' },
   { key: 'kl', label: 'KL', color: 'var(--vscode-charts-orange)' },
@@ -17,6 +21,10 @@ export interface TrainingTab {
   showCounts(c: TrainingCounts): void;
   showMetrics(m: TrainingMetrics): void;
   showSettings(s: PanelSettings): void;
+  /** How many versions exist for this model (the chart's note says where they came from before a run here). */
+  showVersionCount(n: number): void;
+  /** A training run started from this panel: the last run's chart and notes go. */
+  trainingStarted(): void;
   /** The game samples of the session picked in History ("What it teaches"). */
   showTeaching(samples: readonly DecisionSample[], note: string): void;
 }
@@ -38,26 +46,68 @@ function sampleView(sample: DecisionSample): HTMLElement {
 export function createTrainingTab(send: (message: PanelMessage) => void): TrainingTab {
   const counts = element('dl', { id: 'training-counts' });
   const train = custom('vscode-button', { icon: 'rocket', 'data-command': 'slhf.trainFollower' }, 'Train Follower');
-  train.addEventListener('click', () => send({ type: 'runCommand', command: 'slhf.trainFollower' }));
+  const trainNote = element('p', { id: 'train-note', class: 'note', role: 'status' });
+  // Train needs decisions the newest version for this model has not seen: another run on the same
+  // data only makes a copy (v0002, v0003 on one set of decisions).
+  let state = { leaderTrains: false, counts: null as TrainingCounts | null, versions: 0, ran: false };
+  const showTrain = () => {
+    train.textContent = state.leaderTrains ? 'Train Leader and Follower' : 'Train Follower';
+    const c = state.counts;
+    const fresh = c?.newDecided ?? 0;
+    train.toggleAttribute('disabled', !c || fresh === 0);
+    if (!c) trainNote.textContent = '';
+    else if (c.since === null) trainNote.textContent = fresh === 0 ? 'Nothing to train on yet: accept or reject a few refinements first.' : `${fresh} decision(s) to train on.`;
+    else trainNote.textContent = fresh === 0
+      ? `No new decisions since ${c.since}: accept or reject refinements first (a run on the same decisions would only copy ${c.since}).`
+      : `${fresh} new decision(s) since ${c.since}.`;
+  };
+  train.addEventListener('click', () => {
+    if (!train.hasAttribute('disabled')) send({ type: 'runCommand', command: 'slhf.trainFollower' });
+  });
   // slhf.training.leader; the note says what the next run does with the Leader given the models.
   const trainLeader = custom('vscode-checkbox', { id: 'train-leader', label: 'Train the Leader too (one adapter shared with the Follower)' });
   trainLeader.addEventListener('change', () => send({ type: 'setTrainLeader', value: Boolean((trainLeader as HTMLInputElement).checked) }));
   const leaderNote = element('p', { id: 'train-leader-note', class: 'note' });
-  const chart = svg('svg', { id: 'training-chart', viewBox: `0 0 ${BOX.width} ${BOX.height}`, role: 'img', 'aria-label': 'Training metrics per step: no training run yet' });
+  const chart = svg('svg', { id: 'training-chart', viewBox: `0 0 ${CHART.width} ${CHART.height}`, role: 'img', 'aria-label': 'Training metrics per step: no training run yet' });
+  const plot = svg('g', { transform: `translate(${AXIS_LEFT},0)` });
   const frame = svg('rect', { x: 0.5, y: 0.5, width: BOX.width - 1, height: BOX.height - 1, class: 'chart-frame' });
   const lines = SERIES.map((s) => svg('polyline', { fill: 'none', stroke: s.color, 'stroke-width': 1.5, 'data-series': s.key }));
-  chart.append(frame, ...lines);
-  const legend = element('p', { class: 'legend' });
-  for (const s of SERIES) {
+  plot.append(frame, ...lines);
+  // Axes: the loss scale on the left (KL and judge score are drawn to their own ranges, given in the legend), steps below.
+  const axisText = (attributes: Record<string, string | number>, text: string) => {
+    const node = svg('text', { class: 'axis-label', ...attributes });
+    node.textContent = text;
+    return node;
+  };
+  const lossMax = axisText({ x: AXIS_LEFT - 3, y: BOX.padding + 4, 'text-anchor': 'end', 'data-axis': 'loss-max' }, '');
+  const lossMin = axisText({ x: AXIS_LEFT - 3, y: BOX.height - BOX.padding, 'text-anchor': 'end', 'data-axis': 'loss-min' }, '');
+  const lossTitle = axisText({ x: 2, y: BOX.height / 2, 'data-axis': 'loss-title' }, 'loss');
+  const stepFirst = axisText({ x: AXIS_LEFT + BOX.padding, y: CHART.height - 3, 'data-axis': 'step-first' }, '');
+  const stepLast = axisText({ x: AXIS_LEFT + BOX.width - BOX.padding, y: CHART.height - 3, 'text-anchor': 'end', 'data-axis': 'step-last' }, '');
+  const stepTitle = axisText({ x: AXIS_LEFT + BOX.width / 2, y: CHART.height - 3, 'text-anchor': 'middle' }, 'step');
+  chart.append(plot, lossMax, lossMin, lossTitle, stepFirst, stepLast, stepTitle);
+  const legend = element('ul', { class: 'legend', id: 'training-legend' });
+  const legendItems = SERIES.map((s) => {
+    const item = element('li', { 'data-series': s.key });
     const swatch = element('span', { class: `swatch swatch-${s.key}`, 'aria-hidden': 'true' });
-    legend.append(swatch, document.createTextNode(` ${s.label}  `));
-  }
-  const note = element('p', { id: 'training-note' }, 'No training run yet. Loss, KL and judge score per step appear here while the Follower trains.');
+    const text = element('span', {}, ` ${s.label}${s.key === 'loss' ? '' : ' (own scale)'}`);
+    item.append(swatch, text);
+    legend.append(item);
+    return text;
+  });
+  const note = element('p', { id: 'training-note' });
+  const showNote = () => {
+    if (state.ran) return;
+    note.textContent = state.versions > 0
+      ? `No training run in this window yet; the ${state.versions} version(s) below were trained earlier. Loss, KL and judge score per step appear here during the next run.`
+      : 'No training run yet. Loss, KL and judge score per step appear here while the Follower trains.';
+  };
+  showNote();
   const teachingNote = element('p', { id: 'teaching-note', role: 'status' }, 'Choose "What it teaches" on a refinement in the History tab to see the game samples its decision adds to training.');
   const teaching = element('ul', { id: 'teaching', class: 'samples', 'aria-label': 'Game samples of the chosen decision' });
   return {
     content: [
-      element('h3', {}, 'Your decisions as training data'), counts, trainLeader, leaderNote, train, element('h3', {}, 'Progress'), chart, legend, note,
+      element('h3', {}, 'Your decisions as training data'), counts, trainLeader, leaderNote, train, trainNote, element('h3', {}, 'Progress'), chart, legend, note,
       element('h3', {}, 'What this decision teaches'), teachingNote, teaching,
     ],
     showTeaching(samples, text) {
@@ -68,20 +118,43 @@ export function createTrainingTab(send: (message: PanelMessage) => void): Traini
       const rows: [string, string][] = [
         ['Sessions', String(c.sessions)],
         ['Decided', String(c.decided)],
+        ['New since the last version', c.since === null ? `${c.newDecided} (no version yet)` : `${c.newDecided} (since ${c.since})`],
         ['Follower samples', String(c.followerSamples)],
         ['Leader samples', String(c.leaderSamples)],
         ['With behaviour log-probs', String(c.samplesWithLogprobs)],
       ];
       counts.replaceChildren(...rows.flatMap(([name, value]) => [element('dt', {}, name), element('dd', { 'data-count': name }, value)]));
+      state = { ...state, counts: c };
+      showTrain();
     },
     showSettings(settings) {
       (trainLeader as HTMLInputElement).checked = settings.trainLeader;
       leaderNote.textContent = settings.leaderNote;
-      train.textContent = settings.leaderTrains ? 'Train Leader and Follower' : 'Train Follower';
+      state = { ...state, leaderTrains: settings.leaderTrains };
+      showTrain();
+    },
+    showVersionCount(n) {
+      state = { ...state, versions: n };
+      showNote();
+    },
+    trainingStarted() {
+      state = { ...state, ran: true };
+      SERIES.forEach((_, i) => lines[i].setAttribute('points', ''));
+      for (const label of [lossMax, lossMin, stepFirst, stepLast]) label.textContent = '';
+      note.textContent = 'Training: waiting for the first step…';
     },
     showMetrics(m) {
-      SERIES.forEach((s, i) => lines[i].setAttribute('points', polylinePoints(m[s.key], BOX)));
-      chart.setAttribute('aria-label', `Training metrics over ${m.loss.length} steps`);
+      state = { ...state, ran: true };
+      SERIES.forEach((s, i) => {
+        lines[i].setAttribute('points', polylinePoints(m[s.key], BOX));
+        legendItems[i].textContent = ` ${seriesLegend(s.label, m[s.key])}${s.key === 'loss' ? '' : ' (own scale)'}`;
+      });
+      const loss = seriesRange(m.loss);
+      lossMax.textContent = loss ? formatValue(loss.max) : '';
+      lossMin.textContent = loss ? formatValue(loss.min) : '';
+      stepFirst.textContent = m.loss.length ? '1' : '';
+      stepLast.textContent = m.loss.length > 1 ? String(m.loss.length) : '';
+      chart.setAttribute('aria-label', `Training metrics over ${m.loss.length} steps: ${SERIES.map((s) => seriesLegend(s.label, m[s.key])).join('; ')}`);
       note.textContent = `${m.loss.length} step(s).`;
     },
   };

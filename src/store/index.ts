@@ -7,7 +7,7 @@ export { createLogger, type Logger, type LogLevel } from './logger';
 export type { FsLayer } from './fsLayer';
 export { PreferenceStore, resolveStorePath, STORE_FILE_NAME, type NewSession, type PutManyResult, type StoreOptions, type StoreWarning } from './store';
 export { pairsOf, sessionPairs, sessionPrompt, type PairSide, type PreferencePair } from './pairs';
-export { computeStats, listSessions, type Page, type RateBucket, type SessionQuery, type StoreStats } from './query';
+export { computeStats, decidedSince, listSessions, type Page, type RateBucket, type SessionQuery, type StoreStats } from './query';
 export { exportRows, ImportParser, importedPairId, TRANSFER_FORMATS, type ImportProblem, type TransferFormat } from './transfer';
 export { completionText, gameSamples, importedGameSamples, sessionGameSamples, type GameCompletion, type GamePrompt, type GameRole, type GameSample } from './game';
 export { sampleSummary, tokenizeGameSamples, trainingSamples, type SampleSummary, type TokenizeOptions, type TrainingSample } from './game-tokens';

@@ -8,7 +8,10 @@ export interface SessionQuery {
   decision?: DecisionKind | DecisionKind[];
   languageId?: string;
   workspace?: string;
-  /** Case-insensitive substring of the context, instruction, draft, any round or the final text. */
+  /**
+   * Case-insensitive substring of what the History shows: the instruction, draft, any round or the
+   * final text. Not the surrounding context, which it does not show (a hit there looked like a false match).
+   */
   text?: string;
   offset?: number;
   /** Page size; default 50. */
@@ -23,7 +26,7 @@ export interface Page<T> {
 }
 
 function sessionTexts(r: SessionRecord): string[] {
-  const texts = [r.context, r.instruction, r.draft.text, ...r.rounds.map((x) => x.text)];
+  const texts = [r.instruction, r.draft.text, ...r.rounds.map((x) => x.text)];
   if (r.decision.kind === 'accepted-edited') texts.push(r.decision.finalText);
   return texts;
 }
@@ -50,6 +53,17 @@ export function listSessions(records: Iterable<StoreRecord>, q: SessionQuery = {
   for (const r of records) if (r.kind === 'session' && matches(r, q)) hits.push(r);
   hits.sort((a, b) => (a.createdAt === b.createdAt ? (a.id < b.id ? 1 : -1) : Date.parse(b.createdAt) - Date.parse(a.createdAt)));
   return { items: hits.slice(offset, offset + limit), total: hits.length, offset };
+}
+
+/**
+ * Sessions decided (or whose decision last changed, by an undo) after `sinceIso`; every decided
+ * session when null. Training waits for these: a run without them would repeat the last one.
+ */
+export function decidedSince(records: Iterable<StoreRecord>, sinceIso: string | null): number {
+  const since = sinceIso === null ? -Infinity : Date.parse(sinceIso);
+  let count = 0;
+  for (const r of records) if (r.kind === 'session' && r.decision.kind !== 'pending' && Date.parse(r.decision.decidedAt) > since) count++;
+  return count;
 }
 
 export interface RateBucket {

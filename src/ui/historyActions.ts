@@ -2,8 +2,10 @@
 // delete one, re-open one in the diff editor, say what one teaches, export the preference pairs,
 // count what training can use.
 import { writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { exportRows, gameSamples, type DecisionKind, type SessionRecord, type StoreRecord } from '../store';
+import { decidedSince, exportRows, gameSamples, type DecisionKind, type SessionRecord } from '../store';
 import { decisionSamples, teachingNote } from './decisionSamples';
 import type { HistoryService } from './history';
 import type { DecisionSample, HistoryFilter, SessionSummary, TrainingCounts } from './panelProtocol';
@@ -21,11 +23,15 @@ export function summarize(record: SessionRecord): SessionSummary {
   };
 }
 
-/** Decided sessions whose decision was made (or last changed, by an undo) after `sinceIso`; all of them when null. */
-export function newDecisions(records: readonly StoreRecord[], sinceIso: string | null): number {
-  const since = sinceIso === null ? -Infinity : Date.parse(sinceIso);
-  return records.filter((r) => r.kind === 'session' && r.decision.kind !== 'pending' && Date.parse(r.decision.decidedAt) > since).length;
+/**
+ * Where the export dialog starts: the first workspace folder (its own URI, so remote windows get a
+ * remote path), else the home folder. A bare file name resolved to the file system's root.
+ */
+export function defaultExportUri(workspaceFolder: vscode.Uri | undefined, home = homedir()): vscode.Uri {
+  return workspaceFolder ? vscode.Uri.joinPath(workspaceFolder, EXPORT_FILE_NAME) : vscode.Uri.file(join(home, EXPORT_FILE_NAME));
 }
+
+const EXPORT_FILE_NAME = 'slhf-pairs.jsonl';
 
 export class HistoryActions {
   private reopened = 0;
@@ -48,7 +54,7 @@ export class HistoryActions {
     const records = await store.records();
     const samples = records.flatMap(gameSamples);
     return {
-      sessions: stats.sessions, decided: stats.acceptance.decided, newDecided: newDecisions(records, since?.createdAt ?? null), since: since?.version ?? null,
+      sessions: stats.sessions, decided: stats.acceptance.decided, newDecided: decidedSince(records, since?.createdAt ?? null), since: since?.version ?? null,
       followerSamples: samples.filter((s) => s.role === 'follower').length,
       leaderSamples: samples.filter((s) => s.role === 'leader').length,
       samplesWithLogprobs: samples.filter((s) => s.completion.logprobs !== null).length,
@@ -87,7 +93,7 @@ export class HistoryActions {
   async exportPairs(target?: vscode.Uri): Promise<{ ok: boolean; message: string }> {
     const uri = target ?? (await vscode.window.showSaveDialog({
       title: 'SLHF: Export preference pairs (TRL paired JSONL)', saveLabel: 'Export',
-      filters: { 'JSON Lines': ['jsonl'] }, defaultUri: vscode.Uri.file('slhf-pairs.jsonl'),
+      filters: { 'JSON Lines': ['jsonl'] }, defaultUri: defaultExportUri(vscode.workspace.workspaceFolders?.[0]?.uri),
     }));
     if (!uri) return { ok: false, message: 'SLHF: Export cancelled.' };
     const rows = exportRows(await (await this.history.store()).records(), 'trl-paired');

@@ -6,6 +6,23 @@
 export const panelCommands = ['slhf.showHistory', 'slhf.selectModels', 'slhf.trainFollower', 'slhf.exportHistory'] as const;
 export type PanelCommand = (typeof panelCommands)[number];
 
+export const panelTabs = ['history', 'models', 'training'] as const;
+export type PanelTab = (typeof panelTabs)[number];
+
+/** The tab whose button runs each command: its outcome is shown there. */
+export const commandTab: Readonly<Record<PanelCommand, PanelTab>> = {
+  'slhf.showHistory': 'history', 'slhf.exportHistory': 'history', 'slhf.selectModels': 'models', 'slhf.trainFollower': 'training',
+};
+
+/** The tab a panel request comes from: a failure is shown there. */
+export function messageTab(message: PanelMessage): PanelTab {
+  switch (message.type) {
+    case 'runCommand': return commandTab[message.command];
+    case 'explainSession': case 'activateVersion': case 'rollbackVersion': case 'setTrainLeader': return 'training';
+    default: return 'history';
+  }
+}
+
 export const historyFilters = ['all', 'pending', 'accepted', 'accepted-edited', 'rejected', 'undone'] as const;
 export type HistoryFilter = (typeof historyFilters)[number];
 
@@ -134,14 +151,16 @@ export interface TrainingMetrics {
 /** Extension -> webview. */
 export type HostMessage =
   | { readonly type: 'settings'; readonly settings: PanelSettings }
-  | { readonly type: 'status'; readonly text: string }
+  /** The outcome of something asked from one tab, shown in that tab only (a training failure is no news on History). */
+  | { readonly type: 'status'; readonly text: string; readonly tab: PanelTab }
   | { readonly type: 'models'; readonly status: PanelModelStatus }
   | { readonly type: 'history'; readonly sessions: readonly SessionSummary[]; readonly total: number }
   | { readonly type: 'training'; readonly counts: TrainingCounts }
   | { readonly type: 'trainingMetrics'; readonly metrics: TrainingMetrics }
   | { readonly type: 'decisionSamples'; readonly id: string; readonly samples: readonly DecisionSample[]; readonly note: string }
   | ({ readonly type: 'versions' } & VersionList)
-  | { readonly type: 'stream'; readonly phase: 'begin' | 'round-start' | 'chunk' | 'done'; readonly label: string; readonly text: string };
+  /** 'failed': the refinement ended without rounds; 'end': its review was decided or closed (the live view hides). */
+  | { readonly type: 'stream'; readonly phase: 'begin' | 'round-start' | 'chunk' | 'done' | 'failed' | 'end'; readonly label: string; readonly text: string };
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype;

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { describeLeaderPlan, type LeaderPlan } from './leaderTraining';
 import {
-  parsePanelMessage, type DecisionSample, type HistoryFilter, type HostMessage, type PanelCommand, type PanelModelStatus, type PanelSettings,
+  messageTab, parsePanelMessage, type DecisionSample, type HistoryFilter, type HostMessage, type PanelCommand, type PanelModelStatus, type PanelSettings,
   type SessionSummary, type TrainingCounts, type VersionList,
 } from './panelProtocol';
 
@@ -98,7 +98,7 @@ export class PanelViewProvider implements vscode.WebviewViewProvider, vscode.Dis
           await Promise.all([this.refreshHistory(), this.refreshTraining(), this.refreshVersions()]);
           break;
         case 'runCommand':
-          this.post({ type: 'status', text: (await this.backend.runCommand(message.command)).message });
+          this.post({ type: 'status', text: (await this.backend.runCommand(message.command)).message, tab: messageTab(message) });
           break;
         case 'queryHistory':
           this.query = { text: message.text, filter: message.filter };
@@ -127,7 +127,7 @@ export class PanelViewProvider implements vscode.WebviewViewProvider, vscode.Dis
     } catch (error) {
       const text = error instanceof Error ? error.message : String(error);
       this.log.error(`panel: ${message.type} failed: ${text}`);
-      this.post({ type: 'status', text: `SLHF: ${text}` });
+      this.post({ type: 'status', text: `SLHF: ${text}`, tab: messageTab(message) });
     }
   }
 

@@ -20,7 +20,11 @@ export interface FlowOutcome {
 }
 
 /** The refinement's events, for the panel's live view (and the API). */
-export type StreamEvent = RefineEvent | { readonly type: 'begin'; readonly mode: 'refine' | 'draft'; readonly rounds: number };
+export type StreamEvent =
+  | RefineEvent
+  | { readonly type: 'begin'; readonly mode: 'refine' | 'draft'; readonly rounds: number }
+  /** The refinement failed (no 'done' follows): the live view must not keep showing it as running. */
+  | { readonly type: 'failed'; readonly message: string };
 
 interface RunResult {
   readonly draft: string;
@@ -180,6 +184,7 @@ export class RefineFlow implements vscode.Disposable {
   private fail(error: unknown): FlowOutcome {
     const message = error instanceof Error ? error.message : String(error);
     this.log.error(`refinement failed: ${message}`);
+    this.streamed.fire({ type: 'failed', message });
     if (error instanceof ModelsNotConfiguredError) {
       void vscode.window.showErrorMessage(message, 'Open Settings').then((picked) => {
         if (picked) void vscode.commands.executeCommand('workbench.action.openSettings', 'slhf.follower.model');

@@ -53,6 +53,9 @@ export class ReviewController implements vscode.Disposable {
   private review: Review | undefined;
   private nextKey = 1;
   private readonly disposables: vscode.Disposable[];
+  private readonly ended = new vscode.EventEmitter<void>();
+  /** Fires when a review is decided or closed (not when a newer refinement replaces it). */
+  readonly onDidEnd = this.ended.event;
 
   constructor(
     private readonly documents: ReviewDocuments,
@@ -74,7 +77,7 @@ export class ReviewController implements vscode.Disposable {
   }
 
   async open(input: ReviewInput): Promise<void> {
-    await this.end();
+    await this.end(false);
     const key = this.nextKey++;
     const ext = extname(input.document.uri.path) || '.txt';
     const start = input.document.offsetAt(input.range.start);
@@ -108,11 +111,12 @@ export class ReviewController implements vscode.Disposable {
     if (tabs.length > 0) await vscode.window.tabGroups.close(tabs);
   }
 
-  private async end(): Promise<void> {
+  private async end(announce = true): Promise<void> {
     const r = this.review;
     this.review = undefined;
     await vscode.commands.executeCommand('setContext', 'slhf.reviewActive', false);
     if (!r) return;
+    if (announce) this.ended.fire();
     await this.closeDiffTabs(() => true);
     this.documents.drop(r.key);
   }
@@ -217,6 +221,7 @@ export class ReviewController implements vscode.Disposable {
 
   async dispose(): Promise<void> {
     for (const disposable of this.disposables) disposable.dispose();
-    await this.end();
+    await this.end(false);
+    this.ended.dispose();
   }
 }

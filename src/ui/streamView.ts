@@ -2,6 +2,9 @@
 import type { HostMessage } from './panelProtocol';
 import type { StreamEvent } from './refineFlow';
 
+/** Once the review is decided (or closed), the live view has nothing left to say. */
+export const REVIEW_ENDED: HostMessage = { type: 'stream', phase: 'end', label: '', text: '' };
+
 /** The message for one event; undefined for events the live view does not show. */
 export function streamMessage(event: StreamEvent): HostMessage | undefined {
   switch (event.type) {
@@ -15,5 +18,7 @@ export function streamMessage(event: StreamEvent): HostMessage | undefined {
       return undefined;
     case 'done':
       return { type: 'stream', phase: 'done', label: event.stoppedBy === 'cancelled' ? 'Cancelled.' : `Done: ${event.rounds.length} round(s), ready for review.`, text: '' };
+    case 'failed':
+      return { type: 'stream', phase: 'failed', label: `The refinement failed: ${event.message}`, text: '' };
   }
 }

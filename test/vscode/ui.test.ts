@@ -180,7 +180,7 @@ uiTest('the panel filters the history, shows the models and counts the training 
   // Train trains on the recorded decisions (the Leader too, by default, on the shared adapter); the chart fills with the run's steps.
   await panel.locator('#train-leader-note', { hasText: 'The Leader trains too' }).waitFor();
   await panel.locator('vscode-button[data-command="slhf.trainFollower"]', { hasText: 'Train Leader and Follower' }).click();
-  await panel.locator('#status', { hasText: 'Trained and activated version v0001 for the Follower and the Leader' }).waitFor({ timeout: 180_000 });
+  await panel.locator('#training-status', { hasText: 'Trained and activated version v0001 for the Follower and the Leader' }).waitFor({ timeout: 180_000 });
   assert.ok((await panel.locator('polyline[data-series="loss"]').getAttribute('points'))?.includes(','), 'the loss chart has points');
   await panel.locator('#versions li.active[data-version="v0001"]').waitFor();
   await screenshot('ui-slhf-panel.png');

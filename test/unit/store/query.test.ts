@@ -1,7 +1,7 @@
 // Paged lists, filters and statistics for the panel.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { computeStats, listSessions, type StoreRecord } from '../../../src/store';
+import { computeStats, decidedSince, listSessions, type StoreRecord } from '../../../src/store';
 import { round, session } from './fixtures/records';
 
 const at = (day: number, hour = 10) => `2026-03-${String(day).padStart(2, '0')}T${String(hour).padStart(2, '0')}:00:00.000Z`;
@@ -29,9 +29,9 @@ test('filters by decision, language, workspace and text, combined', () => {
   assert.deepEqual(ids({ decision: ['accepted', 'accepted-edited'] }), ['c', 'a']);
   assert.deepEqual(ids({ languageId: 'python' }), ['b']);
   assert.deepEqual(ids({ workspace: 'w2' }), ['d', 'c']);
-  // Case-insensitive, over context and the edited final text.
-  assert.deepEqual(ids({ text: 'kettle' }), ['c', 'b']);
-  assert.deepEqual(ids({ text: 'kettle', workspace: 'w1' }), ['b']);
+  // Case-insensitive, over what the History shows (the edited final text included), not the hidden context (b's).
+  assert.deepEqual(ids({ text: 'kettle' }), ['c']);
+  assert.deepEqual(ids({ text: 'kettle', workspace: 'w1' }), []);
   assert.deepEqual(ids({ text: 'no such words' }), []);
 });
 
@@ -53,4 +53,10 @@ test('stats: acceptance overall, per day of decision, per Follower version, usab
   ]);
   // a: 2 pairs, b: 2, c: 2 + final, e: 1, imported: 1.
   assert.deepEqual(s.pairs, { total: 9, withBehaviourLogprobs: 8, withoutBehaviourLogprobs: 1, imported: 1 });
+});
+
+test('decidedSince: decisions after a version was made (Train waits for one); pending sessions and imported pairs never count', () => {
+  assert.equal(decidedSince(records, null), 4);
+  assert.equal(decidedSince(records, at(2, 11)), 2);
+  assert.equal(decidedSince(records, at(3)), 0, 'a decision at the very time of the version is not new');
 });

@@ -1,7 +1,8 @@
 // The side panel's message validation: only the exact message shapes pass.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { historyFilters, MAX_SEARCH_LENGTH, panelCommands, parsePanelMessage } from '../../../src/ui/panelProtocol';
+import { historyFilters, MAX_SEARCH_LENGTH, messageTab, panelCommands, parsePanelMessage } from '../../../src/ui/panelProtocol';
+import { streamMessage } from '../../../src/ui/streamView';
 
 const id = '0b5d2c9e-3f1a-4c3e-9a57-8d2f61f0a1b2';
 
@@ -59,4 +60,16 @@ test('anything else is rejected', () => {
     { type: 'rollbackVersion', version: 'v0001' },
   ];
   for (const message of invalid) assert.equal(parsePanelMessage(message), undefined, String(JSON.stringify(message, (k, v) => (k === 'self' ? '[cycle]' : v))));
+});
+
+test('an outcome is shown in the tab it was asked from (a training failure is no news on History)', () => {
+  assert.equal(messageTab({ type: 'runCommand', command: 'slhf.trainFollower' }), 'training');
+  assert.equal(messageTab({ type: 'runCommand', command: 'slhf.exportHistory' }), 'history');
+  assert.equal(messageTab({ type: 'runCommand', command: 'slhf.selectModels' }), 'models');
+  assert.equal(messageTab({ type: 'deleteSession', id }), 'history');
+  assert.equal(messageTab({ type: 'rollbackVersion' }), 'training');
+});
+
+test('a failed refinement ends the live view with the reason, not an open "Round 1"', () => {
+  assert.deepEqual(streamMessage({ type: 'failed', message: 'out of memory' }), { type: 'stream', phase: 'failed', label: 'The refinement failed: out of memory', text: '' });
 });

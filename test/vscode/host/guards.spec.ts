@@ -285,3 +285,43 @@ test('an adapter imported with slhf adapters import activates from the panel lik
     await slhf.receivePanelMessage({ type: 'activateVersion', version: 'base' });
   }
 });
+
+test('switching the Follower to another base model after training: the refinement works, the old version is neither applied nor listed, and applies again after switching back', async () => {
+  const slhf = await api();
+  const follower = vscode.workspace.getConfiguration().inspect<string>('slhf.follower.model')?.globalValue;
+  assert.ok(follower, 'the tests configure a Follower in the user settings');
+  // Issue 19: v0001 was trained on the tiny Follower; on another checkpoint it failed every refinement with a tensor dump.
+  await slhf.receivePanelMessage({ type: 'activateVersion', version: 'v0001' });
+  const other = mkdtempSync(join(tmpdir(), 'slhf-other-base-'));
+  const cli = join(vscode.extensions.getExtension(extensionId)!.extensionPath, 'out', 'cli.js');
+  const made = spawnSync(process.execPath, [cli, 'make-tiny-model', '--arch', 'qwen2', '--tokenizer', 'bytes', '--out', join(other, 'model'), '--layers', '2', '--hidden', '32', '--heads', '2', '--kv-heads', '1', '--intermediate', '64'], {
+    encoding: 'utf8', env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+  });
+  assert.equal(made.status, 0, made.stderr);
+  const refine = async () => {
+    const editor = await editorWith(text, draft);
+    const refined = await run('slhf.refineSelection');
+    assert.equal(refined.ok, true, refined.message);
+    const rounds = (await storedSession(refined.sessionId)).rounds;
+    assert.equal((await run('slhf.rejectRefinement')).ok, true);
+    assert.equal(textOf(editor.document), eol(text));
+    await closeAllEditors();
+    return rounds.map((r) => r.adapterVersion);
+  };
+  try {
+    await setSetting('slhf.follower.model', join(other, 'model'));
+    assert.deepEqual(new Set(await refine()), new Set([null]), 'no adapter was applied to the other model');
+    const listed = await slhf.panelVersions();
+    assert.equal(listed.active, null);
+    assert.ok(!listed.versions.some((v) => v.version === 'v0001'), 'the other model\'s version is not offered');
+    assert.match(listed.note, /v0001 was trained on .*tiny-follower.*not applied/);
+    await slhf.receivePanelMessage({ type: 'activateVersion', version: 'v0001' });
+    assert.equal((await slhf.panelVersions()).active, null, 'activating the other model\'s version is refused');
+  } finally {
+    await setSetting('slhf.follower.model', follower);
+    rmSync(other, { recursive: true, force: true });
+  }
+  assert.ok((await refine()).every((v) => v !== null), 'back on its model, v0001 applies again');
+  assert.equal((await slhf.panelVersions()).active, 'v0001');
+  await slhf.receivePanelMessage({ type: 'activateVersion', version: 'base' });
+});

@@ -3,7 +3,7 @@ import * as esbuild from 'esbuild';
 
 const watch = process.argv.includes('--watch');
 // Native or heavy packages stay outside the bundles and load from node_modules at run time.
-const external = ['vscode', 'onnxruntime-node', '@huggingface/transformers', 'sharp', 'onnxruntime-web'];
+const external = ['vscode', 'onnxruntime-node', '@huggingface/transformers', 'sharp', 'onnxruntime-web', 'harper.js'];
 
 const node = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', sourcemap: true, external, logLevel: 'warning' };
 const builds = [

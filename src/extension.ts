@@ -76,7 +76,17 @@ export function activate(context: vscode.ExtensionContext): SlhfExtensionApi {
       return { ok: true, message: 'SLHF: Showing the history.' };
     },
     exportHistory: () => actions.exportPairs(),
-    train: (options) => trainer.train(options),
+    train: async (options) => {
+      // The palette's Train waits for new decisions like the panel's button.
+      const { trainGate } = await import('./ui/trainGate');
+      const gate = trainGate(await actions.training(await trainer.lastTrained()));
+      if (!gate.ready) {
+        const message = `SLHF: ${gate.note}`;
+        void vscode.window.showInformationMessage(message);
+        return { ok: false, message };
+      }
+      return trainer.train(options);
+    },
     selectModels: async () => {
       await vscode.commands.executeCommand('workbench.action.openSettings', 'slhf.follower.model slhf.leader.model');
       return { ok: true, message: 'SLHF: Opened the model settings.' };

@@ -3,6 +3,7 @@
 // steps), and what the decision picked in History teaches (its game samples).
 import type { DecisionSample, PanelMessage, PanelSettings, TrainingCounts, TrainingMetrics } from '../src/ui/panelProtocol';
 import { formatValue, polylinePoints, seriesLegend, seriesRange, type ChartBox } from './chartScale';
+import { trainGate } from '../src/ui/trainGate';
 import { custom, element, svg } from './dom';
 
 // The plot area sits right of the loss axis' labels and above the step axis'.
@@ -53,13 +54,9 @@ export function createTrainingTab(send: (message: PanelMessage) => void): Traini
   const showTrain = () => {
     train.textContent = state.leaderTrains ? 'Train Leader and Follower' : 'Train Follower';
     const c = state.counts;
-    const fresh = c?.newDecided ?? 0;
-    train.toggleAttribute('disabled', !c || fresh === 0);
-    if (!c) trainNote.textContent = '';
-    else if (c.since === null) trainNote.textContent = fresh === 0 ? 'Nothing to train on yet: accept or reject a few refinements first.' : `${fresh} decision(s) to train on.`;
-    else trainNote.textContent = fresh === 0
-      ? `No new decisions since ${c.since}: accept or reject refinements first (a run on the same decisions would only copy ${c.since}).`
-      : `${fresh} new decision(s) since ${c.since}.`;
+    const gate = c ? trainGate(c) : { ready: false, note: '' };
+    train.toggleAttribute('disabled', !gate.ready);
+    trainNote.textContent = gate.note;
   };
   train.addEventListener('click', () => {
     if (!train.hasAttribute('disabled')) send({ type: 'runCommand', command: 'slhf.trainFollower' });

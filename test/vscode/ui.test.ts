@@ -183,7 +183,16 @@ uiTest('the panel filters the history, shows the models and counts the training 
   await panel.locator('#training-status', { hasText: 'Trained and activated version v0001 for the Follower and the Leader' }).waitFor({ timeout: 180_000 });
   assert.ok((await panel.locator('polyline[data-series="loss"]').getAttribute('points'))?.includes(','), 'the loss chart has points');
   await panel.locator('#versions li.active[data-version="v0001"]').waitFor();
+  // No decision since v0001: Train waits (it made v0002, v0003 on the same data), and says why.
+  await panel.locator('#train-note', { hasText: 'No new decisions since v0001' }).waitFor();
+  assert.ok(await panel.locator('vscode-button[data-command="slhf.trainFollower"]').evaluate((button) => button.hasAttribute('disabled')), 'Train is disabled');
+  // The chart has values on its axes and in its legend.
+  await panel.locator('[data-axis="loss-max"]', { hasText: /\d/ }).waitFor();
+  await panel.locator('#training-legend li[data-series="loss"]', { hasText: '→' }).waitFor();
   await screenshot('ui-slhf-panel.png');
+  // The training outcome stays on the Training tab.
+  await panel.locator('vscode-tab-header[data-tab="history"]').click();
+  assert.equal((await panel.locator('#history-status').textContent())?.trim(), '');
   assert.deepEqual(pageErrors, []);
 });
 

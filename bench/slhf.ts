@@ -1,4 +1,5 @@
-// `npm run bench:slhf [-- --seeds 1,2,3 --steps 60 --jobs 3 --parts intransitive,refinement --model DIR]`:
+// `npm run bench:slhf [-- --seeds 1,2,3 --steps 80 --jobs 3 --parts intransitive,refinement --model DIR]`
+// (`-- --report bench/results/slhf-<date>.json` prints a saved run's tables and redraws its figure):
 // the paper's three claims (arXiv 2512.16626) at tiny scale on the built-in model, with a simulated
 // judge of three annotators (bench/slhf/judge.ts): (1) intransitive preferences, SLHF against
 // Bradley-Terry/DPO baselines at an equal judge budget, measured exactly; (2) iterative refinement
@@ -22,15 +23,17 @@ import { TRAIN_STEMS } from './slhf/tasks';
 const { values } = parseArgs({
   options: {
     seeds: { type: 'string', default: '1,2,3' },
-    steps: { type: 'string', default: '60' },
+    steps: { type: 'string', default: '80' },
     parts: { type: 'string', default: 'intransitive,refinement' },
     methods: { type: 'string', default: INTRANSITIVE_METHODS.join(',') },
     lr: { type: 'string', default: '3e-3' },
     temperature: { type: 'string', default: '0.9' },
-    cases: { type: 'string', default: '96' },
+    cases: { type: 'string', default: '64' },
     jobs: { type: 'string', default: '3' },
     threads: { type: 'string' },
     model: { type: 'string' },
+    // Print the tables and redraw bench/results/slhf.svg from a saved slhf-<date>.json.
+    report: { type: 'string' },
     // Internal: run one seed and write its result as JSON.
     worker: { type: 'string' },
     out: { type: 'string' },
@@ -62,6 +65,13 @@ function seedInWorker(seed: number): Promise<SeedResult> {
 }
 
 async function main(): Promise<void> {
+  if (values.report) {
+    const saved = JSON.parse(readFileSync(values.report, 'utf8')) as { options: typeof values; results: SeedResult[] };
+    const savedMethods = saved.options.methods.split(',') as IntransitiveMethod[];
+    console.log(tables(saved.results, savedMethods, Number(saved.options.cases)));
+    writeFileSync(join(__dirname, 'results', 'slhf.svg'), figure(saved.results, savedMethods));
+    return;
+  }
   if (values.worker) {
     const result = await runSeed(seedOptions(Number(values.worker)));
     writeFileSync(values.out!, JSON.stringify(result));

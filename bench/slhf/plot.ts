@@ -20,7 +20,8 @@ function linePanel(x0: number, title: string, xLabel: string, series: Series[], 
   const xs = series.flatMap((s) => s.x);
   const [xMin, xMax] = [Math.min(...xs), Math.max(...xs)];
   const px = (v: number) => x0 + M.left + ((v - xMin) / Math.max(xMax - xMin, 1e-9)) * (W - M.left - M.right);
-  const py = (v: number) => M.top + (1 - (v - y[0]) / (y[1] - y[0])) * (H - M.top - M.bottom);
+  // Values outside the axis are drawn at its edge (a collapsed baseline would squash the others).
+  const py = (v: number) => M.top + (1 - (Math.min(Math.max(v, y[0]), y[1]) - y[0]) / (y[1] - y[0])) * (H - M.top - M.bottom);
   const ticks = Array.from({ length: 5 }, (_, i) => y[0] + ((y[1] - y[0]) * i) / 4);
   let out = `<text x="${x0 + W / 2}" y="18" text-anchor="middle" font-size="12" font-weight="bold">${esc(title)}</text>`;
   out += ticks.map((t) => `<line x1="${px(xMin)}" x2="${px(xMax)}" y1="${py(t)}" y2="${py(t)}" stroke="#eee"/><text x="${px(xMin) - 4}" y="${py(t) + 4}" text-anchor="end" font-size="10">${t.toFixed(2)}</text>`).join('');
@@ -67,8 +68,8 @@ export interface SlhfFigure {
 
 export function slhfPlot(f: SlhfFigure): string {
   const panels: string[] = [];
-  if (f.intransitive.length) panels.push(linePanel(0, '1. intransitive endings: Follower E[1-p]', 'training step', f.intransitive, [0.3, 0.7], [{ y: 2 / 3, label: 'optimum 2/3' }, { y: 0.5, label: 'ignores the draft: 1/2' }]));
-  if (f.iterations.length) panels.push(linePanel(panels.length * W, '2. typos: P(round k beats the draft)', 'round k', f.iterations, [0.3, 1], [{ y: 0.5, label: 'no better than the draft' }]));
+  if (f.intransitive.length) panels.push(linePanel(0, '1. intransitive endings: Follower E[1-p]', 'training step (below 0.3: at the edge)', f.intransitive, [0.3, 0.7], [{ y: 2 / 3, label: 'optimum 2/3' }, { y: 0.5, label: 'ignores the draft: 1/2' }]));
+  if (f.iterations.length) panels.push(linePanel(panels.length * W, '2. typos: P(round k beats the draft)', 'round k', f.iterations, [0.3, 0.9], [{ y: 0.5, label: 'no better than the draft' }]));
   if (f.transfer) panels.push(matrixPanel(panels.length * W, '3. transfer (typo task, full judge)', f.transfer.leaders, f.transfer.followers, f.transfer.values));
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W * panels.length}" height="${H}" font-family="sans-serif"><rect width="100%" height="100%" fill="white"/>${panels.join('')}</svg>\n`;
 }

@@ -1,4 +1,4 @@
-// `npm run bench:loop [-- --decisions N --every K --rounds R --edits any|closer --users a,b --seeds 1,2 --model DIR]`: the closed
+// `npm run bench:loop [-- --decisions N --every K --rounds R --users a,b --seeds 1,2 --model DIR]`: the closed
 // loop with simulated users (bench/loop/users.ts) for SLHF and a DPO (Bradley–Terry) baseline
 // trained on the same pairs with the same steps; prints a table of acceptance per block (the mean
 // over the seeds: each seed its own drafts, coin flips and training order) and writes
@@ -20,7 +20,6 @@ async function main(): Promise<void> {
       decisions: { type: 'string', default: '96' },
       every: { type: 'string', default: '16' },
       rounds: { type: 'string', default: '2' },
-      edits: { type: 'string', default: 'any' },
       users: { type: 'string', default: 'british,tidy,cyclic' },
       model: { type: 'string' },
       temperature: { type: 'string', default: '0.3' },
@@ -35,7 +34,6 @@ async function main(): Promise<void> {
     if (!u) throw new Error(`unknown user ${name}; known: ${all.map((x) => x.name).join(', ')}`);
     return u;
   });
-  if (values.edits !== 'any' && values.edits !== 'closer') throw new Error(`--edits must be any or closer, got ${values.edits}`);
   const options: LoopOptions = {
     modelDir: values.model ?? defaultModelDir(),
     workDir: join(tmpdir(), 'slhf-bench-loop'),
@@ -44,7 +42,6 @@ async function main(): Promise<void> {
     temperature: Number(values.temperature),
     rounds: Number(values.rounds),
     editRate: 0.5,
-    edits: values.edits,
     seed: 0,
     train: { lora: { rank: 8, alpha: 16, dropout: 0, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] }, lr: 1e-3, epochs: 4, batchSize: 8, warmupSteps: 5, intraOpThreads: values.threads ? Number(values.threads) : undefined },
     dpoBeta: 0.1,
@@ -69,7 +66,7 @@ async function main(): Promise<void> {
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
   const date = new Date().toISOString();
   console.log(`${date}  ${machineDescription()}  load average ${loadavg()[0].toFixed(2)}`);
-  console.log(`acceptance rate per block of ${options.every} decisions (block 1: before any training), mean over seeds ${seeds.join(', ')}, ${options.rounds} round(s), edits: ${options.edits}, temperature ${options.temperature}`);
+  console.log(`acceptance rate per block of ${options.every} decisions (block 1: before any training), mean over seeds ${seeds.join(', ')}, ${options.rounds} round(s), temperature ${options.temperature}`);
   console.log([line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n'));
   for (const user of users) {
     const [s, d] = (['slhf', 'dpo'] as Method[]).map((m) => results.find((r) => r.user === user.name && r.method === m)!);

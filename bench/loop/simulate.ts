@@ -34,12 +34,6 @@ export interface LoopOptions {
   rounds?: number;
   /** Probability that a user corrects a wrong refinement by hand instead of rejecting it. */
   editRate: number;
-  /**
-   * Which wrong refinements a user may correct: 'any' (the coin alone decides), or only one 'closer'
-   * to the wanted text than the draft (in characters), as a user who edits the refinement because it
-   * is the better start; the mapping reads an edit of round k as round k beating the text before it.
-   */
-  edits?: 'any' | 'closer';
   seed: number;
   train: Partial<TrainSettings>;
   /** DPO's beta. */
@@ -84,21 +78,6 @@ export function decide(rounds: readonly GeneratedText[], task: Task, edits: bool
   return edits ? { kind: 'accepted-edited', round: rounds.length - 1, finalText: task.ideal, decidedAt } : { kind: 'rejected', decidedAt };
 }
 
-/** Levenshtein distance in UTF-16 code units. */
-export function editDistance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) next.push(Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1)));
-    row = next;
-  }
-  return row[b.length];
-}
-
-/** Whether the last round is nearer the wanted text than the draft is. */
-export const closerThanDraft = (rounds: readonly GeneratedText[], task: Task): boolean =>
-  rounds.length > 0 && editDistance(rounds[rounds.length - 1].text, task.ideal) < editDistance(task.draft, task.ideal);
-
 /** Follower rounds on `draft`, as the product generates them (fewer when a round is a fixed point). */
 export async function refineRounds(host: ModelHost, draft: string, rounds: number, temperature: number, seed: number, maxNewTokens = 160): Promise<GeneratedText[]> {
   const settings = { maxNewTokens, temperature, topP: 1, topK: 0, repetitionPenalty: 1, seed };
@@ -141,8 +120,7 @@ export async function runLoop(user: SimulatedUser, method: Method, o: LoopOption
       const task = user.task(taskRand);
       const rounds = await refineRounds(host, task.draft, o.rounds ?? 1, o.temperature, o.seed * 100_000 + i);
       // Drawn for every decision, so that each method sees the same coin flips.
-      const coin = decideRand() < o.editRate;
-      const decision = decide(rounds, task, coin && (o.edits !== 'closer' || closerThanDraft(rounds, task)));
+      const decision = decide(rounds, task, decideRand() < o.editRate);
       if (decision.kind === 'accepted') accepted += 1;
       records.push(sessionRecord(`d${i}`, task, rounds, decision));
       pairs += sessionPairs(records[records.length - 1]).length;

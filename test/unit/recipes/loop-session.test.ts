@@ -8,7 +8,7 @@ import { loadTokenizer, type TextTokenizer } from '../../../src/models/tokenizer
 import { ModelHost } from '../../../src/refiner/host';
 import type { GeneratedText } from '../../../src/refiner/settings';
 import { trainingSamples } from '../../../src/store';
-import { closerThanDraft, decide, editDistance, refineRounds, sessionRecord } from '../../../bench/loop/simulate';
+import { decide, refineRounds, sessionRecord } from '../../../bench/loop/simulate';
 import { tempRoot, tinyModel } from '../refiner/fixtures';
 
 const { root, cleanup } = tempRoot('loop-session');
@@ -64,13 +64,4 @@ test('a rejection scores round 1 against the draft only; an edit refines the las
   assert.equal(edited.record.decision.kind, 'accepted-edited');
   assert.deepEqual(edited.samples.map((s) => [s.transition, s.score, s.behaviour !== null]), [['r1->r2', 1, true], ['r2->edit', 1, false]]);
   assert.equal(edited.samples[1].completionText, 'something else');
-});
-
-test('with --edits closer a user corrects only a last round nearer the wanted text than the draft', () => {
-  assert.deepEqual([editDistance('', 'abc'), editDistance('kitten', 'sitting'), editDistance('same', 'same')], [3, 3, 0]);
-  const last = (text: string) => [rounds[0], { ...rounds[1], text }];
-  const task = { draft: 'the cat sat!', ideal: 'The cat sat.' };
-  assert.equal(closerThanDraft(last('The cat sat!'), task), true);
-  assert.equal(closerThanDraft(last('the cat sat!'), task), false);
-  assert.equal(closerThanDraft(last('a dog ran!'), task), false);
 });

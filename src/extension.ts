@@ -165,8 +165,8 @@ export function activate(context: vscode.ExtensionContext): SlhfExtensionApi {
     stopAll: async () => {
       const started = Date.now();
       const [refinement, training] = await Promise.all([flow.stop(), trainer.stop()]);
-      // A worker that ignored Cancel keeps computing until its thread exits: wait for that (bounded),
-      // so the next refinement does not share the CPU with it.
+      // A refiner process that ignored Cancel is killed: wait (bounded) until it has exited, so the
+      // next refinement does not share the CPU or memory with it.
       const exit = refinement.workerExited && (await Promise.race([
         refinement.workerExited.then(() => `its worker exited after ${Date.now() - started} ms`),
         new Promise<string>((resolve) => setTimeout(() => resolve(`its worker was still exiting after ${Date.now() - started} ms`), 60_000).unref()),

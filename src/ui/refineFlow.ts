@@ -101,8 +101,8 @@ export class RefineFlow implements vscode.Disposable {
     this.running.abort();
     if (await this.idleWithin(graceMs)) return took('cancelled');
     this.log.warn(`the refinement did not stop within ${graceMs} ms of Cancel; shutting the refiner worker down`);
-    // Ending the worker fails the refinement's pending events at once; the thread itself can take
-    // much longer to exit (it finishes the model call it is in), so that is a promise of its own.
+    // Ending the refiner process fails the refinement's pending events at once; the process is
+    // killed (SIGKILL) and its exit is a promise of its own.
     const workerExited = this.refiner.shutDown().catch((error: Error) => this.log.error(`shutting the refiner down: ${error.message}`));
     if (await this.idleWithin(graceMs)) return { ...took('shut-down'), workerExited };
     throw new Error(`the refinement is still running ${Date.now() - started} ms after Cancel, even with its worker shut down`);

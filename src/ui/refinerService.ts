@@ -113,8 +113,16 @@ export class RefinerService implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
   ) {
     this.disposables.push(vscode.workspace.onDidChangeConfiguration((event) => {
-      if (event.affectsConfiguration('slhf')) this.changed.fire(this.status());
+      if (!event.affectsConfiguration('slhf')) return;
+      this.changed.fire(this.status());
+      this.setLeaderContext();
     }));
+    this.setLeaderContext();
+  }
+
+  /** `slhf.leaderIsBuiltIn` hides Draft and Refine (package.json): the built-in model fixes sentences, it cannot draft. */
+  private setLeaderContext(): void {
+    void vscode.commands.executeCommand('setContext', 'slhf.leaderIsBuiltIn', readModelSettings(this.globalStorage, this.extensionUri).builtIn);
   }
 
   status(): ModelStatus {

@@ -90,3 +90,15 @@ export function isGarbled(input: string, output: string): boolean {
   const after = wordCount(output);
   return after * 2 < before || after > 2 * before + 1;
 }
+
+/**
+ * Undoes the full stop a sentence-level model adds to a line that is not a sentence: a line of a
+ * multi-line text without final punctuation ("Dear Maria,", "Best wishes,", a heading, a
+ * signature) keeps its ending. Also never ", ." : a full stop after a comma, semicolon or colon.
+ */
+export function keepLineEnding(input: string, output: string, lineOfSeveral: boolean): string {
+  const inputEnd = /[.!?]['")\]’”]*$/.test(input);
+  if (!inputEnd && /[,;:]$/.test(input) && /[,;:]\.$/.test(output)) return output.slice(0, -1);
+  if (!inputEnd && lineOfSeveral && /[^.]\.$/.test(output)) return output.slice(0, -1);
+  return output;
+}

@@ -11,7 +11,7 @@ import { defaultModelDir } from '../models/default-model';
 import { promptMessages, renderPrompt } from '../models/prompts';
 import type { PromptParts, SamplingSettings } from '../models/generation-record';
 import type { LoadedModel } from './host';
-import { isGarbled, joinPieces, splitSentences } from './segment';
+import { isGarbled, joinPieces, keepLineEnding, splitSentences } from './segment';
 import type { GeneratedText } from './settings';
 
 /** Whether `modelId` (spec#hash, see prepareModel) is the built-in model's folder. */
@@ -46,14 +46,17 @@ export async function refineBySentence(loaded: LoadedModel, base: { round: numbe
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
   let cancelled = false;
-  for (const piece of pieces) {
+  const multiLine = text.trim().includes('\n');
+  for (const [at, piece] of pieces.entries()) {
     if (piece.refine && !cancelled) {
       const index = sentences.length;
       const result = await generate(piece.text, index, () => undefined);
       sentences.push(result);
+      const next = pieces[at + 1];
+      const output = keepLineEnding(piece.text, result.text, multiLine && (!next || next.text.includes('\n')));
       if (result.stopReason === 'cancelled') cancelled = true;
-      else if (isGarbled(piece.text, result.text)) garbled.push({ index, input: piece.text, output: result.text });
-      else piece.text = result.text;
+      else if (isGarbled(piece.text, output)) garbled.push({ index, input: piece.text, output });
+      else piece.text = output;
     }
     onChunk(piece.text);
   }

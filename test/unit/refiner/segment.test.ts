@@ -1,7 +1,7 @@
 // Sentence splitting keeps every character (so a rejoined text is whole), and the garble guard.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isGarbled, joinPieces, splitSentences } from '../../../src/refiner/segment';
+import { isGarbled, joinPieces, keepLineEnding, splitSentences } from '../../../src/refiner/segment';
 
 const sentences = (text: string) => splitSentences(text).filter((p) => p.refine).map((p) => p.text);
 
@@ -42,4 +42,13 @@ test('the garble guard: losing more than half the words or more than doubling th
   assert.equal(isGarbled('Hi there.', 'Hi there, hi there, hi there, hi there.'), true);
   assert.equal(isGarbled('teh cat sat on the the mat', 'The cat sat on the mat.'), false);
   assert.equal(isGarbled('the the', 'The.'), false);
+});
+
+test('a line that is not a sentence keeps its ending in a multi-line text; a single sentence may gain its full stop', () => {
+  assert.equal(keepLineEnding('Dear Maria,', 'Dear Maria,.', true), 'Dear Maria,');
+  assert.equal(keepLineEnding('Dear Maria,', 'Dear Maria,.', false), 'Dear Maria,');
+  assert.equal(keepLineEnding('Anna', 'Anna.', true), 'Anna');
+  assert.equal(keepLineEnding('teh cat sat on the mat', 'The cat sat on the mat.', false), 'The cat sat on the mat.');
+  assert.equal(keepLineEnding('It ends here.', 'It ends here.', true), 'It ends here.');
+  assert.equal(keepLineEnding('Wait for it', 'Wait for it...', true), 'Wait for it...');
 });

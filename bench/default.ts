@@ -1,0 +1,73 @@
+// `npm run bench:default`: the out-of-box refiner (the built-in model through `slhf refine`'s own
+// code path, --rounds 2 --seed 1) and Harper (harper.js, each lint's first suggestion applied) on
+// the hand-written held-out set of bench/default/set.ts, scored word by word against the intended
+// texts in the same run. Prints a markdown table and saves bench/results/default-<date>.json.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseCommandArgs } from '../src/cli/command';
+import { refineCommand } from '../src/cli/refiner';
+import { loadHarper } from '../src/training/harper';
+import { CLEAN, CORRUPTED, type BenchText } from './default/set';
+import { scoreText, summarize, type Summary, type TextScore } from './default/score';
+import { machineDescription } from './framework';
+
+/** The built-in refiner exactly as `echo TEXT | slhf refine --rounds 2 --seed 1 --json` runs it: the last round's text. */
+async function builtIn(text: string, cacheDir: string): Promise<string> {
+  const lines: string[] = [];
+  const args = parseCommandArgs(refineCommand, ['--rounds', '2', '--seed', '1', '--json', '--cache-dir', cacheDir]);
+  const code = await refineCommand.run(args, { stdout: (t) => lines.push(t), stderr: () => undefined, stdin: async () => text });
+  if (code !== 0) throw new Error(`slhf refine exited with ${code}`);
+  const rounds = lines.join('').trim().split('\n').map((l) => JSON.parse(l) as { text: string });
+  return rounds.at(-1)?.text ?? text;
+}
+
+async function main(): Promise<void> {
+  const items: BenchText[] = [...CORRUPTED, ...CLEAN];
+  const cacheDir = mkdtempSync(join(tmpdir(), 'slhf-bench-default-'));
+  const t0 = performance.now();
+  const harper = await loadHarper();
+  const harperSetupS = (performance.now() - t0) / 1000;
+  // Harper first, then the built-in model: measures whether the model adds anything on top of Harper.
+  const scores: Record<'builtIn' | 'harper' | 'harperThenBuiltIn', TextScore[]> = { builtIn: [], harper: [], harperThenBuiltIn: [] };
+  const seconds = { builtIn: 0, harper: 0, harperThenBuiltIn: 0 };
+  try {
+    for (const item of items) {
+      let t = performance.now();
+      scores.builtIn.push(scoreText(item, await builtIn(item.input, cacheDir)));
+      seconds.builtIn += (performance.now() - t) / 1000;
+      t = performance.now();
+      const fixed = await harper.fixFirst(item.input);
+      scores.harper.push(scoreText(item, fixed));
+      seconds.harper += (performance.now() - t) / 1000;
+      t = performance.now();
+      scores.harperThenBuiltIn.push(scoreText(item, await builtIn(fixed, cacheDir)));
+      seconds.harperThenBuiltIn += (performance.now() - t) / 1000;
+    }
+  } finally {
+    rmSync(cacheDir, { recursive: true, force: true });
+  }
+  const summary = { builtIn: summarize(scores.builtIn), harper: summarize(scores.harper), harperThenBuiltIn: summarize(scores.harperThenBuiltIn) };
+  const date = new Date().toISOString();
+  const machine = machineDescription();
+  const load = loadavg()[0];
+  const row = (name: string, s: Summary, secs: number) =>
+    `| ${name} | ${s.exactFixes} of ${s.corrupted} | ${s.errorReduction.toFixed(2)} | ${s.cleanChanged} of ${s.clean} | ${s.truncated} of ${s.multiSentence} | ${secs.toFixed(1)} |`;
+  console.log(`${date}  ${machine}  load average ${load.toFixed(2)}`);
+  console.log('| refiner | exact fixes (corrupted) | word-level error reduction | clean texts changed | multi-sentence texts truncated | seconds (all 27) |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+  console.log(row('built-in model (slhf refine --rounds 2 --seed 1)', summary.builtIn, seconds.builtIn));
+  console.log(row('Harper (harper.js 2.10, first suggestions)', summary.harper, seconds.harper));
+  console.log(row('Harper, then the built-in model on its output', summary.harperThenBuiltIn, seconds.harperThenBuiltIn + seconds.harper));
+  console.log(`(Harper setup ${harperSetupS.toFixed(1)} s, not counted; the built-in model's seconds include its load per text, as the CLI does.)`);
+  for (const [name, list] of Object.entries(scores)) {
+    for (const s of list) if (!s.exact) console.log(`${name} ${s.id}: ${JSON.stringify(s.output)} (${s.outputErrors} word errors, input had ${s.inputErrors})`);
+  }
+  const dir = join(__dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `default-${date.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify({ date, machine, load, summary, seconds, harperSetupS, scores }, null, 2) + '\n');
+  console.log(`saved ${file}`);
+}
+
+void main();

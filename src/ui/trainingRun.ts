@@ -91,15 +91,23 @@ export class TrainingRunner implements vscode.Disposable {
   /** Activates a version ('base': the untrained model), or rolls back to the previous one. */
   async switchVersion(target: { version: string } | 'rollback'): Promise<string | null> {
     if (this.child) throw new Error('Training is running; switch versions after it ends.');
-    const { activate, rollback } = await import('../training/versions');
+    const { activate } = await import('../training/versions');
     const root = TrainingRunner.adaptersRoot(this.globalStorage);
-    if (target !== 'rollback' && target.version !== 'base') {
-      const { fit, model } = await this.versionsByBase();
-      const other = fit.other.find((v) => v.version === target.version);
+    const { fit, active, model } = await this.versionsByBase();
+    let version: string | null;
+    if (target === 'rollback') {
+      // Back through this model's versions only: another model's would not apply.
+      const mine = fit.fitting.map((v) => v.version);
+      const at = active ? mine.indexOf(active.version) : -1;
+      if (at < 0) throw new Error('Nothing to roll back: the base model is active for this model.');
+      version = at > 0 ? mine[at - 1] : null;
+    } else {
+      version = target.version === 'base' ? null : target.version;
+      const other = fit.other.find((v) => v.version === version);
       const { describeBase } = await import('../models/base-identity');
       if (other) throw new Error(`Version ${other.version} was trained on ${describeBase(other.meta)}, not on ${model}; it cannot be applied to this model.`);
     }
-    const pointer = target === 'rollback' ? rollback(root) : activate(root, target.version === 'base' ? null : target.version);
+    const pointer = activate(root, version);
     this.log.info(`Follower version: ${pointer.version ?? 'base model'}`);
     this.finished.fire(pointer.version ?? 'base');
     return pointer.version;

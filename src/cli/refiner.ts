@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { defaultModelDir, DEFAULT_MODEL_LABEL, SUGGESTED_MODEL } from '../models/default-model';
 import { numberOption, UsageError, type Command, type ParsedArgs } from './command';
-import { DEVICE_SETTINGS, DOCUMENT_KINDS, ModelHost, refine, RefinerInputError, type DeviceSetting, type DocumentKind, type GeneratedText } from '../refiner';
+import { DEVICE_SETTINGS, DOCUMENT_KINDS, ModelHost, refine, RefinerInputError, type DeviceSetting, type DocumentKind, type GeneratedText, type SentenceRound } from '../refiner';
 
 function optionalString(args: ParsedArgs, name: string): string | undefined {
   const value = args.values[name];
@@ -94,6 +94,8 @@ export const refineCommand: Command = {
         if (event.type === 'round-end') {
           const r = event.result;
           io.stdout(args.values.json ? jsonLine(r) : `--- ${r.role === 'leader' ? 'draft (leader)' : `round ${r.round}`} ---\n${r.text}\n`);
+          // Sentence-by-sentence rounds (the built-in model) keep a garbled sentence as written: say which.
+          for (const g of 'garbled' in r ? (r as SentenceRound).garbled : []) io.stderr(`round ${r.round}: kept sentence ${g.index + 1} as written; the model garbled it to ${JSON.stringify(g.output)}\n`);
         } else if (event.type === 'done' && event.stoppedBy === 'fixed-point') {
           io.stderr(`round ${event.rounds.length} returned its input unchanged; stopping early\n`);
         }

@@ -2,11 +2,13 @@
 // code path, --rounds 2 --seed 1) and Harper (harper.js, each lint's first suggestion applied) on
 // the hand-written held-out set of bench/default/set.ts, scored word by word against the intended
 // texts in the same run. Prints a markdown table and saves bench/results/default-<date>.json.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCommandArgs } from '../src/cli/command';
 import { refineCommand } from '../src/cli/refiner';
+import { defaultModelDir } from '../src/models/default-model';
 import { loadHarper } from '../src/training/harper';
 import { CLEAN, CORRUPTED, type BenchText } from './default/set';
 import { scoreText, summarize, type Summary, type TextScore } from './default/score';
@@ -53,7 +55,9 @@ async function main(): Promise<void> {
   const load = loadavg()[0];
   const row = (name: string, s: Summary, secs: number) =>
     `| ${name} | ${s.exactFixes} of ${s.corrupted} | ${s.errorReduction.toFixed(2)} | ${s.cleanChanged} of ${s.clean} | ${s.truncated} of ${s.multiSentence} | ${secs.toFixed(1)} |`;
-  console.log(`${date}  ${machine}  load average ${load.toFixed(2)}`);
+  // Which built-in model was measured: the card's section goes stale when the recipe retrains it.
+  const model = createHash('sha256').update(readFileSync(join(defaultModelDir(), 'model.safetensors'))).digest('hex').slice(0, 12);
+  console.log(`${date}  ${machine}  load average ${load.toFixed(2)}  built-in model.safetensors sha256 ${model}`);
   console.log('| refiner | exact fixes (corrupted) | word-level error reduction | clean texts changed | multi-sentence texts truncated | seconds (all 27) |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
   console.log(row('built-in model (slhf refine --rounds 2 --seed 1)', summary.builtIn, seconds.builtIn));
@@ -66,7 +70,7 @@ async function main(): Promise<void> {
   const dir = join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `default-${date.replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ date, machine, load, summary, seconds, harperSetupS, scores }, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify({ date, machine, load, model, summary, seconds, harperSetupS, scores }, null, 2) + '\n');
   console.log(`saved ${file}`);
 }
 

@@ -6,7 +6,7 @@ import { EventQueue } from './event-queue';
 import { generateText, type StepCounters } from './generate';
 import type { ModelHost } from './host';
 import { checkText } from './limits';
-import { isBuiltInModel, refineBySentence } from './sentence-round';
+import { guardWhole, isBuiltInModel, needsSentences, refineBySentence } from './sentence-round';
 import type { PromptParts } from '../models/generation-record';
 import { DEFAULT_FOLLOWER_INSTRUCTION, presetFor, type DocumentKind } from '../models/prompts';
 import { RefinerInputError, resolveSettings, type GeneratedText, type GenerationSettings, type Role } from './settings';
@@ -62,15 +62,16 @@ async function runLoop(host: ModelHost, request: RefineRequest, signal: AbortSig
   const rounds: GeneratedText[] = [];
   const run = async (role: Role, round: number, prompt: PromptParts, original: string) => {
     emit({ type: 'round-start', role, round });
-    const result = await host.use(role, (model) => {
+    const result = await host.use(role, async (model) => {
       const settings = { ...resolveSettings(request.settings, model.samplingDefaults), seed: roundSeed(seed, round) };
       const onChunk = (text: string) => emit({ type: 'chunk', role, round, text });
       const generate = (p: PromptParts, o: string, s: typeof settings, chunk: (text: string) => void) => generateText(model, {
         role, round, prompt: p, original: o, echo: role === 'follower' ? followerInstruction : undefined,
         settings: s, contextLimit: request.contextLimit, signal, onChunk: chunk,
       }, counters);
-      // The built-in model was trained on single sentences: it refines a longer text one sentence at a time.
       if (role !== 'follower' || !isBuiltInModel(model.source.modelId)) return generate(prompt, original, settings, onChunk);
+      // The built-in model was trained on single sentences: it refines a longer text one sentence at a time.
+      if (!needsSentences(original)) return guardWhole(await generate(prompt, original, settings, onChunk), original);
       return refineBySentence(model, { round, prompt, sampling: { ...settings } }, original,
         (sentence, i, chunk) => generate({ ...prompt, refined: sentence }, sentence, { ...settings, seed: roundSeed(settings.seed, i) }, chunk), onChunk);
     });

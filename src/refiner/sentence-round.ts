@@ -24,6 +24,24 @@ export function isBuiltInModel(modelId: string): boolean {
   }
 }
 
+/**
+ * Whether a text needs refining sentence by sentence: it holds more than one sentence (or one too
+ * long). A single sentence is generated whole, as for any model, so its round keeps its tokens and
+ * behaviour log-probs (on-policy for training).
+ */
+export function needsSentences(text: string): boolean {
+  return splitSentences(text).filter((p) => p.refine).length > 1;
+}
+
+/**
+ * The garble guard on a round generated whole: a garbled text is replaced by its input and flagged;
+ * the model did not produce that text, so the round keeps no tokens or log-probs (off-policy).
+ */
+export function guardWhole(result: GeneratedText, input: string): GeneratedText | SentenceRound {
+  if (result.stopReason === 'cancelled' || !isGarbled(input, result.text)) return result;
+  return { ...result, text: input, tokenIds: [], logprobs: [], samplingLogprobs: [], sentences: [result], garbled: [{ index: 0, input, output: result.text }] };
+}
+
 /** Refines one sentence: a generation whose prompt refines `sentence` (the caller's generateText). */
 export type SentenceGenerate = (sentence: string, index: number, onChunk: (text: string) => void) => Promise<GeneratedText>;
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { defaultModelDir } from '../../../src/models/default-model';
 import { ModelHost } from '../../../src/refiner/host';
 import { refine } from '../../../src/refiner/loop';
-import { refineBySentence } from '../../../src/refiner/sentence-round';
+import { guardWhole, needsSentences, refineBySentence } from '../../../src/refiner/sentence-round';
 import type { LoadedModel } from '../../../src/refiner/host';
 import type { GeneratedText } from '../../../src/refiner/settings';
 import { collect, results } from './fixtures';
@@ -60,4 +60,29 @@ test('a garbled sentence is replaced by its input and flagged; the others are re
   assert.equal(chunks.join(''), round.text);
   assert.equal(round.sentences.length, 3);
   assert.equal(round.prompt.refined, text);
+});
+
+test('one sentence is generated whole (its round keeps tokens and log-probs); a garbled one is kept as written, off-policy', () => {
+  assert.equal(needsSentences('teh cat sat on the the mat'), false);
+  assert.equal(needsSentences('  One sentence only.\n'), false);
+  assert.equal(needsSentences('One. Two.'), true);
+  const fine = generated('The cat sat on the mat.');
+  assert.equal(guardWhole(fine, 'teh cat sat on the the mat'), fine);
+  const kept = guardWhole(generated('The.'), 'We received a lot of feedback today.');
+  assert.equal(kept.text, 'We received a lot of feedback today.');
+  assert.deepEqual([kept.tokenIds, kept.logprobs], [[], []]);
+  assert.deepEqual('garbled' in kept && kept.garbled, [{ index: 0, input: 'We received a lot of feedback today.', output: 'The.' }]);
+});
+
+test('a single sentence on the built-in model is one generation, recorded on-policy as before', async () => {
+  const host = new ModelHost({ cacheDir: cache });
+  host.configure({ follower: { spec: defaultModelDir() } });
+  try {
+    const [round] = results(await collect(refine(host, { draft: 'teh cat sat on the the mat', rounds: 1, settings: { seed: 1 } })));
+    assert.equal(round.text, 'The cat sat on the mat.');
+    assert.ok(round.tokenIds.length > 0);
+    assert.equal(round.logprobs.length, round.tokenIds.length);
+  } finally {
+    await host.unloadAll();
+  }
 });

@@ -30,6 +30,8 @@ const { values } = parseArgs({
     temperature: { type: 'string', default: '0.9' },
     cases: { type: 'string', default: '64' },
     jobs: { type: 'string', default: '3' },
+    // The DPO baselines' judge calls when the methods leave out slhf (which measures them).
+    budget: { type: 'string' },
     threads: { type: 'string' },
     model: { type: 'string' },
     // Print the tables and redraw bench/results/slhf.svg from a saved slhf-<date>.json.
@@ -49,6 +51,7 @@ const methods = values.methods.split(',') as IntransitiveMethod[];
 
 const seedOptions = (seed: number): SeedOptions => ({
   modelDir, seed, parts: values.parts.split(','), methods, temperature: Number(values.temperature), cases: Number(values.cases), log,
+  budget: values.budget ? Number(values.budget) : undefined,
   training: { lora: LORA, lr: Number(values.lr), steps: Number(values.steps), prompts: 8, drafts: 1, refinements: 4, beta: 1e-3, followerBeta: null, followerWeight: 5, threads, every: 10 },
 });
 

@@ -28,6 +28,8 @@ export interface SeedOptions {
   temperature: number;
   /** Held-out typo drafts (claim 2) and instructions (claim 3). */
   cases: number;
+  /** The DPO baselines' judge calls when SLHF does not run first to measure them. */
+  budget?: number;
   log: (message: string) => void;
 }
 
@@ -54,7 +56,7 @@ export async function runSeed(o: SeedOptions): Promise<SeedResult> {
   try {
     if (o.parts.includes('intransitive')) {
       // SLHF first: its measured judge calls are the budget of the DPO baselines.
-      let budget = 0;
+      let budget = o.budget ?? 0;
       for (const method of o.methods) {
         const { adapter: _trained, ...run } = await runIntransitive(p, method, t, budget);
         if (method === 'slhf' || budget === 0) budget = run.judgeCalls;

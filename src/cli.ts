@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { adaptersCommand } from './cli/adapters';
 import { parseCommandArgs, UsageError, type CliIO, type Command } from './cli/command';
 import { gpuCommands } from './cli/gpu';
+import { handleInterrupt } from './cli/interrupt';
 import { modelCommands } from './cli/models';
 import { refinerCommands } from './cli/refiner';
 import { storeCommands } from './cli/store';
@@ -81,11 +82,14 @@ async function readStdin(): Promise<string> {
 }
 
 if (require.main === module) {
+  const interrupt = handleInterrupt((t) => process.stderr.write(t));
   main(process.argv.slice(2), {
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),
     stdin: readStdin,
+    signal: interrupt.signal,
   }).then((code) => {
-    process.exitCode = code;
+    process.exitCode = interrupt.exitCode(code);
+    interrupt.dispose();
   });
 }

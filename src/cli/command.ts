@@ -22,6 +22,8 @@ export interface CliIO {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   stdin: () => Promise<string>;
+  /** Aborted on Ctrl+C (src/cli/interrupt.ts): a long command stops its work and its child processes. */
+  signal?: AbortSignal;
 }
 
 /** An error whose message is meant for the user as is (no stack trace). */

@@ -89,7 +89,7 @@ async function installCuda(deps: GpuCommandDeps, values: Record<string, unknown>
   if (baseUrl !== undefined && !/^https?:\/\//.test(baseUrl)) throw new UsageError(`--base-url must be an http(s) URL, got ${JSON.stringify(baseUrl)}.`);
   const write = (line: string) => io.stderr(`${line}\n`);
   try {
-    const result = await deps.install({ baseUrl, force: values.force === true, onProgress: json ? undefined : progressPrinter(write) });
+    const result = await deps.install({ baseUrl, force: values.force === true, onProgress: json ? undefined : progressPrinter(write), signal: io.signal });
     io.stdout(json ? `${JSON.stringify(result)}\n` : `${formatInstall(result)}\n`);
     return 0;
   } catch (err) {

@@ -10,6 +10,7 @@ async function resolveModel(spec: string, io: CliIO): Promise<string> {
   let lastFile = '';
   try {
     return await resolveModelSpec(spec, {
+      signal: io.signal, // Ctrl+C: the partial file stays under its temporary name and resumes next time
       onProgress: (p) => {
         if (p.file !== lastFile) io.stderr(`downloading ${p.file}${p.total ? ` (${(p.total / 1e6).toFixed(1)} MB)` : ''}\n`);
         lastFile = p.file;

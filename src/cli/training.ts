@@ -18,6 +18,11 @@ import {
 } from '../training';
 
 const HELD_OUT = 0.2;
+/** A run asked to stop (Ctrl+C) that has not ended this long after is killed (issue 18: Cancel within 2 s). */
+const CANCEL_GRACE_MS = 2000;
+
+/** A metric for the terminal; 'n/a' where there was nothing to measure (no decision held out). */
+const fixed = (value: number | null, digits: number): string => (value === null || !Number.isFinite(value) ? 'n/a' : value.toFixed(digits));
 
 function text(args: ParsedArgs, name: string): string | undefined {
   const v = args.values[name];
@@ -90,7 +95,9 @@ function describe(m: WorkerMessage): string | null {
   switch (m.type) {
     case 'started': return `training on ${m.samples} game samples (${m.heldOut} held out)`;
     case 'winrate': return `judge's Follower win rate ${m.phase}: ${m.value.toFixed(3)}`;
-    case 'eval': return `held-out accuracy ${m.phase}: ${m.result.accuracy.toFixed(3)} on ${m.result.samples} samples (KL to base ${m.result.kl.toFixed(4)})`;
+    case 'eval': return m.result.samples === 0
+      ? `held-out accuracy ${m.phase}: n/a (no decision held out)`
+      : `held-out accuracy ${m.phase}: ${fixed(m.result.accuracy, 3)} on ${m.result.samples} samples (KL to base ${fixed(m.result.kl, 4)})`;
     case 'progress': {
       const p = m.progress;
       return `step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} kl ${p.kl.toFixed(4)} score ${p.followerScore.toFixed(2)} lr ${p.lr.toExponential(1)} ${p.tokensPerSecond.toFixed(0)} tok/s eta ${p.etaSeconds.toFixed(0)} s${p.skipped ? ` (${p.skipped})` : ''}`;
@@ -166,6 +173,7 @@ const trainCommand: Command = {
       return 0;
     }
     if (train.length === 0) throw new UsageError('the store has no decisions to train on yet (accept or reject a few refinements first).');
+    if (heldOut.length === 0) io.stderr(`slhf train: no decision is held out (${records.train} decisions); held-out accuracy will be n/a.\n`);
     // Online: the store's contexts are the prompts; fresh samples replace the logged ones.
     const online = mode === 'online'
       ? {
@@ -183,15 +191,17 @@ const trainCommand: Command = {
         if (line) io.stderr(line + '\n');
       }
     });
-    const stop = () => run.cancel();
-    process.once('SIGINT', stop);
+    // Ctrl+C: the worker stops before its next step, save or activation; one that does not within the grace is killed.
+    const stop = () => run.cancel(CANCEL_GRACE_MS);
+    if (io.signal?.aborted) stop();
+    io.signal?.addEventListener('abort', stop, { once: true });
     const outcome = await run.result;
-    process.off('SIGINT', stop);
+    io.signal?.removeEventListener('abort', stop);
     if (!outcome.ok) {
-      io.stderr(`slhf train: ${outcome.kind}: ${outcome.message}\n`);
+      io.stderr(`slhf train: ${outcome.kind}: ${outcome.message}${outcome.kind === 'cancelled' || io.signal?.aborted ? '; the active version is unchanged' : ''}\n`);
       return 1;
     }
-    if (!json) io.stdout(`activated ${outcome.version} in ${out} (held-out accuracy ${outcome.meta.metrics.heldOutAccuracy})\n`);
+    if (!json) io.stdout(`activated ${outcome.version} in ${out} (held-out accuracy ${fixed(outcome.meta.metrics.heldOutAccuracy ?? null, 3)})\n`);
     return 0;
   },
 };
@@ -221,7 +231,9 @@ const evalCommand: Command = {
     const summary = { ...result, adapter: loraDir, split: 'held-out', ...(examples ? { refinements: decoded } : {}) };
     if (args.values.json) io.stdout(JSON.stringify(summary) + '\n');
     else {
-      io.stdout(`accuracy ${result.accuracy.toFixed(3)} on ${result.samples} held-out samples, KL to base ${result.kl.toFixed(4)}\n`);
+      io.stdout(result.samples === 0
+        ? 'accuracy n/a: no decision is held out (more decisions, or a larger --held-out, hold some out)\n'
+        : `accuracy ${fixed(result.accuracy, 3)} on ${result.samples} held-out samples, KL to base ${fixed(result.kl, 4)}\n`);
       decoded.forEach((r, i) => io.stdout(`\n[${i + 1}] base:    ${JSON.stringify(r.before)}\n    trained: ${JSON.stringify(r.after)}\n`));
     }
     return 0;

@@ -57,21 +57,22 @@ export async function evaluatePairs(policy: Policy, pairs: TrainingPair[], train
   return { ...summary(tally), pairs: pairs.length };
 }
 
+/** With no scored sample (nothing held out) the metrics are null, not NaN: JSON, IPC and meta.json keep null as is. */
 export interface SampleEvalResult {
   /** Fraction of scored samples whose margin has the sign of (score - 0.5); ties (margin 0) count one half. */
-  accuracy: number;
+  accuracy: number | null;
   samples: number;
   ties: number;
   /** Mean over samples of sign(score - 0.5) * margin, margin = log p_trained - log p_base (nats). */
-  meanMarginGap: number;
+  meanMarginGap: number | null;
   /** Mean per-token k3 estimate of KL(trained || base) on the held-out completions. */
-  kl: number;
+  kl: number | null;
 }
 
 /** Samples scored exactly 0.5 say nothing about direction and are left out. */
 export async function evaluateSamples(policy: Policy, samples: Sample[], trained: Record<string, Feed>, base: Record<string, Feed>, batchSize = 16): Promise<SampleEvalResult> {
   const scored = samples.filter((x) => x.score !== 0.5);
-  if (scored.length === 0) return { accuracy: NaN, samples: 0, ties: 0, meanMarginGap: NaN, kl: NaN };
+  if (scored.length === 0) return { accuracy: null, samples: 0, ties: 0, meanMarginGap: null, kl: null };
   const tally = newTally();
   for (let i = 0; i < scored.length; i += batchSize) {
     const chunk = scored.slice(i, i + batchSize);

@@ -18,8 +18,8 @@ import { Policy } from './policy';
 import type { TrainJob, WorkerMessage } from './protocol';
 import { Sampler } from './sampler';
 import { resolveSettings } from './settings';
-import { trainSamples, zeroAdapter, type TrainHooks } from './trainer';
-import { activate, LEADER_ADAPTER_DIR, readMeta, saveVersion, writeDirAtomic, type VersionMeta } from './versions';
+import { TrainingCancelledError, trainSamples, zeroAdapter, type TrainHooks } from './trainer';
+import { activate, discardVersion, LEADER_ADAPTER_DIR, readMeta, saveVersion, writeDirAtomic, type VersionMeta } from './versions';
 
 /** Writes the adapter and optimizer moments; the previous checkpoint goes only once the new one is complete. */
 async function writeCheckpoint(runDir: string, adapter: LoraAdapter, optimizer: AdamW): Promise<string> {
@@ -36,6 +36,14 @@ async function writeCheckpoint(runDir: string, adapter: LoraAdapter, optimizer: 
   if (existsSync(target)) rmSync(target, { recursive: true, force: true });
   renameSync(`${target}-new`, target);
   return target;
+}
+
+/**
+ * The trainer checks for cancellation only before each step; a cancel (Ctrl+C, Cancel, the parent
+ * gone) that arrives after the last one must still stop the run before it saves or activates.
+ */
+function stopIfCancelled(cancelled: () => boolean, when: string): void {
+  if (cancelled()) throw new TrainingCancelledError(`training cancelled ${when}; no version was saved or activated`);
 }
 
 export async function runJob(job: TrainJob, emit: (m: WorkerMessage) => void, cancelled: () => boolean): Promise<{ version: string; meta: VersionMeta }> {
@@ -84,6 +92,7 @@ export async function runJob(job: TrainJob, emit: (m: WorkerMessage) => void, ca
     const result = task && sampler
       ? await trainOnline(policy, sampler, task, settings, trainHooks, start, leaderStart)
       : await trainSamples(policy, job.samples, settings, trainHooks, start, leaderStart);
+    stopIfCancelled(cancelled, 'after the last step');
     const after = await evaluate(result.adapter);
     emit({ type: 'eval', phase: 'after', result: after });
     let winRate: number | null = null;
@@ -91,6 +100,7 @@ export async function runJob(job: TrainJob, emit: (m: WorkerMessage) => void, ca
       winRate = await followerWinRate(sampler, task, base, result.adapter, settings.seed);
       emit({ type: 'winrate', phase: 'after', value: winRate });
     }
+    stopIfCancelled(cancelled, 'before saving');
     const version = await saveVersion(job.outRoot, result.adapter, {
       baseModel: job.baseModel ?? null,
       base: baseModelIdentity(job.baseModel ?? job.modelDir, job.modelDir),
@@ -101,6 +111,11 @@ export async function runJob(job: TrainJob, emit: (m: WorkerMessage) => void, ca
       },
       settings: { ...settings, mode: task ? 'online' : 'offline', judge: job.online?.judge ?? null, startFrom: job.startFrom ?? null, temperature: job.online?.temperature ?? null },
     }, result.leaderAdapter);
+    if (cancelled()) {
+      // Saved but never active: it goes again, so a cancelled run leaves the folder as it found it.
+      discardVersion(job.outRoot, version);
+      throw new TrainingCancelledError(`training cancelled while ${version} was saved; it was removed and nothing was activated`);
+    }
     activate(job.outRoot, version);
     rmSync(runDir, { recursive: true, force: true });
     return { version, meta: readMeta(job.outRoot, version) };

@@ -126,6 +126,18 @@ export async function saveVersion(root: string, adapter: LoraAdapter, meta: Omit
   });
 }
 
+/**
+ * Removes a version that was saved but never activated (a run cancelled between save and activate).
+ * Renamed away first, so an interruption leaves no folder that looks like a complete version.
+ */
+export function discardVersion(root: string, version: string): void {
+  if (readActive(root)?.version === version) throw new Error(`${version} is the active version; activate another before removing it`);
+  const dir = versionDir(root, version);
+  const doomed = `${dir}.discarded-${process.pid}-${Date.now()}`;
+  renameSync(dir, doomed);
+  rmSync(doomed, { recursive: true, force: true });
+}
+
 /** The pointer, checked: a damaged active.json is an error that says how to repair it, never a path. */
 export function readActive(root: string): ActivePointer | null {
   const path = join(root, ACTIVE_FILE);

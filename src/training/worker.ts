@@ -44,6 +44,13 @@ process.on('disconnect', () => {
   cancelRequested = true;
 });
 
+// Ctrl+C in a terminal reaches the whole process group, this process included: it cancels like the
+// parent's request (checked before each step, the save and the activation) instead of killing the
+// process between a saved version and its activation.
+process.on('SIGINT', () => {
+  cancelRequested = true;
+});
+
 if (!process.send) {
   process.stderr.write('train-worker: this is the training process; it is started by `slhf train` or the extension, not by hand.\n');
   process.exit(2);

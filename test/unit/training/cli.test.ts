@@ -4,16 +4,13 @@
 // base model's 0.5.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../../../src/cli';
-import { DEFAULT_FOLLOWER_INSTRUCTION, followerMessages, leaderMessages, PRESETS, renderPrompt } from '../../../src/models/prompts';
-import { seededRandom } from '../../../src/models/seeded-random';
+import { followerMessages, leaderMessages, PRESETS, renderPrompt } from '../../../src/models/prompts';
 import { loadTokenizer } from '../../../src/models/tokenizer';
-import { createLogger, PreferenceStore, SCHEMA_VERSION, type SessionRecord } from '../../../src/store';
-import { round } from '../store/fixtures/records';
-import { tinyFixture, type TinyFixture } from './fixtures';
+import { createLogger, PreferenceStore, type SessionRecord } from '../../../src/store';
+import { decisionRecords, tinyFixture, type TinyFixture } from './fixtures';
 
 let f: TinyFixture;
 let storeDir: string;
@@ -25,27 +22,11 @@ async function cli(...argv: string[]): Promise<{ code: number; stdout: string; s
   return { code, stdout, stderr };
 }
 
-const word = (rand: () => number) => Array.from({ length: 4 }, () => String.fromCharCode(97 + Math.floor(rand() * 26))).join('');
-
 before(async () => {
   f = await tinyFixture();
   storeDir = join(f.dir, 'store');
   const store = await PreferenceStore.open(storeDir, { logger: createLogger({ level: 'silent' }) });
-  const rand = seededRandom(12);
-  const records: SessionRecord[] = Array.from({ length: 120 }, (_, i) => {
-    const accepted = rand() < 0.5;
-    const refinement = `${word(rand)}${accepted ? '.' : '!'}`;
-    const [context, draft] = [word(rand), word(rand)];
-    // Recorded before prompts were: the trainer renders each one from its parts.
-    const prompt = { preset: 'prose' as const, instruction: 'Say it.', context, followerInstruction: DEFAULT_FOLLOWER_INSTRUCTION, refined: draft };
-    return {
-      // UUID-like ids, as the store gives sessions: the held-out split hashes them.
-      kind: 'session', schemaVersion: SCHEMA_VERSION, id: createHash('sha1').update(`s${i}`).digest('hex').slice(0, 16), workspace: 'w', createdAt: '2026-03-01T10:00:00.000Z', updatedAt: '2026-03-01T10:00:05.000Z',
-      languageId: 'plaintext', preset: 'prose', context, instruction: 'Say it.', draft: { text: draft, source: 'user' },
-      rounds: [round(refinement, { tokenIds: undefined, prompt })],
-      decision: accepted ? { kind: 'accepted', round: 0, decidedAt: '2026-03-01T10:00:05.000Z' } : { kind: 'rejected', decidedAt: '2026-03-01T10:00:05.000Z' },
-    };
-  });
+  const records = decisionRecords(120);
   await store.putMany(records);
 });
 after(() => f.cleanup());

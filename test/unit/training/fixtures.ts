@@ -10,6 +10,10 @@ import { makeTinyModel } from '../../../src/models/fixtures/tiny-model';
 import type { WeightMap } from '../../../src/models/graphs';
 import { seededRandom } from '../../../src/models/seeded-random';
 import type { Sample, TrainingPair } from '../../../src/training/data';
+import { createHash } from 'node:crypto';
+import { DEFAULT_FOLLOWER_INSTRUCTION } from '../../../src/models/prompts';
+import { SCHEMA_VERSION, type SessionRecord } from '../../../src/store';
+import { round } from '../store/fixtures/records';
 
 export interface TinyFixture {
   dir: string;
@@ -70,5 +74,28 @@ export function pairSamples(pairs: TrainingPair[], leader: boolean): Sample[] {
     const follower: Sample = { role: 'follower', prompt: pair.followerPrompt, completion: refinement.ids, score: 1 - p, behaviour: refinement.behaviour, referencePrompt: pair.followerPrompt };
     const drafted: Sample = { role: 'leader', prompt: pair.leaderPrompt, completion: draft.ids, score: p, behaviour: draft.behaviour, referencePrompt: pair.leaderPrompt };
     return leader ? [follower, drafted] : [follower];
+  });
+}
+
+const word = (rand: () => number) => Array.from({ length: 4 }, () => String.fromCharCode(97 + Math.floor(rand() * 26))).join('');
+
+/**
+ * Store records of single-round decisions with the same pattern: a refinement ending with '.' accepted,
+ * with '!' rejected. Ids are UUID-like, as the store gives sessions (the held-out split hashes them).
+ */
+export function decisionRecords(count: number, seed = 12): SessionRecord[] {
+  const rand = seededRandom(seed);
+  return Array.from({ length: count }, (_, i) => {
+    const accepted = rand() < 0.5;
+    const refinement = `${word(rand)}${accepted ? '.' : '!'}`;
+    const [context, draft] = [word(rand), word(rand)];
+    // Recorded before prompts were: the trainer renders each one from its parts.
+    const prompt = { preset: 'prose' as const, instruction: 'Say it.', context, followerInstruction: DEFAULT_FOLLOWER_INSTRUCTION, refined: draft };
+    return {
+      kind: 'session', schemaVersion: SCHEMA_VERSION, id: createHash('sha1').update(`s${i}`).digest('hex').slice(0, 16), workspace: 'w', createdAt: '2026-03-01T10:00:00.000Z', updatedAt: '2026-03-01T10:00:05.000Z',
+      languageId: 'plaintext', preset: 'prose', context, instruction: 'Say it.', draft: { text: draft, source: 'user' },
+      rounds: [round(refinement, { tokenIds: undefined, prompt })],
+      decision: accepted ? { kind: 'accepted', round: 0, decidedAt: '2026-03-01T10:00:05.000Z' } : { kind: 'rejected', decidedAt: '2026-03-01T10:00:05.000Z' },
+    };
   });
 }

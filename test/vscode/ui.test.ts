@@ -142,11 +142,14 @@ uiTest('Accept after the refined text changed asks first, Discard is the default
   await runFromCommandPalette(page, 'SLHF: Refine Selection', { keepFocus: true });
   const diffTab = page.locator('.tabs-container .tab', { hasText: 'SLHF: Original ↔ Round' });
   await diffTab.waitFor({ timeout: 60_000 });
-  // The user goes back to the document and types at the end of the refined line while the review
-  // is open (an edit elsewhere in the file applies without asking: guards.spec.ts).
+  // The user goes back to the document and types at the start of the refined text (line 3) while
+  // the review is open (an edit elsewhere in the file applies without asking: guards.spec.ts). Not
+  // End: the line wraps, and End from the selection's end can land past it.
   await page.locator('.tabs-container .tab', { hasText: 'README.md' }).click();
-  await page.keyboard.press('End');
-  await page.keyboard.type(' EDITED');
+  await page.keyboard.press('Control+Home');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.type('EDITED ');
   await runFromCommandPalette(page, 'SLHF: Accept Refinement', { keepFocus: true });
   const dialog = page.locator('.monaco-dialog-box', { hasText: 'The text being refined changed after the refinement started' });
   await dialog.waitFor();
@@ -156,7 +159,7 @@ uiTest('Accept after the refined text changed asks first, Discard is the default
   await dialog.locator('.monaco-button', { hasText: 'Discard' }).click();
   await diffTab.waitFor({ state: 'detached' });
   const editor = page.locator('.editor-group-container.active');
-  await editor.locator('.view-line', { hasText: 'or right-click). EDITED' }).waitFor();
+  await editor.locator('.view-line', { hasText: 'EDITED Select a sentence below' }).waitFor();
 });
 
 uiTest('the panel filters the history, shows the models and counts the training pairs', async () => {

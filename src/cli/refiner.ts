@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { defaultModelDir, DEFAULT_MODEL_LABEL, SUGGESTED_MODEL } from '../models/default-model';
 import { numberOption, UsageError, type Command, type ParsedArgs } from './command';
-import { DEVICE_SETTINGS, DOCUMENT_KINDS, ModelHost, refine, RefinerInputError, type DeviceSetting, type DocumentKind, type GeneratedText, type SentenceRound } from '../refiner';
+import { DEVICE_SETTINGS, DOCUMENT_KINDS, MAX_NEW_TOKENS, MAX_ROUNDS, ModelHost, refine, RefinerInputError, type DeviceSetting, type DocumentKind, type GeneratedText, type SentenceRound } from '../refiner';
 
 function optionalString(args: ParsedArgs, name: string): string | undefined {
   const value = args.values[name];
@@ -76,9 +76,9 @@ export const refineCommand: Command = {
       topP: numberOption(args, 'top-p', undefined, { min: 0, max: 1 }),
       topK: numberOption(args, 'top-k', undefined, { integer: true, min: 0 }),
       repetitionPenalty: numberOption(args, 'repetition-penalty', undefined, { min: 0 }),
-      maxNewTokens: numberOption(args, 'max-new-tokens', 256, { integer: true, min: 1 }),
+      maxNewTokens: numberOption(args, 'max-new-tokens', 256, { integer: true, min: 1, max: MAX_NEW_TOKENS }),
     };
-    const rounds = numberOption(args, 'rounds', 2, { integer: true, min: 1, max: 64 });
+    const rounds = numberOption(args, 'rounds', 2, { integer: true, min: 1, max: MAX_ROUNDS });
     const draft = leaderDraft ? undefined : await io.stdin();
     const host = new ModelHost({ cacheDir: cacheDir(args), device: oneOf<DeviceSetting>(args, 'device', DEVICE_SETTINGS), log: (m) => io.stderr(`${m}\n`) });
     host.configure({ leader: leader ? { spec: leader } : null, follower: { spec: follower, adapter: optionalString(args, 'adapter') ?? null } });
@@ -89,7 +89,7 @@ export const refineCommand: Command = {
         followerInstruction: optionalString(args, 'follower-instruction'),
         languageId: optionalString(args, 'language'),
         kind: oneOf<DocumentKind>(args, 'kind', DOCUMENT_KINDS),
-      });
+      }, io.signal); // Ctrl+C stops within one decoding step
       for await (const event of events) {
         if (event.type === 'round-end') {
           const r = event.result;

@@ -13,6 +13,6 @@ export {
 } from '../models/prompts';
 export type { WorkerConfig } from './protocol';
 export {
-  DEFAULT_SETTINGS, RefinerInputError, resolveSettings,
+  DEFAULT_SETTINGS, MAX_NEW_TOKENS, MAX_ROUNDS, RefinerInputError, resolveSettings,
   type GeneratedText, type GenerationSettings, type GenerationTimings, type Role, type SamplingRecord, type StopReason,
 } from './settings';

@@ -9,7 +9,7 @@ import { checkText } from './limits';
 import { guardWhole, isBuiltInModel, needsSentences, refineBySentence } from './sentence-round';
 import type { PromptParts } from '../models/generation-record';
 import { DEFAULT_FOLLOWER_INSTRUCTION, presetFor, type DocumentKind } from '../models/prompts';
-import { RefinerInputError, resolveSettings, type GeneratedText, type GenerationSettings, type Role } from './settings';
+import { MAX_ROUNDS, RefinerInputError, resolveSettings, type GeneratedText, type GenerationSettings, type Role } from './settings';
 
 export interface RefineRequest {
   /** The Leader's action y: the user's text. Leave out with `leaderDraft` to have the Leader write it. */
@@ -47,7 +47,7 @@ export function roundSeed(seed: number, round: number): number {
 async function runLoop(host: ModelHost, request: RefineRequest, signal: AbortSignal, emit: (e: RefineEvent) => void, counters: StepCounters): Promise<void> {
   // Checked before any model loads; each role's model then fills in what the user left unset.
   const seed = resolveSettings(request.settings).seed ?? randomInt(2 ** 32);
-  if (!(Number.isInteger(request.rounds) && request.rounds >= 1)) throw new RefinerInputError(`rounds must be an integer >= 1, got ${request.rounds}.`);
+  if (!(Number.isInteger(request.rounds) && request.rounds >= 1 && request.rounds <= MAX_ROUNDS)) throw new RefinerInputError(`rounds must be an integer from 1 to ${MAX_ROUNDS}, got ${request.rounds}.`);
   if (request.leaderDraft) {
     if (!request.instruction?.trim()) throw new RefinerInputError('A Leader draft needs an instruction: say what the text should be.');
     checkText(request.instruction, 'The instruction');

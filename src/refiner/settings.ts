@@ -23,6 +23,15 @@ export interface GenerationSettings {
   seed: number | null;
 }
 
+/**
+ * The most Follower rounds and new tokens one refinement may ask for: the maxima package.json's
+ * settings schema declares, which VS Code only hints at (a hand-edited settings.json is not checked):
+ * the editor clamps both (src/ui/generationSettings.ts), `slhf refine` refuses more, and so do
+ * resolveSettings and the refinement loop. test/unit/refiner/limits-settings.test.ts keeps them equal to the schema.
+ */
+export const MAX_ROUNDS = 8;
+export const MAX_NEW_TOKENS = 4096;
+
 export const DEFAULT_SETTINGS: GenerationSettings = {
   maxNewTokens: 256, temperature: 0.7, topP: 1, topK: 0, repetitionPenalty: 1, seed: null,
 };
@@ -39,7 +48,7 @@ const defined = <T extends object>(o: T): Partial<T> => Object.fromEntries(Objec
  */
 export function resolveSettings(partial: Partial<GenerationSettings> = {}, modelDefaults: Partial<GenerationSettings> = {}): GenerationSettings {
   const s = { ...DEFAULT_SETTINGS, ...defined(modelDefaults), ...defined(partial) };
-  check(Number.isInteger(s.maxNewTokens) && s.maxNewTokens >= 1, 'maxNewTokens must be an integer >= 1', s.maxNewTokens);
+  check(Number.isInteger(s.maxNewTokens) && s.maxNewTokens >= 1 && s.maxNewTokens <= MAX_NEW_TOKENS, `maxNewTokens must be an integer from 1 to ${MAX_NEW_TOKENS}`, s.maxNewTokens);
   check(Number.isFinite(s.temperature) && s.temperature >= 0, 'temperature must be a number >= 0', s.temperature);
   check(Number.isFinite(s.topP) && s.topP > 0 && s.topP <= 1, 'topP must be in (0, 1]', s.topP);
   check(Number.isInteger(s.topK) && s.topK >= 0, 'topK must be an integer >= 0', s.topK);

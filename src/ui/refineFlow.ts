@@ -7,6 +7,7 @@ import type { RefineEvent, RefineRequest } from '../refiner/loop';
 import { presetFor } from '../models/prompts';
 import type { GeneratedText } from '../refiner/settings';
 import { pickTarget, type DraftTarget } from './draftTarget';
+import { readGenerationRequest } from './generationSettings';
 import type { AcceptedEditWatcher } from './editWatch';
 import type { HistoryService } from './history';
 import { ModelsNotConfiguredError, type RefinerService } from './refinerService';
@@ -33,12 +34,9 @@ interface RunResult {
 }
 
 function generationRequest(): Pick<RefineRequest, 'rounds' | 'followerInstruction' | 'settings'> {
-  const config = vscode.workspace.getConfiguration('slhf');
-  return {
-    rounds: config.get<number>('refine.rounds', 2),
-    followerInstruction: config.get<string>('followerInstruction'),
-    settings: { maxNewTokens: config.get<number>('refine.maxNewTokens', 256), temperature: config.get<number | null>('refine.temperature') ?? undefined },
-  };
+  const { request, notes } = readGenerationRequest(vscode.workspace.getConfiguration('slhf'), vscode.workspace.isTrusted);
+  for (const note of notes) void vscode.window.showWarningMessage(`SLHF: ${note}`);
+  return request;
 }
 
 export class RefineFlow implements vscode.Disposable {

@@ -78,7 +78,8 @@ tabs.append(
 );
 document.getElementById('app')?.append(live, tabs);
 // A new run's outcome replaces the last one's ("activated v0001" stayed up during the next run).
-document.querySelector('[data-command="slhf.trainFollower"]')?.addEventListener('click', () => {
+document.querySelector('[data-command="slhf.trainFollower"]')?.addEventListener('click', (event) => {
+  if ((event.currentTarget as HTMLElement).hasAttribute('disabled')) return;
   statuses.training.textContent = 'Training…';
   training.trainingStarted();
 });

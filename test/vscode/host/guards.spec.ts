@@ -247,6 +247,18 @@ test('the panel switches the Follower between the base model and a trained versi
   await closeAllEditors();
 });
 
+/** Refines the sample, rejects the result (the text stays as it was) and returns each round's adapter version (null: none applied). */
+async function refineAndReject(): Promise<(string | null)[]> {
+  const editor = await editorWith(text, draft);
+  const refined = await run('slhf.refineSelection');
+  assert.equal(refined.ok, true, refined.message);
+  const rounds = (await storedSession(refined.sessionId)).rounds;
+  assert.equal((await run('slhf.rejectRefinement')).ok, true);
+  assert.equal(textOf(editor.document), eol(text));
+  await closeAllEditors();
+  return rounds.map((r) => r.adapterVersion);
+}
+
 test('an adapter imported with slhf adapters import activates from the panel like a trained one, and the next refinement uses it without a reload', async () => {
   const slhf = await api();
   const root = join(slhf.storeLocation, 'follower');
@@ -255,14 +267,7 @@ test('an adapter imported with slhf adapters import activates from the panel lik
   const refineWith = async (version: string) => {
     await slhf.receivePanelMessage({ type: 'activateVersion', version });
     assert.equal(active(), version);
-    const editor = await editorWith(text, draft);
-    const refined = await run('slhf.refineSelection');
-    assert.equal(refined.ok, true, refined.message);
-    const rounds = (await storedSession(refined.sessionId)).rounds;
-    assert.equal((await run('slhf.rejectRefinement')).ok, true);
-    assert.equal(textOf(editor.document), eol(text));
-    await closeAllEditors();
-    return rounds.map((r) => r.adapterVersion);
+    return refineAndReject();
   };
   // An adapter from elsewhere in PEFT's layout: the trained v0001's files, with another alpha.
   const source = mkdtempSync(join(tmpdir(), 'slhf-peft-'));
@@ -298,19 +303,9 @@ test('switching the Follower to another base model after training: the refinemen
     encoding: 'utf8', env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
   });
   assert.equal(made.status, 0, made.stderr);
-  const refine = async () => {
-    const editor = await editorWith(text, draft);
-    const refined = await run('slhf.refineSelection');
-    assert.equal(refined.ok, true, refined.message);
-    const rounds = (await storedSession(refined.sessionId)).rounds;
-    assert.equal((await run('slhf.rejectRefinement')).ok, true);
-    assert.equal(textOf(editor.document), eol(text));
-    await closeAllEditors();
-    return rounds.map((r) => r.adapterVersion);
-  };
   try {
     await setSetting('slhf.follower.model', join(other, 'model'));
-    assert.deepEqual(new Set(await refine()), new Set([null]), 'no adapter was applied to the other model');
+    assert.deepEqual(new Set(await refineAndReject()), new Set([null]), 'no adapter was applied to the other model');
     const listed = await slhf.panelVersions();
     assert.equal(listed.active, null);
     assert.ok(!listed.versions.some((v) => v.version === 'v0001'), 'the other model\'s version is not offered');
@@ -321,7 +316,7 @@ test('switching the Follower to another base model after training: the refinemen
     await setSetting('slhf.follower.model', follower);
     rmSync(other, { recursive: true, force: true });
   }
-  assert.ok((await refine()).every((v) => v !== null), 'back on its model, v0001 applies again');
+  assert.ok((await refineAndReject()).every((v) => v !== null), 'back on its model, v0001 applies again');
   assert.equal((await slhf.panelVersions()).active, 'v0001');
   await slhf.receivePanelMessage({ type: 'activateVersion', version: 'base' });
 });

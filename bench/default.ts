@@ -9,16 +9,19 @@ import { join } from 'node:path';
 import { parseCommandArgs } from '../src/cli/command';
 import { refineCommand } from '../src/cli/refiner';
 import { defaultModelDir } from '../src/models/default-model';
-import { loadHarper } from '../src/training/harper';
+import { loadHarper, newLints } from '../src/training/harper';
 import { CLEAN, CORRUPTED, type BenchText } from './default/set';
 import { scoreText, summarize, type Summary, type TextScore } from './default/score';
 import { machineDescription } from './framework';
 
 /** The built-in refiner exactly as `echo TEXT | slhf refine --rounds 2 --seed 1 --json` runs it: the last round's text. */
+/** Sentences the garble guard kept as written (slhf refine says so on stderr). */
+let guarded = 0;
+
 async function builtIn(text: string, cacheDir: string): Promise<string> {
   const lines: string[] = [];
   const args = parseCommandArgs(refineCommand, ['--rounds', '2', '--seed', '1', '--json', '--cache-dir', cacheDir]);
-  const code = await refineCommand.run(args, { stdout: (t) => lines.push(t), stderr: () => undefined, stdin: async () => text });
+  const code = await refineCommand.run(args, { stdout: (t) => lines.push(t), stderr: (t) => { guarded += (t.match(/kept sentence \d+ as written/g) ?? []).length; }, stdin: async () => text });
   if (code !== 0) throw new Error(`slhf refine exited with ${code}`);
   const rounds = lines.join('').trim().split('\n').map((l) => JSON.parse(l) as { text: string });
   return rounds.at(-1)?.text ?? text;
@@ -33,6 +36,8 @@ async function main(): Promise<void> {
   // Harper first, then the built-in model: measures whether the model adds anything on top of Harper.
   const scores: Record<'builtIn' | 'harper' | 'harperThenBuiltIn', TextScore[]> = { builtIn: [], harper: [], harperThenBuiltIn: [] };
   const seconds = { builtIn: 0, harper: 0, harperThenBuiltIn: 0 };
+  // What a review guard would flag: outputs with Harper lints their input did not have.
+  const flagged = { builtIn: 0, harper: 0, harperThenBuiltIn: 0 };
   try {
     for (const item of items) {
       let t = performance.now();
@@ -46,6 +51,9 @@ async function main(): Promise<void> {
       scores.harperThenBuiltIn.push(scoreText(item, await builtIn(fixed, cacheDir)));
       seconds.harperThenBuiltIn += (performance.now() - t) / 1000;
     }
+    for (const [name, list] of Object.entries(scores) as [keyof typeof flagged, TextScore[]][]) {
+      for (const [i, s] of list.entries()) if ((await newLints(harper, items[i].input, s.output)).length > 0) flagged[name] += 1;
+    }
   } finally {
     rmSync(cacheDir, { recursive: true, force: true });
   }
@@ -53,16 +61,17 @@ async function main(): Promise<void> {
   const date = new Date().toISOString();
   const machine = machineDescription();
   const load = loadavg()[0];
-  const row = (name: string, s: Summary, secs: number) =>
-    `| ${name} | ${s.exactFixes} of ${s.corrupted} | ${s.errorReduction.toFixed(2)} | ${s.cleanChanged} of ${s.clean} | ${s.truncated} of ${s.multiSentence} | ${secs.toFixed(1)} |`;
+  const row = (name: string, s: Summary, flags: number, secs: number) =>
+    `| ${name} | ${s.exactFixes} of ${s.corrupted} | ${s.errorReduction.toFixed(2)} | ${s.cleanChanged} of ${s.clean} | ${s.truncated} of ${s.multiSentence} | ${flags} of ${s.corrupted + s.clean} | ${secs.toFixed(1)} |`;
   // Which built-in model was measured: the card's section goes stale when the recipe retrains it.
   const model = createHash('sha256').update(readFileSync(join(defaultModelDir(), 'model.safetensors'))).digest('hex').slice(0, 12);
   console.log(`${date}  ${machine}  load average ${load.toFixed(2)}  built-in model.safetensors sha256 ${model}`);
-  console.log('| refiner | exact fixes (corrupted) | word-level error reduction | clean texts changed | multi-sentence texts truncated | seconds (all 27) |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
-  console.log(row('built-in model (slhf refine --rounds 2 --seed 1)', summary.builtIn, seconds.builtIn));
-  console.log(row('Harper (harper.js 2.10, first suggestions)', summary.harper, seconds.harper));
-  console.log(row('Harper, then the built-in model on its output', summary.harperThenBuiltIn, seconds.harperThenBuiltIn + seconds.harper));
+  console.log('| refiner | exact fixes (corrupted) | word-level error reduction | clean texts changed | multi-sentence texts truncated | outputs with new Harper lints | seconds (all 27) |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log(row('built-in model (slhf refine --rounds 2 --seed 1)', summary.builtIn, flagged.builtIn, seconds.builtIn));
+  console.log(row('Harper (harper.js 2.10, first suggestions)', summary.harper, flagged.harper, seconds.harper));
+  console.log(row('Harper, then the built-in model on its output', summary.harperThenBuiltIn, flagged.harperThenBuiltIn, seconds.harperThenBuiltIn + seconds.harper));
+  console.log(`The garble guard kept ${guarded} sentence(s) as written over both built-in rows.`);
   console.log(`(Harper setup ${harperSetupS.toFixed(1)} s, not counted; the built-in model's seconds include its load per text, as the CLI does.)`);
   for (const [name, list] of Object.entries(scores)) {
     for (const s of list) if (!s.exact) console.log(`${name} ${s.id}: ${JSON.stringify(s.output)} (${s.outputErrors} word errors, input had ${s.inputErrors})`);
@@ -70,7 +79,7 @@ async function main(): Promise<void> {
   const dir = join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `default-${date.replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ date, machine, load, model, summary, seconds, harperSetupS, scores }, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify({ date, machine, load, model, guarded, flagged, summary, seconds, harperSetupS, scores }, null, 2) + '\n');
   console.log(`saved ${file}`);
 }
 

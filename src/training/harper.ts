@@ -52,6 +52,21 @@ export function loadHarper(): Promise<Harper> {
   return loading;
 }
 
+/**
+ * Lints of `output` that `input` did not have (same kind over the same text counts as had): what a
+ * refinement broke, for a guard that flags such a round before Accept.
+ */
+export async function newLints(harper: Harper, input: string, output: string): Promise<HarperLint[]> {
+  const key = (text: string, l: HarperLint) => `${l.kind}\u0000${text.slice(l.start, l.end)}`;
+  const had = new Map<string, number>();
+  for (const l of await harper.lint(input)) had.set(key(input, l), (had.get(key(input, l)) ?? 0) + 1);
+  return (await harper.lint(output)).filter((l) => {
+    const n = had.get(key(output, l)) ?? 0;
+    if (n > 0) had.set(key(output, l), n - 1);
+    return n === 0;
+  });
+}
+
 /** How much changing an unlinted word counts against a text, in lints. */
 export const UNPROMPTED_CHANGE_PENALTY = 1;
 

@@ -2,7 +2,7 @@
 // first suggestions fix the errors it knows.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { harperJudge, harperPreference, loadHarper, type Harper } from '../../../src/training/harper';
+import { harperJudge, harperPreference, loadHarper, newLints, type Harper } from '../../../src/training/harper';
 
 let harper: Harper;
 before(async () => {
@@ -32,4 +32,13 @@ test('as an online Judge it decodes the token ids first', async () => {
 
 test('fixFirst applies the first suggestion of each lint, text around them kept', async () => {
   assert.equal(await harper.fixFirst('We should of known that the the dog was hungry.'), 'We should have known that the dog was hungry.');
+});
+
+test('newLints: what a refinement broke, not what the input already had', async () => {
+  const input = 'We recieved the letter yesterday.';
+  assert.deepEqual(await newLints(harper, input, input), []);
+  assert.deepEqual(await newLints(harper, input, 'We received the letter yesterday.'), []);
+  const broken = await newLints(harper, input, 'We recieved the the letter yesterday.');
+  assert.equal(broken.length, 1);
+  assert.equal(broken[0].kind, 'Repetition');
 });

@@ -75,18 +75,33 @@ test('Ctrl+C during slhf train: the worker stops, nothing is activated, exit cod
   assert.deepEqual(listVersions(out), []);
 });
 
+test('SIGINT to the CLI alone (what Cancel in the editor sends): it cancels its worker over IPC, exit code 130', async () => {
+  const out = join(f.dir, 'train-editor');
+  const run = slhf(['train', '--store', storeDir, '--follower', f.modelDir, '--out', out, '--steps', '100000', '--lora-r', '4', '--json-progress']);
+  await until('the first training step', () => run.output.stdout.includes('"type":"progress"'));
+  const workers = childPids(run.child.pid!);
+  run.child.kill('SIGINT');
+  const { code, signal } = await run.exit;
+  assert.deepEqual({ code, signal }, { code: INTERRUPTED_EXIT_CODE, signal: null }, run.output.stderr);
+  assert.match(run.output.stdout, /"type":"error","kind":"cancelled"/);
+  for (const pid of workers) assert.equal(alive(pid), false, `training process ${pid} still running`);
+  assert.equal(readActive(out), null);
+});
+
 test('Ctrl+C during slhf refine: generation stops within a step, exit code 130', async () => {
-  // Greedy decoding on this model repeats one token and never ends: 4096 tokens a round, 8 rounds.
+  // Greedy decoding on this model repeats one token and never ends: every round runs to 1,024 tokens
+  // (about 2 s here); round 2 would return round 1's text and end the refinement.
   const model = await constantModel(join(f.dir, 'constant'));
-  const run = slhf(['refine', '--follower', model, '--rounds', '8', '--max-new-tokens', '4096', '--temperature', '0', '--json', '--cache-dir', join(f.dir, 'cache')], 'Draft text.');
-  // Its log line comes once the command runs (the Ctrl+C handler is in place); then give it time to generate.
-  await until('the model export', () => run.output.stderr.includes('exporting'));
-  await new Promise((r) => setTimeout(r, 2000));
+  const run = slhf(['refine', '--follower', model, '--rounds', '2', '--max-new-tokens', '1024', '--temperature', '0', '--json', '--cache-dir', join(f.dir, 'cache')], 'Draft text.');
+  await until('round 1', () => run.output.stdout.includes('\n'));
   const sent = Date.now();
   process.kill(-run.child.pid!, 'SIGINT');
   const { code, signal, at } = await run.exit;
   assert.deepEqual({ code, signal }, { code: INTERRUPTED_EXIT_CODE, signal: null }, run.output.stderr);
   assert.ok(at - sent < 3000, `exited ${at - sent} ms after SIGINT`);
   assert.match(run.output.stderr, /slhf: interrupted/);
-  assert.ok(run.output.stdout.trim().split('\n').filter(Boolean).length < 8, 'all 8 rounds ran');
+  // Round 2 ends where it was stopped, marked as such.
+  const rounds = run.output.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(rounds.map((r) => r.stopReason), ['max-new-tokens', 'cancelled']);
+  assert.ok(rounds[1].tokens < 1024, `round 2 ran to ${rounds[1].tokens} tokens`);
 });

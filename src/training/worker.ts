@@ -1,7 +1,7 @@
 // Entry of the training process (bundled as out/train-worker.js; forked from source with tsx in
 // tests). It receives one job over IPC, reports typed progress, and exits: 0 after a new version
-// was saved and activated, 1 otherwise. Cancellation stops between optimizer steps; nothing is
-// activated by a run that did not finish.
+// was saved and activated, 1 otherwise. Cancellation stops the run before its next optimizer step,
+// its save or its activation (job.ts); nothing is activated by a run that did not finish.
 import { TrainingInputError } from './data';
 import { runJob } from './job';
 import type { ErrorKind, ParentMessage, WorkerMessage } from './protocol';

@@ -11,6 +11,7 @@ import { refine } from '../../../src/refiner/loop';
 import { guardWhole, needsSentences, refineBySentence } from '../../../src/refiner/sentence-round';
 import type { LoadedModel } from '../../../src/refiner/host';
 import type { GeneratedText } from '../../../src/refiner/settings';
+import { SCHEMA_VERSION, validateRecord, type SessionRecord } from '../../../src/store';
 import { collect, results } from './fixtures';
 
 const cache = mkdtempSync(join(tmpdir(), 'slhf-sentence-round-'));
@@ -35,6 +36,13 @@ test('a 4-sentence paragraph refined by the built-in model keeps every sentence\
       assert.deepEqual([r.tokenIds.length, r.logprobs.length], [0, 0]);
       assert.equal(r.prompt.refined !== undefined, true);
     }
+    // The store keeps such rounds like any other (through JSON, as it writes them).
+    const now = new Date().toISOString();
+    const record: SessionRecord = {
+      kind: 'session', schemaVersion: SCHEMA_VERSION, id: 's', workspace: 'w', createdAt: now, updatedAt: now, languageId: 'plaintext',
+      preset: 'prose', context: '', instruction: '', draft: { text: paragraph, source: 'user' }, rounds, decision: { kind: 'accepted', round: 0, decidedAt: now },
+    };
+    assert.equal(validateRecord(JSON.parse(JSON.stringify(record))).kind, 'session');
   } finally {
     await host.unloadAll();
   }

@@ -75,9 +75,18 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   }
 }
 
-async function readStdin(): Promise<string> {
+async function readStdin(signal: AbortSignal): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  // Ctrl+C while the draft is still being typed or piped in: stop waiting (the command sees the abort).
+  const stop = () => process.stdin.destroy();
+  signal.addEventListener('abort', stop, { once: true });
+  try {
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  } catch (err) {
+    if (!signal.aborted) throw err;
+  } finally {
+    signal.removeEventListener('abort', stop);
+  }
   return Buffer.concat(chunks).toString('utf8');
 }
 
@@ -86,7 +95,7 @@ if (require.main === module) {
   main(process.argv.slice(2), {
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),
-    stdin: readStdin,
+    stdin: () => readStdin(interrupt.signal),
     signal: interrupt.signal,
   }).then((code) => {
     process.exitCode = interrupt.exitCode(code);

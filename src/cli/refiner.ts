@@ -80,6 +80,7 @@ export const refineCommand: Command = {
     };
     const rounds = numberOption(args, 'rounds', 2, { integer: true, min: 1, max: MAX_ROUNDS });
     const draft = leaderDraft ? undefined : await io.stdin();
+    if (io.signal?.aborted) return 1; // Ctrl+C before the draft was complete: nothing to refine (exit 130)
     const host = new ModelHost({ cacheDir: cacheDir(args), device: oneOf<DeviceSetting>(args, 'device', DEVICE_SETTINGS), log: (m) => io.stderr(`${m}\n`) });
     host.configure({ leader: leader ? { spec: leader } : null, follower: { spec: follower, adapter: optionalString(args, 'adapter') ?? null } });
     try {

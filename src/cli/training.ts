@@ -29,9 +29,10 @@ function text(args: ParsedArgs, name: string): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
-async function model(spec: string, flag: string): Promise<string> {
+/** A model folder, or a hub id downloaded first (Ctrl+C stops the download; its partial file resumes next time). */
+async function model(spec: string, flag: string, signal?: AbortSignal): Promise<string> {
   try {
-    return await resolveModelSpec(spec);
+    return await resolveModelSpec(spec, { signal });
   } catch (err) {
     if (err instanceof ModelSpecError) throw new UsageError(`--${flag}: ${err.message}`);
     throw err;
@@ -153,11 +154,11 @@ const trainCommand: Command = {
     if (mode !== 'offline' && mode !== 'online') throw new UsageError(`--mode must be offline or online, got ${JSON.stringify(mode)}.`);
     const judge = text(args, 'judge') ?? 'shorter';
     if (mode === 'online' && !(judge in JUDGES)) throw new UsageError(`--judge must be one of ${Object.keys(JUDGES).join('|')}, got ${JSON.stringify(judge)}.`);
-    const followerDir = await model(requireString(args, 'follower', this), 'follower');
+    const followerDir = await model(requireString(args, 'follower', this), 'follower', io.signal);
     const dryRun = Boolean(args.values['dry-run']);
     const out = dryRun ? '' : resolve(requireString(args, 'out', this));
     const leader = text(args, 'leader');
-    const trainLeader = leader !== undefined && (leader === 'same' || resolve(await model(leader, 'leader')) === resolve(followerDir));
+    const trainLeader = leader !== undefined && (leader === 'same' || resolve(await model(leader, 'leader', io.signal)) === resolve(followerDir));
     if (leader && !trainLeader) io.stderr('slhf train: the Leader is a different model; it stays frozen and only the Follower trains.\n');
     const settings = settingsFrom(args, trainLeader);
     // With the Leader frozen the weight only scales the whole loss, which Adam cancels; say so rather than let it look tuned.
@@ -221,7 +222,7 @@ const evalCommand: Command = {
   ].join('\n'),
   options: { ...commonOptions, lora: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, samples: { type: 'string' } },
   async run(args, io) {
-    const followerDir = await model(requireString(args, 'follower', this), 'follower');
+    const followerDir = await model(requireString(args, 'follower', this), 'follower', io.signal);
     const seed = numberOption(args, 'seed', DEFAULT_TRAIN_SETTINGS.seed, { integer: true });
     const { heldOut, tokenizer, eos } = await storeSamples(args, this, io, followerDir, seed, { leader: false, followerReference: 'standard' });
     const loraDir = text(args, 'lora') ?? (text(args, 'out') ? activeAdapterDir(resolve(text(args, 'out')!)) : null);

@@ -25,12 +25,12 @@ before(async () => {
 after(() => f.cleanup());
 
 /** The CLI from source in its own process group, so a signal to the group reaches its children too, as Ctrl+C in a terminal does. */
-function slhf(argv: string[], stdin = ''): { child: ChildProcess; output: { stdout: string; stderr: string }; exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }> } {
+function slhf(argv: string[], stdin: string | null = ''): { child: ChildProcess; output: { stdout: string; stderr: string }; exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }> } {
   const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'src', 'cli.ts'), ...argv], { cwd: repo, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
   const output = { stdout: '', stderr: '' };
   child.stdout!.on('data', (c: Buffer) => (output.stdout += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output.stderr += c.toString()));
-  child.stdin!.end(stdin);
+  if (stdin !== null) child.stdin!.end(stdin); // null: left open, as a terminal waiting for input
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
   return { child, output, exit };
 }
@@ -104,4 +104,16 @@ test('Ctrl+C during slhf refine: generation stops within a step, exit code 130',
   const rounds = run.output.stdout.trim().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual(rounds.map((r) => r.stopReason), ['max-new-tokens', 'cancelled']);
   assert.ok(rounds[1].tokens < 1024, `round 2 ran to ${rounds[1].tokens} tokens`);
+});
+
+test('Ctrl+C while slhf refine waits for its draft on stdin: it stops waiting, exit code 130', async () => {
+  const run = slhf(['refine', '--cache-dir', join(f.dir, 'cache')], null);
+  // Without --follower it names the built-in model first, then reads stdin.
+  await until('the built-in model note', () => run.output.stderr.includes('using the'));
+  const sent = Date.now();
+  process.kill(-run.child.pid!, 'SIGINT');
+  const { code, signal, at } = await run.exit;
+  assert.deepEqual({ code, signal }, { code: INTERRUPTED_EXIT_CODE, signal: null }, run.output.stderr);
+  assert.ok(at - sent < 2000, `exited ${at - sent} ms after SIGINT`);
+  assert.doesNotMatch(run.output.stderr, /empty/);
 });

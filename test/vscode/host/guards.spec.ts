@@ -123,7 +123,7 @@ test('multi-cursor selections and read-only documents are refused with a reason'
   await closeAllEditors();
 });
 
-test('without a configured model the built-in tiny model refines, and rejecting leaves the text as it was', async () => {
+test('without a configured model the built-in tiny model refines (a selection, and the walkthrough\'s sample sentence), and rejecting leaves the text as it was', async () => {
   const follower = vscode.workspace.getConfiguration().inspect<string>('slhf.follower.model')?.globalValue;
   assert.ok(follower, 'the harness sets the fixture Follower in the user settings');
   await setSetting('slhf.follower.model', undefined);
@@ -135,6 +135,17 @@ test('without a configured model the built-in tiny model refines, and rejecting 
     assert.match(session.rounds[0].modelId, /default-model/);
     assert.equal((await run('slhf.rejectRefinement')).ok, true);
     assert.equal(textOf(editor.document), eol(text));
+    // The walkthrough's first step: a sample sentence in a new document, refined by the built-in model.
+    const sample = await run('slhf.trySample');
+    assert.equal(sample.ok, true, sample.message);
+    const tried = await storedSession(sample.sessionId);
+    assert.equal(tried.draft.text, 'teh dog ran to the park.');
+    assert.match(tried.rounds[0].modelId, /default-model/);
+    const sampleDocument = vscode.workspace.textDocuments.find((d) => d.isUntitled && d.getText().startsWith('teh dog'));
+    assert.ok(sampleDocument, 'the sample opened in an untitled document');
+    assert.equal((await run('slhf.rejectRefinement')).ok, true);
+    await vscode.window.showTextDocument(sampleDocument);
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   } finally {
     await setSetting('slhf.follower.model', follower);
     await closeAllEditors();

@@ -1,4 +1,4 @@
-// `npm run bench:loop [-- --decisions N --every K --rounds R --users a,b --seeds 1,2 --model DIR]`: the closed
+// `npm run bench:loop [-- --decisions N --every K --rounds R --logprob-temperature sampled|1 --users a,b --seeds 1,2 --model DIR]`: the closed
 // loop with simulated users (bench/loop/users.ts) for SLHF and a DPO (Bradley–Terry) baseline
 // trained on the same pairs with the same steps; prints a table of acceptance per block (the mean
 // over the seeds: each seed its own drafts, coin flips and training order) and writes
@@ -20,6 +20,7 @@ async function main(): Promise<void> {
       decisions: { type: 'string', default: '96' },
       every: { type: 'string', default: '16' },
       rounds: { type: 'string', default: '2' },
+      'logprob-temperature': { type: 'string', default: 'sampled' },
       users: { type: 'string', default: 'british,tidy,cyclic' },
       model: { type: 'string' },
       temperature: { type: 'string', default: '0.3' },
@@ -34,6 +35,8 @@ async function main(): Promise<void> {
     if (!u) throw new Error(`unknown user ${name}; known: ${all.map((x) => x.name).join(', ')}`);
     return u;
   });
+  const logprobTemperature = values['logprob-temperature'];
+  if (logprobTemperature !== 'sampled' && logprobTemperature !== '1') throw new Error(`--logprob-temperature must be sampled or 1, got ${logprobTemperature}`);
   const options: LoopOptions = {
     modelDir: values.model ?? defaultModelDir(),
     workDir: join(tmpdir(), 'slhf-bench-loop'),
@@ -41,6 +44,7 @@ async function main(): Promise<void> {
     every: Number(values.every),
     temperature: Number(values.temperature),
     rounds: Number(values.rounds),
+    logprobTemperature: logprobTemperature === '1' ? 1 : 'sampled',
     editRate: 0.5,
     seed: 0,
     train: { lora: { rank: 8, alpha: 16, dropout: 0, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] }, lr: 1e-3, epochs: 4, batchSize: 8, warmupSteps: 5, intraOpThreads: values.threads ? Number(values.threads) : undefined },
@@ -66,7 +70,7 @@ async function main(): Promise<void> {
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
   const date = new Date().toISOString();
   console.log(`${date}  ${machineDescription()}  load average ${loadavg()[0].toFixed(2)}`);
-  console.log(`acceptance rate per block of ${options.every} decisions (block 1: before any training), mean over seeds ${seeds.join(', ')}, ${options.rounds} round(s), temperature ${options.temperature}`);
+  console.log(`acceptance rate per block of ${options.every} decisions (block 1: before any training), mean over seeds ${seeds.join(', ')}, ${options.rounds} round(s), temperature ${options.temperature}, SLHF log-probs at ${options.logprobTemperature === 1 ? 'temperature 1' : 'the sampling temperature'}`);
   console.log([line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n'));
   for (const user of users) {
     const [s, d] = (['slhf', 'dpo'] as Method[]).map((m) => results.find((r) => r.user === user.name && r.method === m)!);

@@ -32,6 +32,8 @@ export interface LoopOptions {
   temperature: number;
   /** Follower rounds per decision (the product's default is 2); 1 when left out (the recipe's SLHF stage was measured so). */
   rounds?: number;
+  /** SLHF's log-probs: at each sample's sampling temperature (the trainer's rule, the default) or at 1 (as before issue 17). */
+  logprobTemperature?: 'sampled' | 1;
   /** Probability that a user corrects a wrong refinement by hand instead of rejecting it. */
   editRate: number;
   seed: number;
@@ -132,7 +134,9 @@ export async function runLoop(user: SimulatedUser, method: Method, o: LoopOption
       const started = performance.now();
       const steps = Math.max(1, Math.ceil((settings.epochs * pairs) / (settings.batchSize / 2)));
       const s = { ...settings, steps };
-      const samples = trainingSamples(records, tokenizer, { endOfTurn, leader: false, followerReference: 'standard' });
+      const tokenized = trainingSamples(records, tokenizer, { endOfTurn, leader: false, followerReference: 'standard' });
+      // A sample without a temperature is scored at 1.
+      const samples = o.logprobTemperature === 1 ? tokenized.map(({ temperature: _, ...x }) => x) : tokenized;
       if (method === 'slhf') o.log?.(`${user.name}/slhf: ${samples.length} game samples (${samples.filter((x) => x.behaviour).length} with behaviour log-probs), ${steps} steps`);
       const result = method === 'slhf' ? await trainSamples(policy, samples, s) : await trainDpo(policy, dpoPairs(records, tokenizer, endOfTurn), s, o.dpoBeta);
       adapterDir = join(dir, `adapter-${i + 1}`);

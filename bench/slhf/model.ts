@@ -65,8 +65,9 @@ export function mergedWeights(weights: WeightMap, adapter: LoraAdapter): WeightM
 }
 
 /**
- * The built-in model copies a sentence's final mark with probability above 0.999 (measured), so no
- * method that learns from its own samples could ever see another ending. Every method therefore
+ * The built-in model copies a sentence's final mark (another ending gets 0.05% of its proper answers
+ * on average, measured at temperature 0.9), so a method that learns from its own samples would almost
+ * never see another ending. Every method therefore
  * starts from the same warm start: supervised fine-tuning towards "copy the sentence and end it
  * with any of the three endings", merged into the weights. Leader prompts get the three endings
  * uniformly; a Follower prompt gets its draft's own ending twice as often as each other one, so the

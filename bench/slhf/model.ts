@@ -72,7 +72,7 @@ export function mergedWeights(weights: WeightMap, adapter: LoraAdapter): WeightM
  * with any of the three endings", merged into the weights. Leader prompts get the three endings
  * uniformly; a Follower prompt gets its draft's own ending twice as often as each other one, so the
  * answer still depends on the draft (a first warm start with uniform targets taught the model to
- * ignore the draft's ending, and no method relearned the dependence in 80 steps). It is the
+ * ignore the draft's ending, and no SLHF pilot relearned the dependence in 60-80 steps). It is the
  * reference policy of every method, like the SFT model the paper starts from; it knows nothing of
  * the judge.
  */

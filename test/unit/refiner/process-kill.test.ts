@@ -11,7 +11,7 @@ import { processAlive } from '../../../src/onnx/process-alive';
 import { RefinerClient } from '../../../src/refiner/client';
 import type { RefineEvent, RefineRequest } from '../../../src/refiner/loop';
 import type { FromWorker, ToWorker } from '../../../src/refiner/protocol';
-import { RefinerInputError } from '../../../src/refiner/settings';
+import { MAX_NEW_TOKENS, RefinerInputError } from '../../../src/refiner/settings';
 import { collect, constantModel, results, tempRoot, tinyModel } from './fixtures';
 
 const { root, cleanup } = tempRoot('kill');
@@ -108,10 +108,14 @@ test('a process over its memory limit is killed with a clear error, and the next
 test('a refiner process whose parent goes away stops generating and exits', async () => {
   const child = forkEntry({ path: join(__dirname, '..', '..', '..', 'src', 'refiner', 'worker.ts'), execArgv: ['--import', 'tsx'] }, { serialization: 'advanced' });
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const generating = new Promise((resolve) => child.on('message', (m: FromWorker) => m.type === 'event' && resolve(m)));
+  // Any other first answer (an error) fails the test instead of waiting forever.
+  const generating = new Promise((resolve, reject) => child.on('message', (m: FromWorker) => {
+    if (m.type === 'event') resolve(m);
+    else if (m.type === 'error') reject(new Error(`the refiner refused the request: ${m.error.message}`));
+  }));
   child.send({ type: 'configure', config } satisfies ToWorker);
-  // 30,000 tokens from the constant Leader: minutes of work that nobody would read.
-  child.send({ type: 'refine', id: 1, request: { ...long, settings: { seed: 1, maxNewTokens: 30_000, temperature: 0 } } } satisfies ToWorker);
+  // The most tokens a request may ask for, from the constant Leader: far more work than the test waits for.
+  child.send({ type: 'refine', id: 1, request: { ...long, settings: { seed: 1, maxNewTokens: MAX_NEW_TOKENS, temperature: 0 } } } satisfies ToWorker);
   await generating;
   child.disconnect(); // what the extension host's death looks like from the child
   const bound = setTimeout(() => child.kill('SIGKILL'), 60_000); // only against a hang

@@ -1,6 +1,6 @@
 // Word-by-word scoring of a refiner's outputs against the intended texts (`npm run bench:default`).
 // A word is a run of non-space characters, case and punctuation included (src/training/word-edits).
-import { splitWords, wordEditDistance } from '../../src/training/word-edits';
+import { splitWords, editDistance } from '../../src/training/word-edits';
 import type { BenchText } from './set';
 
 export interface TextScore {
@@ -25,7 +25,7 @@ export function scoreText(item: BenchText, output: string): TextScore {
   const multiSentence = sentenceCount(item.target) > 1;
   return {
     id: item.id, output, clean: item.input === item.target, exact: output.trim() === item.target.trim(),
-    inputErrors: wordEditDistance(words(item.input), target), outputErrors: wordEditDistance(words(output), target),
+    inputErrors: editDistance(words(item.input), target), outputErrors: editDistance(words(output), target),
     truncated: multiSentence && words(output).length < 0.9 * target.length, multiSentence,
   };
 }

@@ -4,6 +4,7 @@
 // ranking. The rankings are cyclic (A>B>C, B>C>A, C>A>B), so 2 of 3 prefer A over B, B over C and
 // C over A: a Condorcet cycle that no scalar reward of a text can represent.
 // p = P(y > y') = the share of annotators preferring y (a tie counts half).
+import { editDistance } from '../../src/training/word-edits';
 
 /**
  * The three endings A, B, C: one token each for the built-in model's tokenizer, so the choice is one
@@ -19,17 +20,6 @@ export function splitEnding(text: string): { body: string; ending: number } {
   const t = text.trim();
   for (let e = 0; e < ENDINGS.length; e++) if (t.endsWith(ENDINGS[e])) return { body: t.slice(0, -ENDINGS[e].length), ending: e };
   return { body: t, ending: -1 };
-}
-
-/** Levenshtein distance in characters. */
-export function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur.push(Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1)));
-    prev = cur;
-  }
-  return prev[b.length];
 }
 
 /** What an annotator sees of a text: its distance from the clean sentence and its ending. */

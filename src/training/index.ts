@@ -12,7 +12,7 @@ export { importAdapterVersion, type ImportBase, type AdapterImportOptions } from
 export { trainOnline, followerWinRate, type Judge, type JudgeInput, type OnlineTask } from './online';
 export { JUDGES, judgeByName, tokenSetJudge } from './judges';
 export { harperJudge, harperPreference, loadHarper, newLints, UNPROMPTED_CHANGE_PENALTY, type Harper, type HarperLint } from './harper';
-export { keptWords, splitWords, wordEditDistance, type Word } from './word-edits';
+export { editDistance, keptWords, splitWords, type Word } from './word-edits';
 export { Sampler, type SampleSettings } from './sampler';
 export { trainSft, sftObjective, meanTargetLogprob, validateSftExample, type SftExample } from './sft';
 export { applyCorruption, corrupt, makeRefinementPairs, CORRUPTION_KINDS, MISSPELLINGS, type Corrupted, type CorruptionKind, type PairOptions, type RefinementPair } from './corruption';

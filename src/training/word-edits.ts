@@ -12,8 +12,11 @@ export function splitWords(text: string): Word[] {
   return [...text.matchAll(/\S+/g)].map((m) => ({ text: m[0], start: m.index!, end: m.index! + m[0].length }));
 }
 
-/** Levenshtein distance in words: substitutions, insertions and deletions of whole words. */
-export function wordEditDistance(a: readonly string[], b: readonly string[]): number {
+/**
+ * Levenshtein distance between two sequences: substitutions, insertions and deletions of whole
+ * items. Words (splitWords) give a word-level distance; a string's characters a character-level one.
+ */
+export function editDistance<T>(a: ArrayLike<T>, b: ArrayLike<T>): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];

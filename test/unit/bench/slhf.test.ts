@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { seededRandom } from '../../../src/models/seeded-random';
-import { bestResponse, editDistance, ENDINGS, preference, splitEnding } from '../../../bench/slhf/judge';
+import { bestResponse, ENDINGS, preference, splitEnding } from '../../../bench/slhf/judge';
+import { editDistance } from '../../../src/training/word-edits';
 import { expectedScore, summarize, type EndingProbs } from '../../../bench/slhf/metrics';
 import { withEnding } from '../../../bench/slhf/tasks';
 

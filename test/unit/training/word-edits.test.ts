@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { keptWords, splitWords, wordEditDistance } from '../../../src/training/word-edits';
+import { keptWords, splitWords, editDistance } from '../../../src/training/word-edits';
 
 const w = (s: string) => splitWords(s).map((x) => x.text);
 
 test('word edit distance counts case and punctuation as part of a word', () => {
-  assert.equal(wordEditDistance(w('teh cat sat on the the mat'), w('The cat sat on the mat.')), 3);
-  assert.equal(wordEditDistance(w('on monday'), w('on Monday')), 1);
-  assert.equal(wordEditDistance([], w('a b')), 2);
+  assert.equal(editDistance(w('teh cat sat on the the mat'), w('The cat sat on the mat.')), 3);
+  assert.equal(editDistance(w('on monday'), w('on Monday')), 1);
+  assert.equal(editDistance([], w('a b')), 2);
 });
 
 test('kept words: the words of the first text that the second kept in order', () => {

@@ -4,44 +4,31 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { downloadModel, HubError } from '../../../src/models/hub';
 import { downloadTo, type TransferOptions } from '../../../src/models/hub-http';
+import { startScriptedServer, type Handler, type ScriptedServer } from '../onnx/scripted-server';
 import { COMMIT } from './hub-server';
 
 let root: string;
-let server: Server;
-let base = '';
-let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.writeHead(404).end();
-let requests = 0;
+let hub: ScriptedServer;
 let n = 0;
 
 before(async () => {
   root = mkdtempSync(join(tmpdir(), 'slhf-hub-hostile-'));
-  server = createServer((req, res) => {
-    requests++;
-    handler(req, res);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  hub = await startScriptedServer();
 });
 
 after(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+  await hub.close();
   rmSync(root, { recursive: true, force: true });
 });
 
-function serve(fn: typeof handler): void {
-  requests = 0;
-  handler = fn;
-}
+const serve = (handler: Handler) => hub.serve(handler);
 
 function transfer(extra: Partial<TransferOptions> = {}): TransferOptions {
-  return { token: null, tokenOrigin: base, retries: 3, idleTimeoutMs: 5_000, env: {}, ...extra };
+  return { token: null, tokenOrigin: hub.base, retries: 3, idleTimeoutMs: 5_000, env: {}, ...extra };
 }
 
 const paths = () => {
@@ -52,9 +39,9 @@ const paths = () => {
 test('a server answering 416 to every request gives up after the retries (it looped forever)', { timeout: 20_000 }, async () => {
   serve((_req, res) => res.writeHead(416, { 'Content-Range': 'bytes */1000' }).end());
   const { dest, partial } = paths();
-  await assert.rejects(downloadTo(`${base}/f`, dest, partial, { commit: null, etag: null, size: 1000 }, transfer({ retries: 3 })),
+  await assert.rejects(downloadTo(`${hub.base}/f`, dest, partial, { commit: null, etag: null, size: 1000 }, transfer({ retries: 3 })),
     (e: unknown) => e instanceof HubError && e.status === 416 && /refused the range request 4 times/.test(e.message));
-  assert.equal(requests, 4);
+  assert.equal(hub.requests, 4);
   assert.equal(existsSync(dest), false);
 });
 
@@ -77,7 +64,7 @@ test('a body longer than the size the hub announced is stopped as it arrives, ne
   const { dest, partial } = paths();
   const seen: number[] = [];
   await assert.rejects(
-    downloadTo(`${base}/f`, dest, partial, { commit: null, etag: null, size: announced }, transfer({ retries: 0, onBytes: (d) => seen.push(d) })),
+    downloadTo(`${hub.base}/f`, dest, partial, { commit: null, etag: null, size: announced }, transfer({ retries: 0, onBytes: (d) => seen.push(d) })),
     (e: unknown) => e instanceof HubError && e.code === 'integrity' && /more than the 1000 bytes/.test(e.message));
   assert.ok(seen.every((d) => d <= announced), `progress reported ${Math.max(...seen)} bytes`);
   assert.equal(existsSync(dest), false);
@@ -92,9 +79,9 @@ test('a body that trickles (a byte at a time, never idle for long) counts as sta
   });
   const { dest, partial } = paths();
   await assert.rejects(
-    downloadTo(`${base}/f`, dest, partial, { commit: null, etag: null, size: 1_000_000 }, transfer({ retries: 1, idleTimeoutMs: 300 })),
+    downloadTo(`${hub.base}/f`, dest, partial, { commit: null, etag: null, size: 1_000_000 }, transfer({ retries: 1, idleTimeoutMs: 300 })),
     (e: unknown) => e instanceof HubError && e.code === 'network' && /stalled/.test(e.message));
-  assert.equal(requests, 2);
+  assert.equal(hub.requests, 2);
 });
 
 test('downloadModel takes an AbortSignal: cancelling a stalled download ends it at once, keeping the partial file', { timeout: 20_000 }, async () => {
@@ -108,7 +95,7 @@ test('downloadModel takes an AbortSignal: cancelling a stalled download ends it 
   const controller = new AbortController();
   const cacheDir = join(root, 'cache-cancel');
   const download = downloadModel('org/slow', {
-    cacheDir, env: { HF_ENDPOINT: base }, idleTimeoutMs: 60_000, signal: controller.signal,
+    cacheDir, env: { HF_ENDPOINT: hub.base }, idleTimeoutMs: 60_000, signal: controller.signal,
     onProgress: (p) => p.downloaded >= 100 && controller.abort(),
   });
   await assert.rejects(download, (e: unknown) => e instanceof HubError && e.code === 'cancelled' && /cancelled/.test(e.message));
@@ -118,9 +105,9 @@ test('downloadModel takes an AbortSignal: cancelling a stalled download ends it 
 
 test('a signal already aborted makes no request at all', { timeout: 20_000 }, async () => {
   serve((_req, res) => res.writeHead(500).end());
-  await assert.rejects(downloadModel('org/any', { cacheDir: join(root, 'cache-aborted'), env: { HF_ENDPOINT: base }, signal: AbortSignal.abort() }),
+  await assert.rejects(downloadModel('org/any', { cacheDir: join(root, 'cache-aborted'), env: { HF_ENDPOINT: hub.base }, signal: AbortSignal.abort() }),
     (e: unknown) => e instanceof HubError && e.code === 'cancelled');
-  assert.equal(requests, 0);
+  assert.equal(hub.requests, 0);
 });
 
 test('a file with no announced size stops at its limit; a metadata file announced above its limit is not fetched at all', { timeout: 20_000 }, async () => {
@@ -139,7 +126,7 @@ test('a file with no announced size stops at its limit; a metadata file announce
   });
   const { dest, partial } = paths();
   const seen: number[] = [];
-  await assert.rejects(downloadTo(`${base}/f`, dest, partial, { commit: null, etag: null, size: null }, transfer({ retries: 0, maxBytes: 1000, onBytes: (d) => seen.push(d) })),
+  await assert.rejects(downloadTo(`${hub.base}/f`, dest, partial, { commit: null, etag: null, size: null }, transfer({ retries: 0, maxBytes: 1000, onBytes: (d) => seen.push(d) })),
     (e: unknown) => e instanceof HubError && e.code === 'integrity' && /more than the 1000 bytes allowed for this file/.test(e.message));
   assert.ok(seen.every((d) => d <= 1000));
 
@@ -148,7 +135,7 @@ test('a file with no announced size stops at its limit; a metadata file announce
     if (req.method === 'HEAD') return void res.writeHead(200, { 'X-Repo-Commit': COMMIT, 'Content-Length': String(20 << 20) }).end();
     res.writeHead(500).end();
   });
-  await assert.rejects(downloadModel('org/huge-config', { cacheDir: join(root, 'cache-huge'), env: { HF_ENDPOINT: base } }),
+  await assert.rejects(downloadModel('org/huge-config', { cacheDir: join(root, 'cache-huge'), env: { HF_ENDPOINT: hub.base } }),
     (e: unknown) => e instanceof HubError && e.code === 'integrity' && /20971520 bytes, above the limit of 16777216 bytes/.test(e.message));
-  assert.equal(requests, 1);
+  assert.equal(hub.requests, 1);
 });

@@ -4,31 +4,22 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DownloadError, downloadFile } from '../../../src/onnx/download';
+import { startScriptedServer, type ScriptedServer } from './scripted-server';
 
 let root: string;
-let server: Server;
-let base = '';
-let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.writeHead(404).end();
-let requests = 0;
+let server: ScriptedServer;
 
 before(async () => {
   root = mkdtempSync(join(tmpdir(), 'slhf-download-hostile-'));
-  server = createServer((req, res) => {
-    requests++;
-    handler(req, res);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startScriptedServer();
 });
 
 after(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+  await server.close();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -48,46 +39,43 @@ function flood(res: ServerResponse, bytes: number): void {
 
 test('a resumed body longer than its Content-Range total is stopped as it streams, never written past the total', { timeout: 20_000 }, async () => {
   const total = 2000;
-  requests = 0;
-  handler = (req, res) => {
+  server.serve((req, res) => {
     const start = Number(/^bytes=(\d+)-$/.exec(req.headers.range ?? '')?.[1] ?? 0);
     // Announces the rest of a 2000-byte file, then sends 8 MiB (chunked, so node does not cut it).
     res.writeHead(206, { 'Content-Range': `bytes ${start}-${total - 1}/${total}` });
     flood(res, 8 << 20);
-  };
+  });
   const dest = join(root, 'long.bin');
   writeFileSync(`${dest}.partial`, Buffer.alloc(500, 7));
   const seen: number[] = [];
-  await assert.rejects(downloadFile(`${base}/long.bin`, dest, { env: {}, retries: 0, onProgress: (received) => seen.push(received) }),
+  await assert.rejects(downloadFile(`${server.base}/long.bin`, dest, { env: {}, retries: 0, onProgress: (received) => seen.push(received) }),
     (e: unknown) => e instanceof DownloadError && /more than the 2000 bytes/.test(e.message));
   assert.ok(seen.every((r) => r <= total), `progress reported ${Math.max(...seen)} bytes of ${total}`);
   assert.equal(existsSync(dest), false);
   assert.ok(!existsSync(`${dest}.partial`) || statSync(`${dest}.partial`).size <= total);
-  assert.equal(requests, 1);
+  assert.equal(server.requests, 1);
 });
 
 test('a body that trickles (never idle long enough for the idle timeout) counts as stalled and ends in an error', { timeout: 20_000 }, async () => {
-  requests = 0;
-  handler = (_req, res) => {
+  server.serve((_req, res) => {
     res.writeHead(200, { 'Content-Length': '1000000' });
     const timer = setInterval(() => res.write('x'), 10);
     res.on('close', () => clearInterval(timer));
-  };
+  });
   const dest = join(root, 'slow.bin');
-  await assert.rejects(downloadFile(`${base}/slow.bin`, dest, { env: {}, retries: 1, idleTimeoutMs: 300 }),
+  await assert.rejects(downloadFile(`${server.base}/slow.bin`, dest, { env: {}, retries: 1, idleTimeoutMs: 300 }),
     (e: unknown) => e instanceof DownloadError && e.code === 'incomplete' && /stalled/.test(e.message));
-  assert.equal(requests, 2);
+  assert.equal(server.requests, 2);
   assert.equal(existsSync(dest), false);
 });
 
 test('a body with no announced length stops at maxBytes', { timeout: 20_000 }, async () => {
-  requests = 0;
-  handler = (_req, res) => {
+  server.serve((_req, res) => {
     res.writeHead(200); // chunked, no Content-Length
     flood(res, 8 << 20);
-  };
+  });
   const dest = join(root, 'unannounced.bin');
-  await assert.rejects(downloadFile(`${base}/unannounced.bin`, dest, { env: {}, retries: 0, maxBytes: 4096 }),
+  await assert.rejects(downloadFile(`${server.base}/unannounced.bin`, dest, { env: {}, retries: 0, maxBytes: 4096 }),
     (e: unknown) => e instanceof DownloadError && e.code === 'oversize' && /more than the 4096 bytes allowed for this file/.test(e.message));
   assert.equal(existsSync(dest), false);
   assert.equal(existsSync(`${dest}.partial`), false);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseCommandArgs } from '../src/cli/command';
 import { refineCommand } from '../src/cli/refiner';
 import { defaultModelDir } from '../src/models/default-model';
-import { loadHarper, newLints } from '../src/training/harper';
+import { loadHarper, newLints } from '../src/models/harper';
 import { CLEAN, CORRUPTED, type BenchText } from './default/set';
 import { scoreText, summarize, type Summary, type TextScore } from './default/score';
 import { machineDescription } from './framework';

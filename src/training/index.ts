@@ -11,7 +11,7 @@ export { activate, activeAdapterDir, listVersions, readActive, readMeta, rollbac
 export { importAdapterVersion, type ImportBase, type AdapterImportOptions } from './adapter-import';
 export { trainOnline, followerWinRate, type Judge, type JudgeInput, type OnlineTask } from './online';
 export { JUDGES, judgeByName, tokenSetJudge } from './judges';
-export { harperJudge, harperPreference, loadHarper, newLints, UNPROMPTED_CHANGE_PENALTY, type Harper, type HarperLint } from './harper';
+export { harperJudge, harperPreference, UNPROMPTED_CHANGE_PENALTY } from './harper';
 export { editDistance, keptWords, splitWords, type Word } from './word-edits';
 export { Sampler, type SampleSettings } from './sampler';
 export { trainSft, sftObjective, meanTargetLogprob, validateSftExample, type SftExample } from './sft';

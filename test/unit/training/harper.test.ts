@@ -2,7 +2,8 @@
 // first suggestions fix the errors it knows.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { harperJudge, harperPreference, loadHarper, newLints, type Harper } from '../../../src/training/harper';
+import { loadHarper, newLints, type Harper } from '../../../src/models/harper';
+import { harperJudge, harperPreference } from '../../../src/training/harper';
 
 let harper: Harper;
 before(async () => {

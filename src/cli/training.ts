@@ -14,7 +14,7 @@ import { followerSuffixIds, trainingTokenizer } from '../models/tokenizer';
 import { createLogger, PreferenceStore, sampleSummary, trainingSamples, type TrainingSample } from '../store';
 import {
   activeAdapterDir, DEFAULT_TRAIN_SETTINGS, evaluateSamples, KL_ESTIMATORS, Policy,
-  JUDGES, Sampler, splitPairs, startTraining, zeroAdapter, type FollowerReference, type KlEstimator, type TrainSettings, type WorkerMessage,
+  JUDGES, notActivatedMessage, notActivatedReason, Sampler, splitPairs, startTraining, zeroAdapter, type FollowerReference, type KlEstimator, type TrainSettings, type WorkerMessage,
 } from '../training';
 
 const HELD_OUT = 0.2;
@@ -174,7 +174,7 @@ const trainCommand: Command = {
       return 0;
     }
     if (train.length === 0) throw new UsageError('the store has no decisions to train on yet (accept or reject a few refinements first).');
-    if (heldOut.length === 0) io.stderr(`slhf train: no decision is held out (${records.train} decisions); held-out accuracy will be n/a.\n`);
+    if (heldOut.length === 0) io.stderr(`slhf train: no decision is held out (${records.train} decisions); held-out accuracy will be n/a${mode === 'online' ? '' : ', and the new version will be saved but not activated'}.\n`);
     // Online: the store's contexts are the prompts; fresh samples replace the logged ones.
     const online = mode === 'online'
       ? {
@@ -202,7 +202,12 @@ const trainCommand: Command = {
       io.stderr(`slhf train: ${outcome.kind}: ${outcome.message}${outcome.kind === 'cancelled' || io.signal?.aborted ? '; the active version is unchanged' : ''}\n`);
       return 1;
     }
-    if (!json) io.stdout(`activated ${outcome.version} in ${out} (held-out accuracy ${fixed(outcome.meta.metrics.heldOutAccuracy ?? null, 3)})\n`);
+    const notActivated = notActivatedReason(outcome.meta);
+    if (notActivated) {
+      // The editor reads --json-progress: it gets the reason as a message of its own.
+      if (json) io.stdout(JSON.stringify({ type: 'not-activated', version: outcome.version, reason: notActivated }) + '\n');
+      else io.stdout(`${notActivatedMessage(outcome.version, out, notActivated)}\n`);
+    } else if (!json) io.stdout(`activated ${outcome.version} in ${out} (held-out accuracy ${fixed(outcome.meta.metrics.heldOutAccuracy ?? null, 3)})\n`);
     return 0;
   },
 };

@@ -8,6 +8,7 @@ export { evaluatePairs, evaluateSamples, type EvalResult, type SampleEvalResult 
 export { startTraining, defaultWorkerEntry, type RunOutcome, type TrainingRun, type WorkerEntry } from './process';
 export type { OnlineJob, TrainJob, WorkerMessage, ParentMessage } from './protocol';
 export { activate, activeAdapterDir, listVersions, readActive, readMeta, rollback, saveVersion, loadVersion, type VersionMeta, type ActivePointer, type ImportedProvenance } from './versions';
+export { notActivatedMessage, notActivatedReason } from './activation';
 export { importAdapterVersion, type ImportBase, type AdapterImportOptions } from './adapter-import';
 export { trainOnline, followerWinRate, type Judge, type JudgeInput, type OnlineTask } from './online';
 export { JUDGES, judgeByName, tokenSetJudge } from './judges';

@@ -1,6 +1,6 @@
 // One training run, start to finish, inside the training process: load the model, evaluate the
 // starting adapter, train (offline on logged pairs, or online against a judge), evaluate, save a
-// new version and only then activate it.
+// new version and only then activate it, and only when it was evaluated (activation.ts).
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { baseModelIdentity } from '../models/base-identity';
@@ -10,6 +10,7 @@ import { initLoraAdapter, type LoraAdapter } from '../models/lora';
 import { loadPeftAdapter, savePeftAdapter } from '../models/peft';
 import { writeSafetensors } from '../models/safetensors-writer';
 import type { AdamW } from '../onnx';
+import { notActivatedReason } from './activation';
 import { TrainingInputError, validateSample } from './data';
 import { evaluateSamples } from './evaluate';
 import { judgeByName } from './judges';
@@ -116,9 +117,11 @@ export async function runJob(job: TrainJob, emit: (m: WorkerMessage) => void, ca
       discardVersion(job.outRoot, version);
       throw new TrainingCancelledError(`training cancelled while ${version} was saved; it was removed and nothing was activated`);
     }
-    activate(job.outRoot, version);
+    const meta = readMeta(job.outRoot, version);
+    // Nothing measured it (no held-out pair, no judge): kept for the user to activate, never made active silently.
+    if (notActivatedReason(meta) === null) activate(job.outRoot, version);
     rmSync(runDir, { recursive: true, force: true });
-    return { version, meta: readMeta(job.outRoot, version) };
+    return { version, meta };
   } finally {
     await policy.release();
     await sampler?.release();

@@ -29,7 +29,7 @@ async function cli(...argv: string[]): Promise<{ code: number; stdout: string; s
   return { code, stdout, stderr };
 }
 
-test('3 decisions with the default held-out 0.2: none is held out, the run trains and reports accuracy n/a, never NaN', async () => {
+test('3 decisions with the default held-out 0.2: none is held out, the run trains, reports accuracy n/a (never NaN) and saves a version it does not activate', async () => {
   // Three decisions the default split (seed 0, 0.2) keeps for training, as a new user's first three.
   const three = splitPairs(decisionRecords(40), 0.2, DEFAULT_TRAIN_SETTINGS.seed).train.slice(0, 3);
   const storeDir = join(f.dir, 'three');
@@ -39,12 +39,14 @@ test('3 decisions with the default held-out 0.2: none is held out, the run train
 
   const run = await cli('train', '--store', storeDir, '--follower', f.modelDir, '--out', out, '--steps', '2', '--lora-r', '4');
   assert.equal(run.code, 0, run.stderr);
-  assert.match(run.stderr, /no decision is held out \(3 decisions\); held-out accuracy will be n\/a/);
+  assert.match(run.stderr, /no decision is held out \(3 decisions\); held-out accuracy will be n\/a, and the new version will be saved but not activated/);
   assert.match(run.stderr, /held-out accuracy before: n\/a \(no decision held out\)/);
   assert.match(run.stderr, /held-out accuracy after: n\/a/);
-  assert.match(run.stdout, /^activated v0001 in .* \(held-out accuracy n\/a\)\n$/);
+  // Nothing evaluated it, so it is kept but not made active (before: "activated v0001 ... (held-out accuracy n/a)").
+  assert.equal(run.stdout, `saved v0001 but not activated: no held-out pair to evaluate it on; activate it with \`slhf adapters --out ${out} --activate v0001\` (or in the SLHF panel), or decide more pairs and train again\n`);
   assert.doesNotMatch(run.stdout + run.stderr, /NaN|null/);
-  assert.equal(readActive(out)!.version, 'v0001');
+  assert.equal(readActive(out), null);
+  assert.deepEqual(listVersions(out), ['v0001']);
   const meta = readMeta(out, 'v0001');
   assert.deepEqual([meta.data.trainPairs, meta.data.heldOutPairs, meta.metrics.heldOutAccuracy], [3, 0, null]);
   assert.doesNotMatch(readFileSync(join(out, 'adapters', 'v0001', 'meta.json'), 'utf8'), /NaN/);

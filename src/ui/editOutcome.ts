@@ -1,5 +1,8 @@
 // What an accepted refinement became, as store decisions. Pure, unit-tested.
 //
+// Accept applies the round, or what the user kept of it (an edited proposal, or only some of its
+// hunks): the latter is 'accepted-edited' from the start, with the applied text as its final text.
+//
 // An undo (the span's text back to the user's original) changes the decision at once: the user
 // took the refinement back, which for training means "kept my text". A redo (the accepted text
 // back) restores the acceptance, also at once. Other edits are only read when the watch ends, so
@@ -10,7 +13,10 @@ import type { TrackedSpan } from './rangeTracker';
 export interface EditedAcceptance {
   /** The accepted round's index. */
   readonly round: number;
+  /** The text Accept applied: the round, or what the user kept of it (edited, or some hunks only). */
   readonly accepted: string;
+  /** The round's own text, when Accept applied something else. */
+  readonly roundText?: string;
   /** The text the refinement replaced. */
   readonly original: string;
   readonly span: TrackedSpan;
@@ -29,6 +35,16 @@ export function acceptanceState(watch: EditedAcceptance): 'stands' | 'undone' | 
   return watch.current === watch.original ? 'undone' : 'edited';
 }
 
+/**
+ * What Accept records: the round as it was ('accepted'), or what the user kept of it, an edited
+ * proposal or a per-hunk choice ('accepted-edited' with the applied text as the final text).
+ */
+export function acceptedDecision(watch: Pick<EditedAcceptance, 'round' | 'accepted' | 'roundText' | 'acceptedAt'>): Decision {
+  return watch.roundText === undefined || watch.roundText === watch.accepted
+    ? { kind: 'accepted', round: watch.round, decidedAt: watch.acceptedAt }
+    : { kind: 'accepted-edited', round: watch.round, finalText: watch.accepted, decidedAt: watch.acceptedAt };
+}
+
 /** The decision an undo records: the user took back the round they had accepted and kept their text. */
 export function undoDecision(watch: EditedAcceptance, now: Date): Decision {
   return { kind: 'undone', round: watch.round, acceptedAt: watch.acceptedAt, decidedAt: now.toISOString() };
@@ -38,7 +54,7 @@ export function undoDecision(watch: EditedAcceptance, now: Date): Decision {
 export function decisionOnChange(watch: EditedAcceptance, recorded: RecordedAcceptance, now: Date): { decision: Decision; recorded: RecordedAcceptance } | undefined {
   const state = acceptanceState(watch);
   if (state === 'undone' && recorded === 'stands') return { decision: undoDecision(watch, now), recorded: 'undone' };
-  if (state === 'stands' && recorded === 'undone') return { decision: { kind: 'accepted', round: watch.round, decidedAt: watch.acceptedAt }, recorded: 'stands' };
+  if (state === 'stands' && recorded === 'undone') return { decision: acceptedDecision(watch), recorded: 'stands' };
   return undefined;
 }
 

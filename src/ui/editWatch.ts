@@ -5,7 +5,7 @@
 // final text when the watch ends (editOutcome.ts decides which).
 import * as vscode from 'vscode';
 import type { Decision } from '../store';
-import { decisionAfterEdits, decisionOnChange, type RecordedAcceptance } from './editOutcome';
+import { acceptedDecision, decisionAfterEdits, decisionOnChange, type RecordedAcceptance } from './editOutcome';
 import { applySpanEdits, type TrackedSpan } from './rangeTracker';
 
 const WATCH_MS = 5 * 60_000;
@@ -19,7 +19,10 @@ export interface AcceptedText {
   readonly uri: vscode.Uri;
   readonly span: TrackedSpan;
   readonly round: number;
+  /** The text Accept applied. */
   readonly accepted: string;
+  /** The round's own text, when Accept applied an edited proposal or some of its hunks. */
+  readonly roundText?: string;
   readonly original: string;
   /** When the user accepted (ISO 8601); a redo restores this decision. */
   readonly acceptedAt: string;
@@ -59,7 +62,7 @@ export class AcceptedEditWatcher implements vscode.Disposable {
     const timer = setTimeout(() => void this.finish(accepted.sessionId), WATCH_MS);
     const watch: Watch = { ...accepted, current: accepted.accepted, recorded: 'stands', timer, writes: Promise.resolve() };
     this.watches.set(accepted.sessionId, watch);
-    this.write(watch, { kind: 'accepted', round: accepted.round, decidedAt: accepted.acceptedAt });
+    this.write(watch, acceptedDecision(accepted));
     return watch.writes;
   }
 

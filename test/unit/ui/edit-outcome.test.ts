@@ -2,7 +2,7 @@
 // change of decision the moment it happens, a redo restores the acceptance, edits are read at the end.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { acceptanceState, decisionAfterEdits, decisionOnChange, type EditedAcceptance } from '../../../src/ui/editOutcome';
+import { acceptanceState, acceptedDecision, decisionAfterEdits, decisionOnChange, type EditedAcceptance } from '../../../src/ui/editOutcome';
 
 const now = new Date('2026-01-02T03:04:05.000Z');
 const acceptedAt = '2026-01-02T03:00:00.000Z';
@@ -51,4 +51,18 @@ test('when the watch ends, an undo already recorded is not written again, and la
   assert.equal(decisionAfterEdits(edited, 'undone', now), undefined);
   // A change the watcher never saw (no event) still ends as an undo.
   assert.deepEqual(decisionAfterEdits(undone, 'stands', now), undoneDecision);
+});
+
+test('Accept of the round as it was records accepted; Accept of an edited proposal or of some hunks records accepted-edited with the applied text', () => {
+  assert.deepEqual(acceptedDecision({ round: 1, accepted: 'The quick fox.', acceptedAt }), { kind: 'accepted', round: 1, decidedAt: acceptedAt });
+  assert.deepEqual(acceptedDecision({ round: 1, accepted: 'The quick fox.', roundText: 'The quick fox.', acceptedAt }), { kind: 'accepted', round: 1, decidedAt: acceptedAt });
+  assert.deepEqual(acceptedDecision({ round: 1, accepted: 'The quick fox', roundText: 'The quick fox.', acceptedAt }), { kind: 'accepted-edited', round: 1, finalText: 'The quick fox', decidedAt: acceptedAt });
+});
+
+test('a redo after undoing an edited acceptance restores the accepted-edited decision, not a plain acceptance', () => {
+  const partial: EditedAcceptance = { ...base, accepted: 'The quick fox', roundText: 'The quick fox.', current: 'The quick fox' };
+  assert.deepEqual(decisionOnChange(partial, 'undone', now), {
+    decision: { kind: 'accepted-edited', round: 1, finalText: 'The quick fox', decidedAt: acceptedAt }, recorded: 'stands',
+  });
+  assert.equal(decisionAfterEdits(partial, 'stands', now), undefined, 'untouched since Accept: the recorded accepted-edited stands');
 });

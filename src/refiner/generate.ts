@@ -1,14 +1,19 @@
-// One generation (a draft or a refinement round) on a hosted model: transformers.js runs the model
-// and its KV cache; each step our logits processor picks the token (seeded, see sampler.ts) and
-// records its log-probs, and a stopping criterion checked after every step ends it on cancellation.
+// One generation (a draft or a refinement round) on a hosted model. We run the model's ONNX Runtime
+// session ourselves (kv-decoder.ts): the prompt in chunks, then one pass per step; each step's token
+// is chosen by sampler.ts with a seeded random stream and its log-probs recorded. With speculation
+// (speculation.ts) a step also verifies tokens drafted from the text being refined, and accepts
+// each one only where the token choice picks it anyway, so the result does not depend on it.
+// Cancellation is checked between passes. transformers.js still provides the tokenizer and template.
 import { StreamingExtractor } from './extract';
+import { KvDecoder, PREFILL_CHUNK_TOKENS } from './kv-decoder';
 import { checkContext, checkMemoryBudget } from './limits';
 import type { PromptParts } from '../models/generation-record';
 import { promptMessages, renderPrompt } from '../models/prompts';
-import { chooseToken } from './sampler';
+import { chooseToken, type TokenChoice } from './sampler';
 import type { LoadedModel } from './host';
 import { seededRandom } from '../models/seeded-random';
 import type { GeneratedText, GenerationSettings, Role, StopReason } from './settings';
+import { DEFAULT_DRAFT_TOKENS, emptySpeculationCounters, lookupDraft, type SpeculationCounters } from './speculation';
 
 export interface GenerateInput {
   role: Role;
@@ -22,19 +27,23 @@ export interface GenerateInput {
   settings: GenerationSettings & { seed: number };
   /** Caps the model's context (tokens), e.g. to bound memory. */
   contextLimit?: number;
+  /** Tokens drafted per step from the text being refined (speculation.ts); 0 turns speculation off. */
+  draftTokens?: number;
   signal?: AbortSignal;
   onChunk?: (chunk: string) => void;
 }
 
-/** Counters a test (or a log) can read to see how promptly cancellation took effect. */
-export interface StepCounters {
+/**
+ * Counters a test (or a log, or the bench) can read: how promptly cancellation took effect (a step
+ * is one token-choosing pass: the whole prefill counts once) and what speculation did.
+ */
+export interface StepCounters extends Partial<SpeculationCounters> {
   steps: number;
   stepsAfterAbort: number;
 }
 
 export async function generateText(loaded: LoadedModel, input: GenerateInput, counters: StepCounters = { steps: 0, stepsAfterAbort: 0 }): Promise<GeneratedText> {
-  const { LogitsProcessor, StoppingCriteria, Tensor } = await import('@huggingface/transformers');
-  const { tokenizer, model } = loaded;
+  const { tokenizer } = loaded;
   const { settings, signal } = input;
   const prompt = renderPrompt(tokenizer, promptMessages(input.prompt));
   const promptIds: number[] = tokenizer.encode(prompt.text, { add_special_tokens: prompt.addSpecialTokens });
@@ -60,47 +69,62 @@ export async function generateText(loaded: LoadedModel, input: GenerateInput, co
   const t0 = performance.now();
   let firstTokenAt: number | null = null;
   let stopString = false;
+  const maxDraft = input.draftTokens ?? DEFAULT_DRAFT_TOKENS;
+  const speculation = emptySpeculationCounters();
 
-  class ChooseToken extends LogitsProcessor {
-    override _call(inputIds: bigint[][], logits: any): any {
+  /** The prompt and every emitted token: what the repetition penalty and the lookup read. */
+  const sequence = [...promptIds];
+  /** Records a chosen token; true when the generation ends with it. */
+  const emit = (choice: TokenChoice): boolean => {
+    sequence.push(choice.token);
+    tokenIds.push(choice.token);
+    logprobs.push(choice.logprob);
+    samplingLogprobs.push(choice.samplingLogprob);
+    firstTokenAt ??= performance.now();
+    const { chunk, stop } = extractor.push(decode(tokenIds));
+    if (chunk) input.onChunk?.(chunk);
+    stopString ||= stop;
+    return stopString || eos.has(choice.token) || tokenIds.length >= settings.maxNewTokens;
+  };
+
+  const decoder = new KvDecoder(loaded.model.sessions.model);
+  try {
+    if (!signal?.aborted && settings.maxNewTokens > 0) {
+      const last = await decoder.prefill(promptIds, PREFILL_CHUNK_TOKENS, () => Boolean(signal?.aborted));
       counters.steps++;
-      if (inputIds.length !== 1) throw new Error('generation runs one sequence at a time');
-      const data = logits.data as Float32Array;
-      if (signal?.aborted) {
-        counters.stepsAfterAbort++;
-        return logits; // the token of this step is discarded; the criterion below ends the loop
+      // One step: the logits of each position run (row i judges drafts[i]; the last row is free).
+      let rows = last ? [last] : [];
+      let drafts: number[] = [];
+      while (rows.length > 0 && !signal?.aborted) {
+        let done = false;
+        for (let i = 0; i < rows.length && !done; i++) {
+          const choice = chooseToken(rows[i], sequence, settings, random);
+          done = emit(choice);
+          if (i < drafts.length && choice.token === drafts[i]) speculation.accepted++;
+          else break; // the chosen token replaces the rejected draft; what followed it is moot
+        }
+        if (done) break;
+        // The cache holds every emitted token but the last (the next pass's input).
+        await decoder.truncate(sequence.length - 1);
+        if (signal?.aborted) break;
+        const room = settings.maxNewTokens - tokenIds.length - 1; // a pass emits up to drafts + 1
+        drafts = lookupDraft(sequence, Math.min(maxDraft, room));
+        const { logits, vocab } = await decoder.forward([sequence[sequence.length - 1], ...drafts]);
+        counters.steps++;
+        if (drafts.length > 0) {
+          speculation.verifySteps++;
+          speculation.drafted += drafts.length;
+        }
+        if (signal?.aborted) {
+          counters.stepsAfterAbort++; // this pass's tokens are discarded
+          break;
+        }
+        rows = Array.from({ length: drafts.length + 1 }, (_, i) => logits.subarray(i * vocab, (i + 1) * vocab));
       }
-      const choice = chooseToken(data, inputIds[0].map(Number), settings, random);
-      data.fill(-Infinity);
-      data[choice.token] = 0; // transformers.js's greedy step then takes exactly this token
-      tokenIds.push(choice.token);
-      logprobs.push(choice.logprob);
-      samplingLogprobs.push(choice.samplingLogprob);
-      firstTokenAt ??= performance.now();
-      const { chunk, stop } = extractor.push(decode(tokenIds));
-      if (chunk) input.onChunk?.(chunk);
-      stopString ||= stop;
-      return logits;
     }
-  }
-  class StopWhenAsked extends StoppingCriteria {
-    override _call(inputIds: number[][]): boolean[] {
-      return inputIds.map(() => stopString || Boolean(signal?.aborted));
-    }
-  }
-
-  if (!signal?.aborted) {
-    const n = promptIds.length;
-    await model.generate({
-      input_ids: new Tensor('int64', BigInt64Array.from(promptIds, BigInt), [1, n]),
-      attention_mask: new Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]),
-      max_new_tokens: settings.maxNewTokens,
-      // Our processor chooses every token; these keep transformers.js (and the model's own
-      // generation_config) from sampling, penalizing or filtering on top of it.
-      do_sample: false, num_beams: 1, repetition_penalty: 1.0, no_repeat_ngram_size: 0, min_new_tokens: null, min_length: 0,
-      logits_processor: [new ChooseToken()],
-      stopping_criteria: [new StopWhenAsked()],
-    });
+  } finally {
+    decoder.dispose();
+    for (const key of ['verifySteps', 'drafted', 'accepted'] as const) counters[key] = (counters[key] ?? 0) + speculation[key];
   }
   const totalMs = performance.now() - t0;
   const rawText = decode(tokenIds);

@@ -1,0 +1,135 @@
+// Drives an exported decoder's ONNX Runtime session directly, one forward pass at a time, holding its
+// KV cache: the generation hot loop (generate.ts) feeds it one token, or one token plus drafted
+// tokens to verify (speculation.ts), and cuts the cache back when drafts are rejected. The graph's
+// inputs and outputs are those src/models/export.ts writes (transformers.js layout): input_ids,
+// attention_mask, position_ids (when declared), past_key_values.{i}.key/.value
+// [batch, kv_heads, past, head_dim] in, logits [batch, n, vocab] and present.{i}.key/.value out.
+import { decodeHalf } from '../models/half';
+import { toOrtTensor } from '../onnx/runtime';
+
+type OrtTensor = ReturnType<typeof toOrtTensor>;
+
+/** The slice of onnxruntime's InferenceSession this uses (transformers.js's model.sessions.model). */
+export interface DecoderSessionLike {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  readonly inputMetadata?: readonly { name: string; isTensor: boolean; type?: string; shape?: readonly (number | string)[] }[];
+  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+}
+
+/** Prompt tokens per prefill pass: bounds one pass's attention scores, activations and logits. */
+export const PREFILL_CHUNK_TOKENS = 256;
+
+export class KvDecoder {
+  private readonly cacheNames: { past: string; present: string }[];
+  private readonly kvType: 'float32' | 'float16';
+  private readonly kvHeads: number;
+  private readonly headDim: number;
+  private readonly positionIds: boolean;
+  private readonly logitsToKeep: boolean;
+  private past = new Map<string, OrtTensor>();
+  /** Tokens held in the cache. */
+  length = 0;
+  /** Forward passes run, prefill chunks included. */
+  passes = 0;
+
+  constructor(private readonly session: DecoderSessionLike) {
+    this.cacheNames = session.inputNames.filter((n) => n.startsWith('past_key_values.')).map((past) => ({ past, present: past.replace('past_key_values.', 'present.') }));
+    for (const { present } of this.cacheNames) if (!session.outputNames.includes(present)) throw new Error(`the model graph has no ${present} output for its cache input`);
+    if (!session.outputNames.includes('logits')) throw new Error('the model graph has no logits output');
+    this.positionIds = session.inputNames.includes('position_ids');
+    this.logitsToKeep = session.inputNames.includes('num_logits_to_keep');
+    const meta = session.inputMetadata?.find((m) => m.name === this.cacheNames[0]?.past);
+    const shape = meta?.shape ?? [];
+    if (this.cacheNames.length > 0 && (typeof shape[1] !== 'number' || typeof shape[3] !== 'number')) {
+      throw new Error(`the model graph's cache input ${this.cacheNames[0].past} must have numeric kv-head and head-size dimensions`);
+    }
+    this.kvHeads = shape[1] as number;
+    this.headDim = shape[3] as number;
+    this.kvType = meta?.type === 'float16' ? 'float16' : 'float32';
+  }
+
+  /**
+   * Runs `ids` after what the cache holds and returns the logits of their last `keep` positions
+   * (a row predicts the token after its id), as float32 [keep * vocab]. Graphs with a
+   * num_logits_to_keep input compute only those rows; others return all and the rest are dropped.
+   */
+  async forward(ids: readonly number[], keep = ids.length): Promise<{ logits: Float32Array; vocab: number }> {
+    const n = ids.length;
+    const feeds: Record<string, OrtTensor> = {
+      input_ids: toOrtTensor('int64', BigInt64Array.from(ids, BigInt), [1, n]),
+      attention_mask: toOrtTensor('int64', new BigInt64Array(this.length + n).fill(1n), [1, this.length + n]),
+    };
+    if (this.logitsToKeep) feeds.num_logits_to_keep = toOrtTensor('int64', BigInt64Array.of(BigInt(keep)), []);
+    if (this.positionIds) feeds.position_ids = toOrtTensor('int64', BigInt64Array.from({ length: n }, (_, i) => BigInt(this.length + i)), [1, n]);
+    for (const { past } of this.cacheNames) feeds[past] = this.past.get(past) ?? this.empty();
+    const out = await this.session.run(feeds);
+    this.passes++;
+    // The presents become the next pass's past; the old past is no longer referenced.
+    for (const { past, present } of this.cacheNames) {
+      this.release(this.past.get(past));
+      this.past.set(past, out[present]);
+    }
+    this.length += n;
+    const logits = out.logits;
+    const vocab = logits.dims[logits.dims.length - 1];
+    const data = await floatData(logits);
+    return { logits: data.subarray(data.length - keep * vocab), vocab };
+  }
+
+  /**
+   * Runs a prompt in passes of at most `chunk` tokens, so one pass's working memory is bounded by the
+   * chunk rather than the prompt, and returns the logits of its last position.
+   */
+  async prefill(ids: readonly number[], chunk = PREFILL_CHUNK_TOKENS, aborted: () => boolean = () => false): Promise<Float32Array | null> {
+    let last: { logits: Float32Array; vocab: number } | null = null;
+    for (let at = 0; at < ids.length; at += chunk) {
+      if (at > 0 && aborted()) return null;
+      last = await this.forward(ids.slice(at, at + chunk), 1);
+    }
+    if (!last) throw new Error('prefill needs at least one token');
+    return last.logits;
+  }
+
+  /** Keeps the first `length` cached tokens: the cache as it was before the rejected ones ran. */
+  async truncate(length: number): Promise<void> {
+    if (length >= this.length) return;
+    for (const { past } of this.cacheNames) {
+      const tensor = this.past.get(past)!;
+      const [b, heads, have, dim] = tensor.dims;
+      const data: any = tensor.location === 'cpu' ? tensor.data : await tensor.getData();
+      const kept = new (data.constructor as any)(b * heads * length * dim);
+      for (let h = 0; h < b * heads; h++) kept.set(data.subarray(h * have * dim, h * have * dim + length * dim), h * length * dim);
+      this.release(tensor);
+      this.past.set(past, toOrtTensor(tensor.type as any, kept, [b, heads, length, dim]));
+    }
+    this.length = length;
+  }
+
+  /** Frees device-held cache tensors (CPU tensors are garbage collected). */
+  dispose(): void {
+    for (const tensor of this.past.values()) this.release(tensor);
+    this.past.clear();
+    this.length = 0;
+  }
+
+  private empty(): OrtTensor {
+    return toOrtTensor(this.kvType, this.kvType === 'float16' ? new Uint16Array(0) : new Float32Array(0), [1, this.kvHeads, 0, this.headDim]);
+  }
+
+  private release(tensor: OrtTensor | undefined): void {
+    if (tensor && tensor.location !== 'cpu') tensor.dispose();
+  }
+}
+
+async function floatData(tensor: OrtTensor): Promise<Float32Array> {
+  const data: any = tensor.location === 'cpu' ? tensor.data : await tensor.getData();
+  if (data instanceof Float32Array) return data;
+  if (tensor.type === 'float16') {
+    const bits = data instanceof Uint16Array ? data : new Uint16Array(data.buffer, data.byteOffset, data.length);
+    const out = new Float32Array(bits.length);
+    decodeHalf('F16', bits, out);
+    return out;
+  }
+  throw new Error(`unexpected logits type ${tensor.type}`);
+}

@@ -57,6 +57,7 @@ export function activate(context: vscode.ExtensionContext): SlhfExtensionApi {
   const actions = new HistoryActions(history, documents, log);
   const status = createStatusBar();
   status.update(refiner.status());
+  let picker: import('./ui/modelPicker').ModelPicker | undefined;
 
   const features: CommandFeatures = {
     refineSelection: () => flow.refineSelection(),
@@ -88,8 +89,9 @@ export function activate(context: vscode.ExtensionContext): SlhfExtensionApi {
       return trainer.train(options);
     },
     selectModels: async () => {
-      await vscode.commands.executeCommand('workbench.action.openSettings', 'slhf.follower.model slhf.leader.model');
-      return { ok: true, message: 'SLHF: Opened the model settings.' };
+      const { ModelPicker } = await import('./ui/modelPicker');
+      picker ??= new ModelPicker(log, (text) => panel.post({ type: 'status', text, tab: 'models' }), context.extensionUri);
+      return picker.pick();
     },
     installCudaSupport: async () => {
       const { installCudaSupport } = await import('./ui/gpu-install');

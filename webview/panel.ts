@@ -16,6 +16,7 @@ import { custom, element } from './dom';
 import { createHistoryTab } from './history';
 import { createTrainingTab } from './training';
 import { createVersionViews } from './versions';
+import { settingsText } from './settingsText';
 
 interface VsCodeApi {
   postMessage(message: PanelMessage): void;
@@ -54,7 +55,7 @@ function showModels(status: PanelModelStatus): void {
 }
 const settingsLine = element('p', { id: 'model-settings' });
 function showSettings(settings: PanelSettings): void {
-  settingsLine.textContent = `Settings: Follower ${settings.followerModel || settings.leaderModel || '(empty: the built-in tiny demo model)'}, Leader ${settings.leaderModel || '(empty)'}, device ${settings.device}.`;
+  settingsLine.textContent = settingsText(settings);
 }
 const selectModels = custom('vscode-button', { icon: 'settings-gear', 'data-command': 'slhf.selectModels' }, 'Select Models…');
 selectModels.addEventListener('click', () => send({ type: 'runCommand', command: 'slhf.selectModels' }));

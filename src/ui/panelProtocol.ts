@@ -1,6 +1,7 @@
 // Messages between the SLHF side panel (webview/panel.ts) and the extension. Pure data, no vscode
 // import, so the webview bundle can share it. Everything arriving from the webview is untrusted
 // and goes through parsePanelMessage before use: exact shapes only, bounded strings.
+import type { SettingSource } from './modelPickerScope';
 
 /** Commands the panel's buttons may ask the extension to run. */
 export const panelCommands = ['slhf.showHistory', 'slhf.selectModels', 'slhf.trainFollower', 'slhf.exportHistory'] as const;
@@ -45,8 +46,11 @@ export type PanelMessage =
   | { readonly type: 'setTrainLeader'; readonly value: boolean };
 
 export interface PanelSettings {
+  /** The model settings' values in force in this window, and the settings scope each comes from. */
   readonly leaderModel: string;
+  readonly leaderSource: SettingSource;
   readonly followerModel: string;
+  readonly followerSource: SettingSource;
   readonly device: string;
   /** slhf.training.leader. */
   readonly trainLeader: boolean;

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { describeLeaderPlan, type LeaderPlan } from './leaderTraining';
+import { modelSettingInForce, writeSettingInForce } from './modelPickerSettings';
 import {
   messageTab, parsePanelMessage, type DecisionSample, type HistoryFilter, type HostMessage, type PanelCommand, type PanelModelStatus, type PanelSettings,
   type SessionSummary, type TrainingCounts, type VersionList,
@@ -24,16 +25,6 @@ export interface PanelBackend {
   switchVersion(target: { version: string } | 'rollback'): Promise<unknown>;
   /** What the next training run does with the Leader. */
   leaderPlan(): LeaderPlan;
-}
-
-/**
- * Writes a setting where it takes effect: over a workspace value when there is one (it would
- * shadow a user value), else in the user settings.
- */
-async function updateSetting(section: string, value: unknown): Promise<void> {
-  const config = vscode.workspace.getConfiguration('slhf');
-  const target = config.inspect(section)?.workspaceValue !== undefined ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
-  await config.update(section, value, target);
 }
 
 export class PanelViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
@@ -121,7 +112,7 @@ export class PanelViewProvider implements vscode.WebviewViewProvider, vscode.Dis
           await this.backend.switchVersion('rollback');
           break;
         case 'setTrainLeader':
-          await updateSetting('training.leader', message.value);
+          await writeSettingInForce('training.leader', message.value);
           break;
       }
     } catch (error) {
@@ -134,9 +125,13 @@ export class PanelViewProvider implements vscode.WebviewViewProvider, vscode.Dis
   private settings(): PanelSettings {
     const config = vscode.workspace.getConfiguration('slhf');
     const plan = this.backend.leaderPlan();
+    const leader = modelSettingInForce('leader.model');
+    const follower = modelSettingInForce('follower.model');
     return {
-      leaderModel: config.get<string>('leader.model', ''),
-      followerModel: config.get<string>('follower.model', ''),
+      leaderModel: leader.value,
+      leaderSource: leader.source,
+      followerModel: follower.value,
+      followerSource: follower.source,
       device: config.get<string>('device', 'auto'),
       trainLeader: config.get<boolean>('training.leader', true),
       leaderTrains: plan === 'shared',

@@ -10,6 +10,8 @@ import { generateText, type GenerateInput, type StepCounters } from '../../../sr
 import { ModelHost } from '../../../src/refiner/host';
 import { lookupDraft } from '../../../src/refiner/speculation';
 import type { GeneratedText, GenerationSettings } from '../../../src/refiner/settings';
+
+type Settings = Partial<GenerationSettings> & { seed?: number };
 import { tempRoot, tinyModel } from './fixtures';
 
 const { root, cleanup } = tempRoot('speculation');
@@ -31,7 +33,7 @@ after(async () => {
 
 const TEXT = 'teh quick brown fox jumps over the the lazy dog and then it runs back to its den in the woods';
 
-async function generate(host: ModelHost, settings: Partial<GenerationSettings>, draftTokens: number): Promise<{ result: GeneratedText; counters: StepCounters }> {
+async function generate(host: ModelHost, settings: Settings, draftTokens: number): Promise<{ result: GeneratedText; counters: StepCounters }> {
   const counters: StepCounters = { steps: 0, stepsAfterAbort: 0 };
   const input: GenerateInput = {
     role: 'follower', round: 1, original: TEXT, prompt: { preset: 'prose', instruction: '', context: '', followerInstruction: 'Improve the previous answer.', refined: TEXT },
@@ -52,7 +54,7 @@ function assertSameGeneration(plain: GeneratedText, fast: GeneratedText, what: s
   }
 }
 
-const SETTINGS: [string, Partial<GenerationSettings>][] = [
+const SETTINGS: [string, Settings][] = [
   ['greedy', { temperature: 0 }],
   ['sampled', { temperature: 1, topP: 0.95, seed: 11 }],
   ['sampled with top-k and a repetition penalty', { temperature: 0.8, topK: 20, repetitionPenalty: 1.2, seed: 12 }],

@@ -1,21 +1,35 @@
 // Weight-only block quantization for CPU decoding: a pass over a built inference graph that turns
 // `MatMul(x, W)` with a constant float32 W [K, N] into ONNX Runtime's contrib op
-// com.microsoft MatMulNBits, so a decoded token streams 4 or 8 bits per weight instead of 32.
+// com.microsoft MatMulNBits, so a decoded token streams 4 or 8 bits per weight instead of 32, and the
+// embedding lookup into GatherBlockQuantized over the same codes, so no float copy of the table stays.
 //
-// Layout (ONNX Runtime's MatMulNBits): W is cut along K into blocks of `blockSize` per output column;
-// each block has a float32 scale and a uint8 zero point, and w ~ (q - zp) * scale with q in
-// [0, 2^bits - 1]. B is uint8 [N, blocks, blockSize * bits / 8] with codes packed low bits first along
-// K (for 4 bits: even k in the low nibble); zero points are packed the same way, [N, ceil(blocks * bits / 8)].
-// The range of every block is widened to include 0 (as ONNX Runtime's own quantizer does), so a zero
-// weight stays exactly zero.
-import { type Graph, type OpDef, type Tensor, ShapeError, defineOp } from '../onnx';
+// Layout (ONNX Runtime's MatMulNBits, src/onnx/contrib.ts): W is cut along K into blocks of `blockSize`
+// per output column; B is uint8 [N, blocks, blockSize * bits / 8] with codes packed low bits first along
+// K (for 4 bits: even k in the low nibble), and each block has a float32 scale.
+// - symmetric (default; llama.cpp's q8_0 / q4_0): no zero points; the kernel's implicit zero point is
+//   2^(bits - 1), so w ~ (q - 2^(bits - 1)) * scale. 8 bits: scale = max|w| / 127. 4 bits: scale =
+//   -m / 8 for the block's weight m of largest magnitude (a signed scale, as q4_0), so m itself is
+//   exact at code 0 and the 15 other codes cover the rest; a weight of -m would need code 16 and is
+//   clipped to 15, one step off.
+// - asymmetric: a uint8 zero point per block, packed the same way ([N, ceil(blocks * bits / 8)]);
+//   w ~ (q - zp) * scale with q in [0, 2^bits - 1] over the block's range widened to include 0 (as
+//   ONNX Runtime's own quantizer does).
+// Either way a zero weight stays exactly zero.
+import { type Graph, type Tensor } from '../onnx';
+import { type BlockQuantizedTable, gatherBlockQuantized, matMulNBitsCall, matMulNBitsOp } from '../onnx/contrib';
 
 export type QuantBits = 4 | 8;
 
-export interface QuantizeOptions {
+/** How weights are coded: bits, block size along K, and whether blocks carry zero points. */
+export interface QuantFormat {
   bits: QuantBits;
   /** Weights per block along K: a power of two, at least 16. Default 32. */
   blockSize?: number;
+  /** No zero points (q8_0 / q4_0 style): fewer bytes and ONNX Runtime's faster kernel path. Default true. */
+  symmetric?: boolean;
+}
+
+export interface QuantizeOptions extends QuantFormat {
   /** Which float initializers (by name, e.g. `model.layers.0.mlp.up_proj.weight.T`) to quantize; default all. */
   include?: (initializerName: string) => boolean;
   /**
@@ -24,19 +38,24 @@ export interface QuantizeOptions {
    */
   accuracyLevel?: 0 | 1 | 4;
   /**
-   * A weight that non-MatMul nodes read too: the tied embedding, gathered for the lookup and multiplied
-   * for the logits. 'copy' (default) quantizes a copy for the MatMul and keeps the float original for
-   * the lookup; 'float' leaves it alone. The head is the largest matrix of a small model (28% of
-   * Qwen2.5-0.5B), so 'copy' decodes faster for the same drift, and it costs little memory: a float
-   * MatMul weight is held twice anyway, since ONNX Runtime prepacks it beside the original.
+   * Embedding tables: the tied embedding (gathered for the lookup and multiplied for the logits) and an
+   * untied one (gathered only).
+   * - 'quantized' (default): one quantized table serves the head (MatMulNBits) and the lookup
+   *   (GatherBlockQuantized); no float copy stays (544 MB on Qwen2.5-0.5B). An untied table is
+   *   quantized for its lookup too.
+   * - 'copy': the head reads a quantized copy, the lookup keeps gathering the float table.
+   * - 'float': tables that anything but a MatMul reads stay float (the head too).
+   * The head is the largest matrix of a small model (28% of Qwen2.5-0.5B), so quantizing it pays most.
    */
-  shared?: 'float' | 'copy';
+  shared?: 'quantized' | 'copy' | 'float';
 }
 
 export interface QuantizeReport {
   /** Float initializers replaced (or, when shared, copied) by quantized ones. */
   quantized: string[];
-  /** Constant MatMul weights left in float, with the reason. */
+  /** Tables whose lookup now reads the quantized codes (GatherBlockQuantized). */
+  lookups: string[];
+  /** Constant MatMul weights (and lookups) left in float, with the reason. */
   kept: { name: string; reason: string }[];
   /** Bytes of the quantized weights as float32, and as packed codes + scales + zero points. */
   floatBytes: number;
@@ -47,34 +66,61 @@ export interface QuantizeReport {
 export interface QuantizedMatrix {
   bits: QuantBits;
   blockSize: number;
+  symmetric: boolean;
   k: number;
   n: number;
   blocks: number;
   /** uint8 [n, blocks, blockSize * bits / 8]. */
   packed: Uint8Array;
-  /** float32 [n, blocks]. */
+  /** float32 [n, blocks]; negative where a 4-bit symmetric block's largest weight is positive. */
   scales: Float32Array;
-  /** uint8 [n, ceil(blocks * bits / 8)]. */
-  zeroPoints: Uint8Array;
+  /** uint8 [n, ceil(blocks * bits / 8)]; absent when symmetric (the zero point is 2^(bits - 1)). */
+  zeroPoints?: Uint8Array;
 }
 
-function checkParameters(bits: number, blockSize: number): void {
+function checkFormat(bits: number, blockSize: number): void {
   if (bits !== 4 && bits !== 8) throw new Error(`quantize: bits must be 4 or 8, got ${bits}`);
   if (!Number.isInteger(blockSize) || blockSize < 16 || (blockSize & (blockSize - 1)) !== 0) {
     throw new Error(`quantize: block size must be a power of two of at least 16, got ${blockSize}`);
   }
 }
 
+/** One block's scale and zero point, from its weights (read through `at`). */
+function blockParameters(bits: QuantBits, symmetric: boolean, values: (visit: (v: number) => void) => void): { scale: number; zp: number } {
+  const qmax = (1 << bits) - 1;
+  if (symmetric) {
+    let m = 0; // the weight of largest magnitude, with its sign
+    values((v) => {
+      if (Math.abs(v) > Math.abs(m)) m = v;
+    });
+    // The float32 scale is what the kernel multiplies by, so the codes are rounded against it.
+    return { scale: Math.fround(bits === 8 ? Math.abs(m) / 127 : -m / 8), zp: 1 << (bits - 1) };
+  }
+  let lo = 0;
+  let hi = 0;
+  values((v) => {
+    if (v < lo) lo = v;
+    else if (v > hi) hi = v;
+  });
+  const scale = Math.fround((hi - lo) / qmax);
+  return { scale, zp: scale === 0 ? 0 : Math.min(qmax, Math.max(0, Math.round(-lo / scale))) };
+}
+
 /**
- * Quantizes a row-major [k, n] float32 matrix (the decoder's transposed projection, x @ W) block-wise
- * along k. Column by column within a block of rows: the block's rows stay in cache while the reads
- * walk along them, and each column's codes are written as one contiguous blob.
+ * Quantizes a float32 matrix, logically [k, n] (x @ W: quantized along k, one table row per column n),
+ * block-wise along k. `stored` says how `w` holds it: 'kn' row-major [k, n] (the decoder's transposed
+ * projections), 'nk' row-major [n, k] (an untied embedding table, a row per token). Column by column
+ * within a block of rows, so a 'kn' block's rows stay in cache while the reads walk along them.
  */
-export function quantizeMatrix(w: Float32Array, k: number, n: number, bits: QuantBits, blockSize = 32): QuantizedMatrix {
-  checkParameters(bits, blockSize);
+export function quantizeMatrix(w: Float32Array, k: number, n: number, format: QuantFormat, stored: 'kn' | 'nk' = 'kn'): QuantizedMatrix {
+  const { bits } = format;
+  const blockSize = format.blockSize ?? 32;
+  const symmetric = format.symmetric ?? true;
+  checkFormat(bits, blockSize);
   if (!Number.isInteger(k) || !Number.isInteger(n) || k < 1 || n < 1 || w.length !== k * n) {
     throw new Error(`quantize: ${w.length} values are not a [${k}, ${n}] matrix`);
   }
+  const [rowStride, colStride] = stored === 'kn' ? [n, 1] : [1, k];
   const qmax = (1 << bits) - 1;
   const perByte = 8 / bits;
   const blocks = Math.ceil(k / blockSize);
@@ -82,28 +128,23 @@ export function quantizeMatrix(w: Float32Array, k: number, n: number, bits: Quan
   const zpRow = Math.ceil(blocks / perByte);
   const packed = new Uint8Array(n * blocks * blob);
   const scales = new Float32Array(n * blocks);
-  const zeroPoints = new Uint8Array(n * zpRow);
+  const zeroPoints = symmetric ? undefined : new Uint8Array(n * zpRow);
   for (let b = 0; b < blocks; b++) {
     const k0 = b * blockSize;
     const k1 = Math.min(k, k0 + blockSize);
     for (let j = 0; j < n; j++) {
-      let lo = 0;
-      let hi = 0;
-      for (let i = k0 * n + j; i < k1 * n; i += n) {
-        const v = w[i];
-        if (v < lo) lo = v;
-        else if (v > hi) hi = v;
-      }
-      // The float32 scale is what the kernel multiplies by, so the codes are rounded against it.
-      const scale = Math.fround((hi - lo) / qmax);
+      const first = k0 * rowStride + j * colStride;
+      const last = k1 * rowStride + j * colStride;
+      const { scale, zp } = blockParameters(bits, symmetric, (visit) => {
+        for (let i = first; i < last; i += rowStride) visit(w[i]);
+      });
       if (!Number.isFinite(scale)) throw new Error(`quantize: column ${j} has non-finite weights in rows ${k0}..${k1 - 1}`);
       const inv = scale === 0 ? 0 : 1 / scale;
-      const zp = Math.min(qmax, Math.max(0, Math.round(-lo * inv)));
       scales[j * blocks + b] = scale;
-      zeroPoints[j * zpRow + Math.floor(b / perByte)] |= zp << ((b % perByte) * bits);
+      if (zeroPoints) zeroPoints[j * zpRow + Math.floor(b / perByte)] |= zp << ((b % perByte) * bits);
       // Padding past K keeps the zero point, so it dequantizes to 0 whatever the kernel does with it.
       const out = (j * blocks + b) * blob;
-      for (let r = k0, i = k0 * n + j; r < k0 + blockSize; r++, i += n) {
+      for (let r = k0, i = first; r < k0 + blockSize; r++, i += rowStride) {
         let q = zp;
         if (r < k1) {
           // Round half up; `| 0` truncates, which equals floor here except below 0, clamped anyway.
@@ -115,29 +156,32 @@ export function quantizeMatrix(w: Float32Array, k: number, n: number, bits: Quan
       }
     }
   }
-  return { bits, blockSize, k, n, blocks, packed, scales, zeroPoints };
+  return { bits, blockSize, symmetric, k, n, blocks, packed, scales, ...(zeroPoints ? { zeroPoints } : {}) };
 }
 
-interface MatMulNBitsAttrs { K: number; N: number; bits: number; block_size: number; accuracy_level: number }
-
-const matMulNBitsOp: OpDef<MatMulNBitsAttrs> = defineOp<MatMulNBitsAttrs>({
-  opType: 'MatMulNBits',
-  domain: 'com.microsoft',
-  attrKinds: { K: 'int', N: 'int', bits: 'int', block_size: 'int', accuracy_level: 'int' },
-  infer: (xs, attrs) => {
-    const a = xs[0]!;
-    const inner = a.shape[a.rank - 1];
-    if (a.dtype !== 'float32' || a.rank < 2 || (typeof inner === 'number' && inner !== attrs.K)) {
-      throw new ShapeError(`MatMulNBits: expects float32 A [..., ${attrs.K}], got ${a}`);
+/** Float32 values of a quantized matrix, row-major [k, n] (what the kernels compute with, up to accuracy_level). */
+export function dequantizeMatrix(q: QuantizedMatrix): Float32Array {
+  const { bits, blockSize, k, n, blocks } = q;
+  const blob = (blockSize * bits) / 8;
+  const zpRow = Math.ceil((blocks * bits) / 8);
+  const field = (byte: number, index: number): number => (bits === 8 ? byte : (byte >> ((index & 1) * 4)) & 0x0f);
+  const out = new Float32Array(k * n);
+  for (let j = 0; j < n; j++) {
+    for (let r = 0; r < k; r++) {
+      const b = Math.floor(r / blockSize);
+      const within = r % blockSize;
+      const code = field(q.packed[(j * blocks + b) * blob + Math.floor((within * bits) / 8)], within);
+      const zp = q.zeroPoints ? field(q.zeroPoints[j * zpRow + Math.floor((b * bits) / 8)], b) : 1 << (bits - 1);
+      out[r * n + j] = (code - zp) * q.scales[j * blocks + b];
     }
-    return [{ dtype: 'float32', shape: [...a.shape.slice(0, -1), attrs.N] }];
-  },
-});
+  }
+  return out;
+}
 
 type GraphNode = Graph['nodes'][number];
 
-function isPlainMatMul(node: GraphNode): boolean {
-  return node.op.opType === 'MatMul' && !node.op.domain;
+function isPlain(node: GraphNode, opType: string): boolean {
+  return node.op.opType === opType && !node.op.domain;
 }
 
 /** Why a constant MatMul weight cannot become MatMulNBits, or undefined when it can. */
@@ -145,23 +189,80 @@ function unsuitable(w: Tensor, readers: { node: GraphNode; slot: number }[]): st
   if (w.dtype !== 'float32') return `${w.dtype}, not float32`;
   if (w.rank !== 2) return `rank ${w.rank}, not a [K, N] matrix`;
   for (const { node } of readers) {
-    if (!isPlainMatMul(node) || node.inputs[1] !== w) continue;
+    if (!isPlain(node, 'MatMul') || node.inputs[1] !== w) continue;
     const a = node.inputs[0]!;
     if (a.rank < 2) return `multiplied by a rank-${a.rank} tensor (MatMulNBits wants [..., K])`;
   }
   return undefined;
 }
 
+/** The graph's readers of every tensor, and of graph outputs. */
+function consumerMap(graph: Graph): Map<Tensor, GraphNode[]> {
+  const consumers = new Map<Tensor, GraphNode[]>();
+  for (const node of graph.nodes) {
+    for (const t of node.inputs) {
+      if (!t) continue;
+      let list = consumers.get(t);
+      if (!list) consumers.set(t, (list = []));
+      if (!list.includes(node)) list.push(node);
+    }
+  }
+  return consumers;
+}
+
 /**
- * Replaces MatMul nodes whose second input is a float32 initializer [K, N] by MatMulNBits with
- * `bits`-bit codes, and drops the float initializer. Only for inference graphs: MatMulNBits has no
- * gradient. Mutates `graph`; returns what was quantized and what was kept in float, and why.
+ * A lookup of table rows that GatherBlockQuantized can take over: the tensor holding the looked-up
+ * rows [...indices, K], and the indices. Row-major [N, K] tables: Gather along axis 0. The decoder's
+ * tied embedding is stored once as the head's [K, N] and looked up as Transpose(Gather(W, ids, axis 1)),
+ * the rows moved last (decoder.ts embedTokens).
+ */
+function rowLookup(gather: GraphNode, stored: 'kn' | 'nk', consumers: Map<Tensor, GraphNode[]>, graph: Graph): { rows: Tensor; indices: Tensor } | undefined {
+  const indices = gather.inputs[1]!;
+  const axis = gather.attrs.axis ?? 0;
+  if (stored === 'nk') return axis === 0 ? { rows: gather.outputs[0], indices } : undefined;
+  if (axis !== 1 && axis !== -1) return undefined;
+  const readers = consumers.get(gather.outputs[0]) ?? [];
+  const t = readers[0];
+  const q = indices.rank;
+  const perm = [...Array.from({ length: q }, (_, i) => i + 1), 0];
+  if (readers.length !== 1 || graph.outputs.includes(gather.outputs[0]) || !isPlain(t, 'Transpose')) return undefined;
+  if (JSON.stringify(t.attrs.perm) !== JSON.stringify(perm)) return undefined;
+  return { rows: t.outputs[0], indices };
+}
+
+/** Points every reader of `from` at `to`; a graph output keeps its name. */
+function rewire(graph: Graph, consumers: Map<Tensor, GraphNode[]>, from: Tensor, to: Tensor): void {
+  for (const node of consumers.get(from) ?? []) node.replaceOp(node.op, node.inputs.map((t) => (t === from ? to : t)), node.attrs);
+  const output = graph.outputs.indexOf(from);
+  if (output < 0) return;
+  graph.outputs[output] = to;
+  [to.name, from.name] = [from.name, to.name];
+}
+
+/**
+ * Builds nodes with `build` and moves them (appended by the builder) to just before `position`, the
+ * first reader of what they replace, so that the node list stays in topological order.
+ */
+function insertAt(graph: Graph, position: number, build: () => Tensor): Tensor {
+  const before = graph.nodes.length;
+  const out = build();
+  const added = graph.nodes.splice(before);
+  graph.nodes.splice(position, 0, ...added);
+  return out;
+}
+
+/**
+ * Replaces MatMul nodes whose second input is a float32 initializer [K, N] by MatMulNBits, and (with
+ * `shared: 'quantized'`, the default) Gathers of float tables by GatherBlockQuantized over the same
+ * codes; drops float initializers nothing reads any more. Only for inference graphs: these ops have
+ * no gradient. Mutates `graph`; returns what was quantized and what was kept in float, and why.
  */
 export function quantizeGraph(graph: Graph, options: QuantizeOptions): QuantizeReport {
-  const blockSize = options.blockSize ?? 32;
-  checkParameters(options.bits, blockSize);
+  const format: Required<QuantFormat> = { bits: options.bits, blockSize: options.blockSize ?? 32, symmetric: options.symmetric ?? true };
+  checkFormat(format.bits, format.blockSize);
   const accuracyLevel = options.accuracyLevel ?? 4;
-  const shared = options.shared ?? 'copy';
+  const shared = options.shared ?? 'quantized';
+  const consumers = consumerMap(graph);
   const readers = new Map<Tensor, { node: GraphNode; slot: number }[]>();
   for (const node of graph.nodes) {
     node.inputs.forEach((t, slot) => {
@@ -171,30 +272,59 @@ export function quantizeGraph(graph: Graph, options: QuantizeOptions): QuantizeR
       list.push({ node, slot });
     });
   }
-  const report: QuantizeReport = { quantized: [], kept: [], floatBytes: 0, quantizedBytes: 0 };
+  const report: QuantizeReport = { quantized: [], lookups: [], kept: [], floatBytes: 0, quantizedBytes: 0 };
   for (const [w, uses] of readers) {
-    const matmuls = uses.filter(({ node, slot }) => slot === 1 && isPlainMatMul(node)).map((u) => u.node);
-    if (matmuls.length === 0 || !(options.include?.(w.name) ?? true)) continue;
+    if (!(options.include?.(w.name) ?? true)) continue;
+    const matmuls = uses.filter(({ node, slot }) => slot === 1 && isPlain(node, 'MatMul')).map((u) => u.node);
+    const gathers = uses.filter(({ node, slot }) => slot === 0 && isPlain(node, 'Gather')).map((u) => u.node);
+    const others = uses.length - matmuls.length - gathers.length;
+    // A table only gathered (an untied embedding) is stored [N, K]; everything else as MatMul's [K, N].
+    const stored = matmuls.length === 0 ? 'nk' : 'kn';
+    if (matmuls.length === 0 && (gathers.length === 0 || others > 0 || shared !== 'quantized' || w.dtype !== 'float32' || w.rank !== 2)) continue;
     const reason = unsuitable(w, uses);
-    const others = uses.length - matmuls.length;
-    const keep = reason ?? (others > 0 && shared === 'float' ? `also read by ${others} other node(s) (shared: 'float')` : undefined);
+    const nonMatMul = uses.length - matmuls.length;
+    const keep = reason ?? (nonMatMul > 0 && shared === 'float' ? `also read by ${nonMatMul} other node(s) (shared: 'float')` : undefined);
     if (keep) {
       report.kept.push({ name: w.name, reason: keep });
       continue;
     }
-    const [k, n] = w.shape as number[];
-    const q = quantizeMatrix(w.const!.data as Float32Array, k, n, options.bits, blockSize);
+    const [k, n] = stored === 'kn' ? (w.shape as number[]) : [w.shape[1] as number, w.shape[0] as number];
+    const q = quantizeMatrix(w.const!.data as Float32Array, k, n, format, stored);
     const external = { external: w.external };
-    const stem = `${w.name}.q${options.bits}`;
-    const b = graph.initializer(stem, 'uint8', [n, q.blocks, q.packed.length / (n * q.blocks)], q.packed, external);
-    const scales = graph.initializer(`${stem}.scales`, 'float32', [n, q.blocks], q.scales, external);
-    const zeroPoints = graph.initializer(`${stem}.zero_points`, 'uint8', [n, q.zeroPoints.length / n], q.zeroPoints, external);
-    const attrs: MatMulNBitsAttrs = { K: k, N: n, bits: options.bits, block_size: blockSize, accuracy_level: accuracyLevel };
-    for (const node of matmuls) node.replaceOp(matMulNBitsOp, [node.inputs[0]!, b, scales, zeroPoints], attrs);
-    if (others === 0) graph.initializers.splice(graph.initializers.indexOf(w), 1);
+    const stem = `${w.name}.q${format.bits}`;
+    const table: BlockQuantizedTable = {
+      codes: graph.initializer(stem, 'uint8', [n, q.blocks, q.packed.length / (n * q.blocks)], q.packed, external),
+      scales: graph.initializer(`${stem}.scales`, 'float32', [n, q.blocks], q.scales, external),
+      ...(q.zeroPoints ? { zeroPoints: graph.initializer(`${stem}.zero_points`, 'uint8', [n, q.zeroPoints.length / n], q.zeroPoints, external) } : {}),
+      bits: format.bits, blockSize: format.blockSize, k,
+    };
+    for (const node of matmuls) {
+      const { inputs, attrs } = matMulNBitsCall(node.inputs[0]!, table, accuracyLevel);
+      node.replaceOp(matMulNBitsOp, inputs, attrs);
+    }
+    let floatReaders = others;
+    for (const gather of gathers) {
+      const lookup = shared === 'quantized' ? rowLookup(gather, stored, consumers, graph) : undefined;
+      const why = shared !== 'quantized' ? undefined
+        : !lookup ? 'a Gather GatherBlockQuantized cannot replace'
+        : k % format.blockSize !== 0 ? `rows of ${k} are not whole blocks of ${format.blockSize}`
+        : format.bits === 4 && !format.symmetric ? '4-bit zero points are packed per row for MatMulNBits, not per block'
+        : undefined;
+      if (!lookup || why) {
+        if (why) report.kept.push({ name: w.name, reason: `lookup stays float: ${why}` });
+        floatReaders++;
+        continue;
+      }
+      const first = Math.min(...(consumers.get(lookup.rows) ?? []).map((c) => graph.nodes.indexOf(c)));
+      const rows = insertAt(graph, Number.isFinite(first) ? first : graph.nodes.length, () => gatherBlockQuantized(table, lookup.indices));
+      rewire(graph, consumers, lookup.rows, rows);
+      if (!report.lookups.includes(w.name)) report.lookups.push(w.name);
+    }
+    // serialize() leaves out nodes and initializers no output depends on any more.
+    if (floatReaders === 0) graph.initializers.splice(graph.initializers.indexOf(w), 1);
     report.quantized.push(w.name);
     report.floatBytes += w.const!.data.byteLength;
-    report.quantizedBytes += q.packed.byteLength + q.scales.byteLength + q.zeroPoints.byteLength;
+    report.quantizedBytes += q.packed.byteLength + q.scales.byteLength + (q.zeroPoints?.byteLength ?? 0);
   }
   return report;
 }

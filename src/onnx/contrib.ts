@@ -1,7 +1,8 @@
 // ONNX Runtime's contrib ops used by the decoding graph: fused attention with a KV cache, rotary
-// embedding and RMS normalization. Forward only: they have no gradient rules, so a graph that uses
+// embedding, RMS normalization, and block-quantized weights (MatMulNBits, GatherBlockQuantized). Forward only: they have no gradient rules, so a graph that uses
 // them serves inference, never training. Layouts and attributes follow ORT's ContribOperators.md.
 import { apply, defineOp, requireFloat, type Tensor } from './graph';
+import { reshape } from './ops/shape-ops';
 import { type Dim, ShapeError, formatShape } from './shape';
 
 const MS = 'com.microsoft';
@@ -138,4 +139,94 @@ const skipNormOp = defineOp<{ epsilon: number }>({
 export function skipSimplifiedLayerNorm(x: Tensor, skip: Tensor, scale: Tensor, epsilon: number): { normalized: Tensor; sum: Tensor } {
   const [normalized, , , sum] = apply(skipNormOp, [x, skip, scale], { epsilon });
   return { normalized, sum };
+}
+
+// Block-quantized weights. Layout shared by both ops: a [N, K] table (a weight's output columns, or an
+// embedding's rows) cut along K into blocks of `block_size`, uint8 codes [N, blocks, block_size * bits / 8]
+// packed low bits first along K, float32 scales [N, blocks], and w = (code - zero_point) * scale. Without
+// a zero_points input the zero point is 2^(bits - 1) (symmetric quantization, as llama.cpp's q8_0/q4_0).
+
+export interface MatMulNBitsAttrs { K: number; N: number; bits: number; block_size: number; accuracy_level: number }
+
+/** com.microsoft.MatMulNBits: A [..., K] float32 times a block-quantized B, giving [..., N]. */
+export const matMulNBitsOp = defineOp<MatMulNBitsAttrs>({
+  opType: 'MatMulNBits',
+  domain: MS,
+  attrKinds: { K: 'int', N: 'int', bits: 'int', block_size: 'int', accuracy_level: 'int' },
+  infer: (xs, attrs) => {
+    const a = xs[0]!;
+    const inner = a.shape[a.rank - 1];
+    if (a.dtype !== 'float32' || a.rank < 2 || (typeof inner === 'number' && inner !== attrs.K)) {
+      throw new ShapeError(`MatMulNBits: expects float32 A [..., ${attrs.K}], got ${a}`);
+    }
+    return [{ dtype: 'float32', shape: [...a.shape.slice(0, -1), attrs.N] }];
+  },
+});
+
+export interface GatherBlockQuantizedAttrs { bits: number; block_size: number; gather_axis: number; quantize_axis: number }
+
+/** com.microsoft.GatherBlockQuantized, uint8 data (the CPU kernel gathers along axis 0 only). */
+export const gatherBlockQuantizedOp = defineOp<GatherBlockQuantizedAttrs>({
+  opType: 'GatherBlockQuantized',
+  domain: MS,
+  attrKinds: { bits: 'int', block_size: 'int', gather_axis: 'int', quantize_axis: 'int' },
+  infer: ([data, indices, scales], attrs) => {
+    const d = data!;
+    requireDType('GatherBlockQuantized', d, 'uint8', 'data');
+    if (indices!.dtype !== 'int64' && indices!.dtype !== 'int32') throw new ShapeError(`GatherBlockQuantized: indices must be int32 or int64, got ${indices}`);
+    if (scales!.rank !== d.rank) throw new ShapeError(`GatherBlockQuantized: scales ${scales} must have the rank of data ${d}`);
+    if (attrs.gather_axis !== 0 || attrs.quantize_axis !== d.rank - 1) {
+      throw new ShapeError('GatherBlockQuantized: uint8 data gathers along axis 0 and is quantized along its last axis');
+    }
+    // Codes are packed along the last axis: its logical length is bytes * 8 / bits.
+    const last = d.shape[d.rank - 1];
+    const logical = typeof last === 'number' ? (last * 8) / attrs.bits : null;
+    return [{ dtype: scales!.dtype, shape: [...indices!.shape, ...d.shape.slice(1, -1), logical] }];
+  },
+});
+
+export interface BlockQuantizedTable {
+  /** uint8 [N, blocks, blockSize * bits / 8]. */
+  codes: Tensor;
+  /** float32 [N, blocks]. */
+  scales: Tensor;
+  /** uint8 [N, ceil(blocks * bits / 8)], or absent: symmetric, zero point 2^(bits - 1). */
+  zeroPoints?: Tensor;
+  bits: number;
+  blockSize: number;
+  /** K: the logical row length (the blocks may pad it). */
+  k: number;
+}
+
+/** MatMulNBits' inputs and attributes for x [..., K] times the table's transpose (a rewrite pass swaps them into a MatMul node). */
+export function matMulNBitsCall(x: Tensor, table: BlockQuantizedTable, accuracyLevel: number): { inputs: Tensor[]; attrs: MatMulNBitsAttrs } {
+  const attrs: MatMulNBitsAttrs = { K: table.k, N: table.codes.shape[0] as number, bits: table.bits, block_size: table.blockSize, accuracy_level: accuracyLevel };
+  return { inputs: table.zeroPoints ? [x, table.codes, table.scales, table.zeroPoints] : [x, table.codes, table.scales], attrs };
+}
+
+/** x [..., K] times the table's transpose. accuracy_level 4 lets the CPU kernel quantize x to int8 per block. */
+export function matMulNBits(x: Tensor, table: BlockQuantizedTable, accuracyLevel: number): Tensor {
+  const { inputs, attrs } = matMulNBitsCall(x, table, accuracyLevel);
+  return apply(matMulNBitsOp, inputs, attrs)[0];
+}
+
+/**
+ * Rows `indices` of the table, dequantized: [...indices, K] float32. The kernel reads the codes block by
+ * block ([N, blocks, block] logically, quantized along the last axis), so the scales go in as
+ * [N, blocks, 1], and the result is reshaped to whole rows. K must be a multiple of the block size.
+ */
+export function gatherBlockQuantized(table: BlockQuantizedTable, indices: Tensor): Tensor {
+  const [n, blocks] = table.scales.shape as number[];
+  if (table.k !== blocks * table.blockSize) throw new ShapeError(`GatherBlockQuantized: rows of ${table.k} do not fill ${blocks} blocks of ${table.blockSize}`);
+  const scales = reshape(table.scales, [n, blocks, 1]);
+  const zeroPoints = table.zeroPoints ? reshapeZeroPoints(table, n, blocks) : undefined;
+  const attrs: GatherBlockQuantizedAttrs = { bits: table.bits, block_size: table.blockSize, gather_axis: 0, quantize_axis: 2 };
+  const blocksOut = apply(gatherBlockQuantizedOp, [table.codes, indices, scales, zeroPoints], attrs)[0];
+  return reshape(blocksOut, [...indices.shape.map(() => 0), table.k]);
+}
+
+/** MatMulNBits packs the zero points of a row's blocks together; GatherBlockQuantized wants one per block. */
+function reshapeZeroPoints(table: BlockQuantizedTable, n: number, blocks: number): Tensor {
+  if (table.bits === 8) return reshape(table.zeroPoints!, [n, blocks, 1]);
+  throw new ShapeError('GatherBlockQuantized: 4-bit zero points packed per row are not supported here; quantize the table symmetrically');
 }

@@ -23,12 +23,23 @@ export class ModelOutputError extends Error {
 /** Tokens whose tempered logit is this far below the best carry < e^-30 each: left out of top-p. */
 const NEGLIGIBLE = 30;
 
-function logSumExp(values: ArrayLike<number>, scale: number): number {
+/**
+ * log sum exp(values * scale) and the first index of the largest value, in one pass: the running
+ * sum is rescaled whenever the maximum grows, so a greedy step reads its logits once.
+ */
+function logSumExpArgmax(values: ArrayLike<number>, scale: number): { normalizer: number; argmax: number } {
   let max = -Infinity;
-  for (let i = 0; i < values.length; i++) max = Math.max(max, values[i] * scale);
   let sum = 0;
-  for (let i = 0; i < values.length; i++) sum += Math.exp(values[i] * scale - max);
-  return max + Math.log(sum);
+  let argmax = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] * scale;
+    if (v > max) {
+      sum = sum * Math.exp(max - v) + 1;
+      max = v;
+      argmax = i;
+    } else if (v !== -Infinity) sum += Math.exp(v - max); // NaN gets here too, and spoils the sum
+  }
+  return { normalizer: max + Math.log(sum), argmax };
 }
 
 export type SamplingParams = Pick<GenerationSettings, 'temperature' | 'topP' | 'topK' | 'repetitionPenalty'>;
@@ -41,7 +52,7 @@ export type SamplingParams = Pick<GenerationSettings, 'temperature' | 'topP' | '
 export function chooseToken(logits: Float32Array, previous: Iterable<number>, params: SamplingParams, random: () => number): TokenChoice {
   const greedy = params.temperature === 0;
   const scale = greedy ? 1 : 1 / params.temperature;
-  const normalizer = logSumExp(logits, scale);
+  const { normalizer, argmax } = logSumExpArgmax(logits, scale);
   // One NaN or +Infinity makes the normalizer NaN; all -Infinity makes it -Infinity: free to check.
   if (!Number.isFinite(normalizer)) {
     throw new ModelOutputError('the model produced non-finite logits: its weights are broken (NaN or infinite values). Re-download or re-export the model.');
@@ -55,6 +66,8 @@ export function chooseToken(logits: Float32Array, previous: Iterable<number>, pa
     }
   }
   const pick = (token: number, samplingLogprob: number): TokenChoice => ({ token, logprob: logits[token] * scale - normalizer, samplingLogprob });
+  // Greedy without a penalty: the argmax of the pass above; no copy, no sort.
+  if (greedy && penalized === logits) return pick(argmax, 0);
   if (greedy) {
     let best = 0;
     for (let i = 1; i < penalized.length; i++) if (penalized[i] > penalized[best]) best = i;

@@ -74,3 +74,20 @@ test('the same seed gives the same choices', () => {
   assert.deepEqual(run(9), run(9));
   assert.notDeepEqual(run(9), run(10));
 });
+
+test('the one-pass normalizer: a maximum that keeps growing, -Infinity entries, ties to the first index', () => {
+  // Rising logits rescale the running sum at every element; -Infinity entries (masked tokens) add nothing.
+  const rising = Float32Array.from({ length: 2000 }, (_, i) => (i % 7 === 3 ? -Infinity : i / 40));
+  for (const params of [{ ...base, temperature: 0 }, { ...base, temperature: 0.7 }]) {
+    const t = params.temperature || 1;
+    const expected = logSoftmax(Array.from(rising, (v) => (v === -Infinity ? -1e30 : v)), t);
+    const choice = chooseToken(rising, [], params, seededRandom(2));
+    assert.ok(Math.abs(choice.logprob - expected[choice.token]) < 1e-6, `${choice.logprob} vs ${expected[choice.token]}`);
+  }
+  assert.equal(chooseToken(rising, [], { ...base, temperature: 0 }, () => 0.5).token, 1999);
+  assert.equal(chooseToken(Float32Array.from([1, 3, 2, 3]), [], { ...base, temperature: 0 }, () => 0.5).token, 1);
+  // Every logit -Infinity, or a NaN: refused, greedy or not.
+  for (const bad of [Float32Array.from([-Infinity, -Infinity]), Float32Array.from([1, NaN, 2])]) {
+    for (const temperature of [0, 1]) assert.throws(() => chooseToken(bad, [], { ...base, temperature }, () => 0.5), /non-finite logits/);
+  }
+});

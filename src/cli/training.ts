@@ -116,7 +116,7 @@ const trainCommand: Command = {
     '         [--lora-r N] [--lora-alpha N] [--seed N] [--held-out F] [--batch-size N] [--leader-every K]',
     '         [--leader-free-kl] [--max-new-tokens N] [--device DEVICE] [--json-progress] [--dry-run [--json]]',
     '         [--follower-beta X] [--no-rloo] [--eos-penalty X] [--separate-adapters] [--temperature T]',
-    '         [--drafts-per-prompt N] [--refinements-per-draft N]',
+    '         [--drafts-per-prompt N] [--refinements-per-draft N] [--no-activate]',
     '',
     'Runs in a separate process. Versions go to DIR/adapters/vNNNN (PEFT files + meta.json); DIR/active.json',
     'switches to the new version only after a successful run. --leader equal to --follower (or "same")',
@@ -124,6 +124,7 @@ const trainCommand: Command = {
     'Offline (default) trains on the logged decisions; online samples fresh drafts and refinements for the',
     'store\'s contexts and scores them with a programmatic judge (--judge shorter|longer).',
     '--json-progress prints every progress message as one JSON line on stdout.',
+    '--no-activate saves the new version without activating it (the editor offers it with its evaluation).',
     '--dry-run trains nothing (no --out needed): it prints the game samples the store\'s decisions make for this',
     'model (held-out ones included; docs/training.md says how decisions map to samples). With --json, one line each:',
     '{"role", "record", "prompt" (as rendered for the model), "completion", "score" (Follower 1-p, Leader p), "behaviour"}.',
@@ -144,7 +145,7 @@ const trainCommand: Command = {
     ...commonOptions, out: { type: 'string' }, leader: { type: 'string' }, mode: { type: 'string' }, judge: { type: 'string' },
     steps: { type: 'string' }, epochs: { type: 'string' }, lr: { type: 'string' }, beta: { type: 'string' }, 'follower-weight': { type: 'string' },
     kl: { type: 'string' }, 'lora-r': { type: 'string' }, 'lora-alpha': { type: 'string' }, 'batch-size': { type: 'string' },
-    'leader-every': { type: 'string' }, 'leader-free-kl': { type: 'boolean' }, 'json-progress': { type: 'boolean' }, 'max-new-tokens': { type: 'string' },
+    'leader-every': { type: 'string' }, 'leader-free-kl': { type: 'boolean' }, 'json-progress': { type: 'boolean' }, 'no-activate': { type: 'boolean' }, 'max-new-tokens': { type: 'string' },
     'dry-run': { type: 'boolean' }, json: { type: 'boolean' },
     device: { type: 'string' }, 'follower-beta': { type: 'string' }, 'no-rloo': { type: 'boolean' }, 'eos-penalty': { type: 'string' },
     'separate-adapters': { type: 'boolean' }, temperature: { type: 'string' }, 'drafts-per-prompt': { type: 'string' }, 'refinements-per-draft': { type: 'string' },
@@ -185,7 +186,7 @@ const trainCommand: Command = {
       }
       : undefined;
     const json = Boolean(args.values['json-progress']);
-    const run = startTraining({ modelDir: followerDir, outRoot: out, samples: train, heldOut, records, settings, online, baseModel: requireString(args, 'follower', this) }, (m) => {
+    const run = startTraining({ modelDir: followerDir, outRoot: out, samples: train, heldOut, records, settings, online, baseModel: requireString(args, 'follower', this), activate: !args.values['no-activate'] }, (m) => {
       if (json) io.stdout(JSON.stringify(m) + '\n');
       else {
         const line = describe(m);
@@ -207,7 +208,7 @@ const trainCommand: Command = {
       // The editor reads --json-progress: it gets the reason as a message of its own.
       if (json) io.stdout(JSON.stringify({ type: 'not-activated', version: outcome.version, reason: notActivated }) + '\n');
       else io.stdout(`${notActivatedMessage(outcome.version, out, notActivated)}\n`);
-    } else if (!json) io.stdout(`activated ${outcome.version} in ${out} (held-out accuracy ${fixed(outcome.meta.metrics.heldOutAccuracy ?? null, 3)})\n`);
+    } else if (!json) io.stdout(`${args.values['no-activate'] ? 'saved (--no-activate)' : 'activated'} ${outcome.version} in ${out} (held-out accuracy ${fixed(outcome.meta.metrics.heldOutAccuracy ?? null, 3)})\n`);
     return 0;
   },
 };

@@ -13,7 +13,7 @@ import type { AdamW } from '../onnx';
 import { notActivatedReason } from './activation';
 import { TrainingInputError, validateSample } from './data';
 import { evaluateSamples } from './evaluate';
-import { judgeByName } from './judges';
+import { loadJudge } from './judges';
 import { followerWinRate, trainOnline, type OnlineTask } from './online';
 import { Policy } from './policy';
 import type { TrainJob, WorkerMessage } from './protocol';
@@ -80,7 +80,7 @@ export async function runJob(job: TrainJob, emit: (m: WorkerMessage) => void, ca
     let winRateBefore: number | null = null;
     if (job.online && sampler) {
       const { followerSuffix, judge, prompts, maxNewTokens, temperature, eos } = job.online;
-      task = { prompts, followerPrompt: (x, y) => [...x, ...y, ...followerSuffix], judge: judgeByName(judge), sampling: { maxNewTokens, temperature, eos } };
+      task = { prompts, followerPrompt: (x, y) => [...x, ...y, ...followerSuffix], judge: await loadJudge(judge, job.modelDir), sampling: { maxNewTokens, temperature, eos } };
       winRateBefore = await followerWinRate(sampler, task, base, start, settings.seed);
       emit({ type: 'winrate', phase: 'before', value: winRateBefore });
     }
@@ -119,7 +119,7 @@ export async function runJob(job: TrainJob, emit: (m: WorkerMessage) => void, ca
     }
     const meta = readMeta(job.outRoot, version);
     // Nothing measured it (no held-out pair, no judge): kept for the user to activate, never made active silently.
-    if (notActivatedReason(meta) === null) activate(job.outRoot, version);
+    if (job.activate !== false && notActivatedReason(meta) === null) activate(job.outRoot, version);
     rmSync(runDir, { recursive: true, force: true });
     return { version, meta };
   } finally {

@@ -22,6 +22,8 @@ export interface TrainJob {
   startFrom?: string | null;
   /** Online mode: fresh samples from the Leader and the Follower, scored by a named judge. */
   online?: OnlineJob;
+  /** false: save the new version without activating it (the editor asks the user first). Default true. */
+  activate?: boolean;
 }
 
 export interface OnlineJob {

@@ -1,0 +1,39 @@
+// `slhf train --no-activate` (issue 19): the editor offers a new version with its evaluation instead of
+// switching to it silently, so its run must save the version and leave active.json alone, even when
+// the version was evaluated (which would otherwise activate it).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { main } from '../../../src/cli';
+import { createLogger, PreferenceStore } from '../../../src/store';
+import { listVersions, readActive, readMeta } from '../../../src/training/versions';
+import { decisionRecords, tinyFixture, type TinyFixture } from './fixtures';
+
+let f: TinyFixture;
+before(async () => {
+  f = await tinyFixture();
+});
+after(() => f.cleanup());
+
+async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), stdin: async () => '' });
+  return { code, stdout, stderr };
+}
+
+test('--no-activate saves an evaluated version without activating it; without the flag the next run activates', async () => {
+  const storeDir = join(f.dir, 'store');
+  const store = await PreferenceStore.open(storeDir, { logger: createLogger({ level: 'silent' }) });
+  await store.putMany(decisionRecords(20));
+  const out = join(f.dir, 'out');
+  const saved = await cli('train', '--store', storeDir, '--follower', f.modelDir, '--out', out, '--steps', '2', '--lora-r', '4', '--no-activate');
+  assert.equal(saved.code, 0, saved.stderr);
+  assert.equal(typeof readMeta(out, 'v0001').metrics.heldOutAccuracy, 'number', 'the version was evaluated');
+  assert.match(saved.stdout, /^saved \(--no-activate\) v0001 in /);
+  assert.equal(readActive(out), null);
+  const activated = await cli('train', '--store', storeDir, '--follower', f.modelDir, '--out', out, '--steps', '2', '--lora-r', '4');
+  assert.equal(activated.code, 0, activated.stderr);
+  assert.deepEqual(listVersions(out), ['v0001', 'v0002']);
+  assert.equal(readActive(out)?.version, 'v0002');
+});

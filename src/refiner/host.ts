@@ -1,6 +1,8 @@
 // Hosts the Leader and Follower models: loaded lazily on first use, unloaded after an idle time,
 // held once when both roles resolve to the same folder, and the Follower's adapter version switched
 // without touching the Leader. Runs wherever generation runs (the worker).
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { explainProviderFailure } from '../onnx/provider-hints';
 import { readJson } from '../models/checkpoint';
@@ -17,6 +19,39 @@ export interface HostOptions extends SourceOptions {
   idleUnloadMs?: number;
   /** The memory the generating process may use; a round that would not fit is refused. Default: defaultMemoryLimitBytes(). */
   memoryLimitBytes?: number;
+  /** Threads inside one op of the model (ORT intraOpNumThreads); 0 lets ORT choose. Default: refinerThreads(). */
+  threads?: number;
+}
+
+/**
+ * Physical cores this process may use, on Linux (/proc/cpuinfo's distinct physical and core ids,
+ * capped by the CPUs it is allowed); null elsewhere. Hyper-threads share a core's vector units, so
+ * a matmul-bound decode gains nothing from them and loses to their contention.
+ */
+export function physicalCores(cpuinfo?: string): number | null {
+  try {
+    const text = cpuinfo ?? readFileSync('/proc/cpuinfo', 'utf8');
+    const cores = new Set<string>();
+    for (const block of text.split(/\n\s*\n/)) {
+      const field = (name: string) => new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(block)?.[1];
+      const core = field('core id');
+      if (core !== undefined) cores.add(`${field('physical id') ?? 0}:${core}`);
+    }
+    return cores.size > 0 ? Math.min(cores.size, availableParallelism()) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The refiner's op-thread count: $SLHF_THREADS when set, else the physical cores, else 0 (ORT's choice). */
+export function refinerThreads(env: NodeJS.ProcessEnv = process.env): number {
+  const set = env.SLHF_THREADS?.trim();
+  if (set) {
+    const n = Number(set);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`SLHF_THREADS must be a whole number of threads (0: ONNX Runtime chooses), got ${JSON.stringify(set)}`);
+    return n;
+  }
+  return physicalCores() ?? 0;
 }
 
 export interface RoleConfig {
@@ -64,7 +99,7 @@ function serially<T>(fn: () => Promise<T>): Promise<T> {
   return next;
 }
 
-async function loadTransformers(source: ModelSource, device: DeviceSetting, memoryLimitBytes: number, log: (m: string) => void): Promise<LoadedModel> {
+async function loadTransformers(source: ModelSource, device: DeviceSetting, memoryLimitBytes: number, threads: number, log: (m: string) => void): Promise<LoadedModel> {
   const { env, AutoModelForCausalLM, AutoTokenizer } = await import('@huggingface/transformers');
   return serially(async () => {
     env.allowRemoteModels = false;
@@ -77,15 +112,17 @@ async function loadTransformers(source: ModelSource, device: DeviceSetting, memo
     // Named, because transformers.js would otherwise pick a dtype by device; our exports are fp32
     // unless the user exported a half or quantized folder and pointed us at it.
     const dtype = (exportedDType(source.dir) ?? 'fp32') as any;
+    // One sequence at a time: ops run one after another, each on `threads` threads.
+    const session_options = threads > 0 ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {};
     let model: any;
     let used = wanted;
     try {
-      model = await AutoModelForCausalLM.from_pretrained(id, { device: wanted as any, dtype });
+      model = await AutoModelForCausalLM.from_pretrained(id, { device: wanted as any, dtype, session_options });
     } catch (err) {
       if (wanted === 'cpu') throw err;
       log(`device ${wanted} is not available (${explainProviderFailure(wanted, (err as Error).message)}); falling back to cpu`);
       used = 'cpu';
-      model = await AutoModelForCausalLM.from_pretrained(id, { device: 'cpu', dtype });
+      model = await AutoModelForCausalLM.from_pretrained(id, { device: 'cpu', dtype, session_options });
     }
     const config = JSON.parse(readModelText(join(source.dir, 'config.json')));
     const generation = readJson(join(source.dir, 'generation_config.json'));
@@ -148,7 +185,8 @@ export class ModelHost {
     this.bound.set(role, key);
     let entry = this.entries.get(key);
     if (!entry) {
-      entry = { loading: loadTransformers(source, this.options.device ?? 'auto', this.options.memoryLimitBytes ?? defaultMemoryLimitBytes(), this.log), users: 0, timer: null };
+      const { device = 'auto', memoryLimitBytes = defaultMemoryLimitBytes(), threads = refinerThreads() } = this.options;
+      entry = { loading: loadTransformers(source, device, memoryLimitBytes, threads, this.log), users: 0, timer: null };
       this.entries.set(key, entry);
       entry.loading.catch(() => this.entries.get(key) === entry && this.entries.delete(key));
     }

@@ -4,11 +4,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseDecoderConfig } from '../../../src/models/config';
 import { initLoraAdapter } from '../../../src/models/lora';
 import { savePeftAdapter } from '../../../src/models/peft';
-import { ModelHost, type LoadedModel } from '../../../src/refiner/host';
+import { ModelHost, physicalCores, refinerThreads, type LoadedModel } from '../../../src/refiner/host';
 import { refine } from '../../../src/refiner/loop';
 import { exportedDType, prepareModel } from '../../../src/refiner/model-source';
 import { exportOnnx } from '../../../src/models/export';
@@ -193,4 +194,19 @@ test('an unavailable device falls back to the CPU with the reason logged', async
   const [r] = results(await collect(refine(host, draft)));
   assert.ok(r.tokenIds.length > 0);
   await host.unloadAll();
+});
+
+test('op threads: physical cores from /proc/cpuinfo (hyper-threads count once), SLHF_THREADS overrides', () => {
+  const cpu = (physical: number, core: number) => `processor\t: ${physical * 10 + core}\nphysical id\t: ${physical}\ncore id\t\t: ${core}\n`;
+  // Two cores, two hyper-threads each: four processor blocks, two cores.
+  const smt = [cpu(0, 0), cpu(0, 1), cpu(0, 0), cpu(0, 1)].join('\n');
+  assert.equal(physicalCores(smt), Math.min(2, availableParallelism()));
+  // Core ids repeat across sockets: one core on each of two sockets is two cores.
+  assert.equal(physicalCores([cpu(0, 0), cpu(1, 0)].join('\n')), Math.min(2, availableParallelism()));
+  assert.equal(physicalCores([cpu(0, 0), cpu(0, 0)].join('\n')), 1);
+  assert.equal(physicalCores('processor\t: 0\nmodel name\t: x\n'), null); // no core ids (some ARM kernels)
+  assert.equal(refinerThreads({ SLHF_THREADS: '3' }), 3);
+  assert.equal(refinerThreads({ SLHF_THREADS: '0' }), 0);
+  assert.throws(() => refinerThreads({ SLHF_THREADS: 'many' }), /SLHF_THREADS must be a whole number/);
+  assert.equal(refinerThreads({}), physicalCores() ?? 0);
 });

@@ -6,6 +6,8 @@ import { registerSlhfCommands, runSlhfCommand, type CommandFeatures } from './ui
 import { AcceptedEditWatcher } from './ui/editWatch';
 import { HistoryService } from './ui/history';
 import { HistoryActions } from './ui/historyActions';
+import { HarperGuard } from './ui/inlineGuard';
+import { InlineReview } from './ui/inlineReview';
 import type { VersionList } from './ui/panelProtocol';
 import { PANEL_VIEW_ID, PanelViewProvider } from './ui/panelView';
 import { RefineFlow, type StreamEvent } from './ui/refineFlow';
@@ -52,7 +54,9 @@ export function activate(context: vscode.ExtensionContext): SlhfExtensionApi {
   const refiner = new RefinerService(context.extensionUri, context.globalStorageUri, TrainingRunner.adaptersRoot(context.globalStorageUri), log);
   const trainer = new TrainingRunner(context.extensionUri, context.globalStorageUri, history.location, log);
   const edits = new AcceptedEditWatcher((id, decision) => history.decide(id, decision), log);
-  const review = new ReviewController(documents, history, edits, log);
+  const inline = new InlineReview();
+  const guard = new HarperGuard(log);
+  const review = new ReviewController(documents, history, edits, log, inline, guard);
   const flow = new RefineFlow(refiner, history, review, edits, log);
   const actions = new HistoryActions(history, documents, log);
   const status = createStatusBar();
@@ -67,7 +71,9 @@ export function activate(context: vscode.ExtensionContext): SlhfExtensionApi {
       return flow.refineSelection();
     },
     draftAndRefine: (instruction) => flow.draftAndRefine(instruction),
-    accept: (conflict) => review.accept(conflict),
+    accept: (conflict, flagged) => review.accept(conflict, flagged),
+    decideChange: (choice, hunk) => review.decideHunk(choice, hunk),
+    showReviewDiff: () => review.showDiff(),
     reject: () => review.reject(),
     step: (delta) => review.step(delta),
     retry: () => review.retry(),
@@ -121,9 +127,9 @@ export function activate(context: vscode.ExtensionContext): SlhfExtensionApi {
   const refreshPanel = () => void Promise.all([panel.refreshHistory(), panel.refreshTraining()]).catch((error: Error) => log.error(`panel refresh: ${error.message}`));
 
   context.subscriptions.push(
-    log, documents, history, refiner, trainer, edits, review, flow, panel, status.item,
+    log, documents, history, refiner, trainer, edits, review, inline, guard, flow, panel, status.item,
     ...registerSlhfCommands(features, log),
-    vscode.workspace.registerTextDocumentContentProvider(REVIEW_SCHEME, documents),
+    vscode.workspace.registerFileSystemProvider(REVIEW_SCHEME, documents, { isCaseSensitive: true }),
     vscode.window.registerWebviewViewProvider(PANEL_VIEW_ID, panel, { webviewOptions: { retainContextWhenHidden: true } }),
     refiner.onDidChangeStatus((s) => {
       status.update(s);

@@ -2,7 +2,8 @@
 // Each handler returns a CommandOutcome from executeCommand, so the panel and the tests can see it.
 import * as vscode from 'vscode';
 import type { FlowOutcome } from './refineFlow';
-import { CONFLICT_CHOICES, type ConflictChoice } from './review';
+import type { HunkChoice } from './hunks';
+import { CONFLICT_CHOICES, type ConflictChoice, type FlaggedChoice } from './review';
 
 export type SlhfCommandId =
   | 'slhf.refineSelection'
@@ -13,6 +14,9 @@ export type SlhfCommandId =
   | 'slhf.previousRound'
   | 'slhf.nextRound'
   | 'slhf.retryRefinement'
+  | 'slhf.acceptChange'
+  | 'slhf.rejectChange'
+  | 'slhf.showReviewDiff'
   | 'slhf.cancelRefinement'
   | 'slhf.showHistory'
   | 'slhf.exportHistory'
@@ -33,14 +37,18 @@ export interface CommandFeatures {
   /** Opens a sample sentence in a new document and refines it (the walkthrough's first step). */
   trySample(): Promise<FlowOutcome>;
   draftAndRefine(instruction?: string): Promise<FlowOutcome>;
-  accept(conflict?: ConflictChoice): Promise<FlowOutcome>;
+  accept(conflict?: ConflictChoice, flagged?: FlaggedChoice): Promise<FlowOutcome>;
+  /** Accepts or rejects one change of the shown round (`hunk`, else the one at the cursor, else the first undecided). */
+  decideChange(choice: HunkChoice, hunk?: number): Promise<FlowOutcome>;
+  /** Opens the side-by-side diff of the review, where the proposal is editable. */
+  showReviewDiff(): Promise<FlowOutcome>;
   reject(): Promise<FlowOutcome>;
   step(delta: -1 | 1): Promise<FlowOutcome>;
   retry(): Promise<FlowOutcome>;
   cancel(): FlowOutcome;
   showHistory(): Promise<FlowOutcome>;
   exportHistory(): Promise<FlowOutcome>;
-  train(options?: { epochs?: number }): Promise<FlowOutcome>;
+  train(options?: { epochs?: number; activate?: boolean }): Promise<FlowOutcome>;
   selectModels(): Promise<FlowOutcome>;
   installCudaSupport(): Promise<FlowOutcome>;
 }
@@ -52,6 +60,11 @@ function option(arg: unknown, key: string): unknown {
   return typeof arg === 'object' && arg !== null ? (arg as Record<string, unknown>)[key] : undefined;
 }
 
+function hunkArg(arg: unknown): number | undefined {
+  const hunk = option(arg, 'hunk');
+  return Number.isInteger(hunk) && (hunk as number) >= 0 ? (hunk as number) : undefined;
+}
+
 export const commandTable: Readonly<Record<SlhfCommandId, { readonly title: string; readonly run: Handler }>> = {
   'slhf.refineSelection': { title: 'Refine Selection', run: (f) => f.refineSelection() },
   'slhf.trySample': { title: 'Refine a Sample Sentence', run: (f) => f.trySample() },
@@ -61,12 +74,21 @@ export const commandTable: Readonly<Record<SlhfCommandId, { readonly title: stri
   },
   'slhf.acceptRefinement': {
     title: 'Accept Refinement',
-    // { conflict: 'rerun' | 'apply' | 'discard' } answers the "document changed" question up front.
+    // { conflict: 'rerun' | 'apply' | 'discard' } answers the "document changed" question up front,
+    // { flagged: 'apply' | 'keep-reviewing' } the "this round may have damaged your text" one.
     run: (f, arg) => {
       const conflict = option(arg, 'conflict');
-      return f.accept((CONFLICT_CHOICES as readonly unknown[]).includes(conflict) ? (conflict as ConflictChoice) : undefined);
+      const flagged = option(arg, 'flagged');
+      return f.accept(
+        (CONFLICT_CHOICES as readonly unknown[]).includes(conflict) ? (conflict as ConflictChoice) : undefined,
+        flagged === 'apply' || flagged === 'keep-reviewing' ? flagged : undefined,
+      );
     },
   },
+  // { hunk: n } (0-based) names the change; the CodeLens above each change passes it.
+  'slhf.acceptChange': { title: 'Accept Change', run: (f, arg) => f.decideChange('accepted', hunkArg(arg)) },
+  'slhf.rejectChange': { title: 'Reject Change', run: (f, arg) => f.decideChange('rejected', hunkArg(arg)) },
+  'slhf.showReviewDiff': { title: 'Show Side-by-Side Diff (Edit the Proposal)', run: (f) => f.showReviewDiff() },
   'slhf.rejectRefinement': { title: 'Reject Refinement', run: (f) => f.reject() },
   'slhf.previousRound': { title: 'Show Previous Round', run: (f) => f.step(-1) },
   'slhf.nextRound': { title: 'Show Next Round', run: (f) => f.step(1) },
@@ -76,10 +98,15 @@ export const commandTable: Readonly<Record<SlhfCommandId, { readonly title: stri
   'slhf.exportHistory': { title: 'Export Preference Pairs', run: (f) => f.exportHistory() },
   'slhf.trainFollower': {
     title: 'Train on My Decisions',
-    // { epochs } shortens a run (tests); the palette uses the trainer's defaults.
+    // { epochs } shortens a run (tests); { activate: true | false } answers the "activate the new
+    // version?" offer ahead; the palette uses the trainer's defaults and asks.
     run: (f, arg) => {
       const epochs = option(arg, 'epochs');
-      return f.train(Number.isInteger(epochs) && (epochs as number) >= 1 ? { epochs: epochs as number } : undefined);
+      const activate = option(arg, 'activate');
+      return f.train({
+        ...(Number.isInteger(epochs) && (epochs as number) >= 1 ? { epochs: epochs as number } : {}),
+        ...(typeof activate === 'boolean' ? { activate } : {}),
+      });
     },
   },
   'slhf.selectModels': { title: 'Select Models', run: (f) => f.selectModels() },

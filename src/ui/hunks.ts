@@ -130,18 +130,29 @@ export function changeSize(original: string, proposal: string): ChangeSize {
   return { originalWords: words(original).length, proposalWords: words(proposal).length, kept, changed };
 }
 
+/** One reason to look twice: a short title for the review's row, and the whole sentence for the question. */
+export interface Flag {
+  readonly title: string;
+  readonly detail: string;
+}
+
 /**
- * Why a proposal needs a second look before it replaces the original, one line each; empty when it
- * looks like an ordinary edit. A truncated or garbled round (issue 19: a result 90% shorter than its
- * input looked the same as a good one) trips one of these.
+ * Why a proposal needs a second look before it replaces the original; empty when it looks like an
+ * ordinary edit. A truncated or garbled round (issue 19: a result 90% shorter than its input
+ * looked the same as a good one) trips one of these.
  */
-export function proposalFlags(original: string, proposal: string): string[] {
+export function proposalFlags(original: string, proposal: string): Flag[] {
   const size = changeSize(original, proposal);
   if (size.originalWords < MIN_WORDS_TO_FLAG) return [];
-  const flags: string[] = [];
+  const flags: Flag[] = [];
   const deleted = (size.originalWords - size.proposalWords) / size.originalWords;
-  if (deleted > DELETED_SHARE) flags.push(`It deletes ${Math.round(deleted * 100)}% of the words (${size.originalWords} -> ${size.proposalWords}).`);
-  if (size.changed > CHANGED_PER_KEPT * size.kept) flags.push(`It changes ${size.changed} of the ${size.originalWords} words and keeps ${size.kept}.`);
+  if (deleted > DELETED_SHARE) {
+    const share = Math.round(deleted * 100);
+    flags.push({ title: `deletes ${share}% of the words`, detail: `It deletes ${share}% of the words (${size.originalWords} -> ${size.proposalWords}).` });
+  }
+  if (size.changed > CHANGED_PER_KEPT * size.kept) {
+    flags.push({ title: `changes ${size.changed}, keeps ${size.kept} words`, detail: `It changes ${size.changed} of the ${size.originalWords} words and keeps ${size.kept}.` });
+  }
   return flags;
 }
 

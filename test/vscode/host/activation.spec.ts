@@ -10,7 +10,7 @@ import { test } from './runner';
 const extensionId = 'slhf-refine.slhf-refine';
 const expectedCommands = [
   'slhf.refineSelection', 'slhf.trySample', 'slhf.draftAndRefine', 'slhf.acceptRefinement', 'slhf.rejectRefinement',
-  'slhf.previousRound', 'slhf.nextRound', 'slhf.retryRefinement', 'slhf.cancelRefinement',
+  'slhf.previousRound', 'slhf.nextRound', 'slhf.retryRefinement', 'slhf.acceptChange', 'slhf.rejectChange', 'slhf.showReviewDiff', 'slhf.cancelRefinement',
   'slhf.showHistory', 'slhf.exportHistory', 'slhf.trainFollower', 'slhf.selectModels', 'slhf.installCudaSupport',
 ];
 

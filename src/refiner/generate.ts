@@ -13,7 +13,7 @@ import { chooseToken, type TokenChoice } from './sampler';
 import type { LoadedModel } from './host';
 import { seededRandom } from '../models/seeded-random';
 import type { GeneratedText, GenerationSettings, Role, StopReason } from './settings';
-import { DEFAULT_DRAFT_TOKENS, emptySpeculationCounters, lookupDraft, type SpeculationCounters } from './speculation';
+import { draftTokensSetting, emptySpeculationCounters, lookupDraft, type SpeculationCounters } from './speculation';
 
 export interface GenerateInput {
   role: Role;
@@ -27,7 +27,7 @@ export interface GenerateInput {
   settings: GenerationSettings & { seed: number };
   /** Caps the model's context (tokens), e.g. to bound memory. */
   contextLimit?: number;
-  /** Tokens drafted per step from the text being refined (speculation.ts); 0 turns speculation off. */
+  /** Tokens drafted per step from the text being refined (speculation.ts); 0 turns speculation off. Default: draftTokensSetting(). */
   draftTokens?: number;
   signal?: AbortSignal;
   onChunk?: (chunk: string) => void;
@@ -69,7 +69,7 @@ export async function generateText(loaded: LoadedModel, input: GenerateInput, co
   const t0 = performance.now();
   let firstTokenAt: number | null = null;
   let stopString = false;
-  const maxDraft = input.draftTokens ?? DEFAULT_DRAFT_TOKENS;
+  const maxDraft = input.draftTokens ?? draftTokensSetting();
   const speculation = emptySpeculationCounters();
 
   /** The prompt and every emitted token: what the repetition penalty and the lookup read. */

@@ -10,6 +10,15 @@ export const MAX_NGRAM = 3;
 /** Drafted tokens per verifying pass, at most (measured in bench/refinement.bench.ts; BENCHMARKS.md). */
 export const DEFAULT_DRAFT_TOKENS = 8;
 
+/** Tokens to draft per pass: $SLHF_DRAFT_TOKENS when set (0 turns speculation off), else the default. */
+export function draftTokensSetting(env: NodeJS.ProcessEnv = process.env): number {
+  const set = env.SLHF_DRAFT_TOKENS?.trim();
+  if (!set) return DEFAULT_DRAFT_TOKENS;
+  const n = Number(set);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`SLHF_DRAFT_TOKENS must be a whole number of tokens (0: no speculation), got ${JSON.stringify(set)}`);
+  return n;
+}
+
 /**
  * The `k` tokens that followed, at its latest earlier occurrence, the longest suffix of `sequence`
  * (MAX_NGRAM tokens down to `minNgram`) that occurs earlier. Empty when none does.

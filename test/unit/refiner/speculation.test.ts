@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { defaultModelDir } from '../../../src/models/default-model';
 import { generateText, type GenerateInput, type StepCounters } from '../../../src/refiner/generate';
 import { ModelHost } from '../../../src/refiner/host';
-import { lookupDraft } from '../../../src/refiner/speculation';
+import { DEFAULT_DRAFT_TOKENS, draftTokensSetting, lookupDraft } from '../../../src/refiner/speculation';
 import type { GeneratedText, GenerationSettings } from '../../../src/refiner/settings';
 
 type Settings = Partial<GenerationSettings> & { seed?: number };
@@ -99,4 +99,11 @@ test('prompt lookup proposes what followed the latest earlier occurrence of the 
   assert.deepEqual(lookupDraft([1, 2, 3], 4), []); // 3 never occurred before
   assert.deepEqual(lookupDraft([1, 2, 1, 2], 0), []);
   assert.deepEqual(lookupDraft([5], 3), []);
+});
+
+test('SLHF_DRAFT_TOKENS sets the draft length (0: off); anything else is refused', () => {
+  assert.equal(draftTokensSetting({}), DEFAULT_DRAFT_TOKENS);
+  assert.equal(draftTokensSetting({ SLHF_DRAFT_TOKENS: '0' }), 0);
+  assert.equal(draftTokensSetting({ SLHF_DRAFT_TOKENS: ' 4 ' }), 4);
+  for (const bad of ['-1', '2.5', 'on']) assert.throws(() => draftTokensSetting({ SLHF_DRAFT_TOKENS: bad }), /SLHF_DRAFT_TOKENS must be a whole number/);
 });

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { WorkerMessage } from '../training/protocol';
+import type { VersionMeta } from '../training/versions';
 import { describeLeaderPlan, leaderPlan, type LeaderPlan } from './leaderTraining';
 import type { FlowOutcome } from './refineFlow';
 import type { TrainingMetrics, VersionList } from './panelProtocol';
@@ -20,6 +21,11 @@ export function readTrainLeader(): boolean {
 export interface TrainOptions {
   /** Passed to `slhf train --epochs` (tests use 1). */
   readonly epochs?: number;
+  /**
+   * What to do with the new version: unset, offer it with its evaluation (a notification with
+   * Activate / Keep); true, activate it at once; false, only save it. Tests and automation answer ahead.
+   */
+  readonly activate?: boolean;
 }
 
 export class TrainingRunner implements vscode.Disposable {
@@ -127,7 +133,8 @@ export class TrainingRunner implements vscode.Disposable {
       return { ok: false, message };
     }
     const cli = vscode.Uri.joinPath(this.extensionUri, 'out', 'cli.js').fsPath;
-    const args = [cli, 'train', '--store', this.storeLocation, '--follower', settings.follower, '--out', TrainingRunner.adaptersRoot(this.globalStorage), '--json-progress'];
+    // The CLI saves the new version; activating it is the user's choice (offerVersion).
+    const args = [cli, 'train', '--store', this.storeLocation, '--follower', settings.follower, '--out', TrainingRunner.adaptersRoot(this.globalStorage), '--json-progress', '--no-activate'];
     const plan = this.leaderPlan();
     if (plan === 'shared') args.push('--leader', 'same');
     this.log.info(`training: ${describeLeaderPlan(plan)}`);
@@ -142,7 +149,7 @@ export class TrainingRunner implements vscode.Disposable {
         // In VS Code desktop the extension host's executable is Electron; this makes it act as Node.
         const child = spawn(process.execPath, args, { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
         this.child = child;
-        let version: string | undefined;
+        let done: { version: string; meta: VersionMeta } | undefined;
         let error = '';
         let stderr = '';
         let pending = '';
@@ -167,7 +174,7 @@ export class TrainingRunner implements vscode.Disposable {
               this.metricsChanged.fire({ ...metrics });
               progress.report({ message: `step ${p.step} of ${p.totalSteps}, loss ${p.loss.toFixed(4)}`, increment: 100 / p.totalSteps });
             } else if (message.type === 'done') {
-              version = message.version;
+              done = { version: message.version, meta: message.meta };
             } else if (message.type === 'error') {
               error = message.message;
             }
@@ -175,14 +182,8 @@ export class TrainingRunner implements vscode.Disposable {
         });
         child.on('close', (code) => {
           this.child = undefined;
-          if (code === 0 && version) {
-            this.log.info(`training: activated ${version}`);
-            this.finished.fire(version);
-            const message = plan === 'shared'
-              ? `SLHF: Trained and activated version ${version} for the Follower and the Leader (one shared adapter).`
-              : `SLHF: Trained and activated Follower version ${version}. ${describeLeaderPlan(plan)}`;
-            void vscode.window.showInformationMessage(message);
-            resolve({ ok: true, message });
+          if (code === 0 && done) {
+            resolve(this.offerVersion(done.version, done.meta, plan, options.activate));
           } else if (token.isCancellationRequested) {
             resolve({ ok: false, cancelled: true, message: 'SLHF: Training cancelled; the active Follower version is unchanged.' });
           } else {
@@ -195,6 +196,39 @@ export class TrainingRunner implements vscode.Disposable {
           }
         });
       }));
+  }
+
+  /**
+   * After a run: the new version is saved, not active. Offers it with its evaluation (Activate /
+   * Keep the active one), or answers as `activate` says; resolves without waiting for the answer.
+   */
+  private async offerVersion(version: string, meta: VersionMeta, plan: LeaderPlan, activate: boolean | undefined): Promise<FlowOutcome> {
+    const roles = plan === 'shared' ? ' for the Follower and the Leader (one shared adapter)' : '';
+    if (activate === true) {
+      await this.switchVersion({ version });
+      const message = plan === 'shared'
+        ? `SLHF: Trained and activated version ${version}${roles}.`
+        : `SLHF: Trained and activated Follower version ${version}. ${describeLeaderPlan(plan)}`;
+      void vscode.window.showInformationMessage(message);
+      return { ok: true, message };
+    }
+    const { active } = await this.versions();
+    // The panel lists the new version (with its Activate button) and the counts since it.
+    this.finished.fire(active ?? 'base');
+    const { activationOffer } = await import('./heldOutText');
+    const offer = activationOffer(version, {
+      trainDecisions: meta.data.trainPairs, heldOutDecisions: meta.data.heldOutPairs,
+      heldOutAccuracy: meta.metrics.heldOutAccuracy ?? null, accuracyBefore: meta.metrics.heldOutAccuracyBefore ?? null,
+    }, active);
+    this.log.info(`training: saved ${version}${roles}, not activated: ${offer.text}`);
+    if (activate === undefined) {
+      void vscode.window.showInformationMessage(`SLHF: ${offer.text}`, offer.activate, offer.keep).then(async (picked) => {
+        if (picked !== offer.activate) return this.log.info(`training: ${version} not activated (${picked ?? 'the offer was dismissed'}); ${active ?? 'the base model'} stays active`);
+        await this.switchVersion({ version }).catch((error: Error) => void vscode.window.showErrorMessage(`SLHF: ${error.message}`));
+      });
+    }
+    const still = active ? `${active} stays active` : 'the base model stays active';
+    return { ok: true, message: `SLHF: ${offer.text.replace(/ Activate it\?$/, '')} Not active yet (${still}): activate it in the notification or in the versions list.` };
   }
 
   /** Stops a running training (SIGINT, SIGKILL after `graceMs`) and resolves once the process has exited. */

@@ -214,7 +214,8 @@ test('a storm of malformed panel messages is ignored and the extension keeps wor
 
 test('Train trains the Leader and Follower (shared adapter, the default) on the recorded decisions and the next refinement and draft use the new version', async () => {
   // slhf.training.leader defaults to on and the Leader is the Follower's base model here.
-  const outcome = await run('slhf.trainFollower', { epochs: 1 });
+  // { activate: true } answers the offer to activate the new version ahead (the UI test clicks it).
+  const outcome = await run('slhf.trainFollower', { epochs: 1, activate: true });
   assert.equal(outcome.ok, true, outcome.message);
   assert.match(outcome.message, /activated version v0001 for the Follower and the Leader/);
   const editor = await editorWith(text, draft);

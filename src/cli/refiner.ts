@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { defaultModelDir, DEFAULT_MODEL_LABEL, SUGGESTED_MODEL } from '../models/default-model';
 import { numberOption, UsageError, type Command, type ParsedArgs } from './command';
-import { DEVICE_SETTINGS, DOCUMENT_KINDS, MAX_NEW_TOKENS, MAX_ROUNDS, ModelHost, refine, RefinerInputError, type DeviceSetting, type DocumentKind, type GeneratedText, type SentenceRound } from '../refiner';
+import { DEVICE_SETTINGS, DOCUMENT_KINDS, HARPER_MODEL_ID, MAX_NEW_TOKENS, MAX_ROUNDS, ModelHost, refine, RefinerInputError, type DeviceSetting, type DocumentKind, type GeneratedText, type PieceRound, type SentenceRound } from '../refiner';
 
 function optionalString(args: ParsedArgs, name: string): string | undefined {
   const value = args.values[name];
@@ -42,12 +42,14 @@ export const refineCommand: Command = {
     'Usage: slhf refine [--follower SPEC] [--leader SPEC --instruction TEXT] [--rounds N] [--seed N]',
     '         [--temperature T] [--top-p P] [--top-k K] [--repetition-penalty R] [--max-new-tokens N]',
     '         [--adapter DIR] [--follower-instruction TEXT] [--context TEXT] [--language ID] [--kind KIND]',
-    '         [--device DEVICE] [--cache-dir DIR] [--json]',
+    '         [--device DEVICE] [--cache-dir DIR] [--json] [--no-harper]',
     '',
     'Reads the draft from stdin and prints each round\'s text, the final one last. SPEC is a Hugging Face',
     `model folder, a transformers.js ONNX folder or a hub id; without --follower, the ${DEFAULT_MODEL_LABEL} (it fixes`,
     `typos in short English sentences; for real work use e.g. --follower ${SUGGESTED_MODEL}). With --leader and --instruction the Leader`,
     'drafts first (stdin is not read). Rounds stop early when one returns the text it was given.',
+    'With the built-in model, round 1 is Harper\'s fixes (a grammar checker) when it changes anything, and the',
+    'model\'s rounds follow; --no-harper leaves that first pass out.',
     '--json prints one line per generated text: {role, round, text, tokens, tokenIds, logprobSum, logprobs,',
     'model, adapter, sampling, timings, stopReason, fixedPoint}; log-probs are at the sampling temperature.',
     `--kind: ${DOCUMENT_KINDS.join(', ')} (default from --language, a VS Code language id; plaintext).`,
@@ -62,6 +64,7 @@ export const refineCommand: Command = {
     'repetition-penalty': { type: 'string' }, 'max-new-tokens': { type: 'string' }, adapter: { type: 'string' },
     'follower-instruction': { type: 'string' }, context: { type: 'string' }, language: { type: 'string' },
     kind: { type: 'string' }, device: { type: 'string' }, 'cache-dir': { type: 'string' }, json: { type: 'boolean' },
+    'no-harper': { type: 'boolean' },
   },
   async run(args, io) {
     const follower = optionalString(args, 'follower') ?? defaultFollower(io);
@@ -90,16 +93,19 @@ export const refineCommand: Command = {
         followerInstruction: optionalString(args, 'follower-instruction'),
         languageId: optionalString(args, 'language'),
         kind: oneOf<DocumentKind>(args, 'kind', DOCUMENT_KINDS),
+        harperFirstPass: !args.values['no-harper'],
       }, io.signal); // Ctrl+C stops within one decoding step
       for await (const event of events) {
         if (event.type === 'round-end') {
           const r = event.result;
-          io.stdout(args.values.json ? jsonLine(r) : `--- ${r.role === 'leader' ? 'draft (leader)' : `round ${r.round}`} ---\n${r.text}\n`);
+          io.stdout(args.values.json ? jsonLine(r) : `--- ${r.role === 'leader' ? 'draft (leader)' : `round ${r.round}${r.modelId === HARPER_MODEL_ID ? ' (Harper)' : ''}`} ---\n${r.text}\n`);
           // Sentence-by-sentence rounds (the built-in model) keep a garbled sentence as written: say which.
           for (const g of 'garbled' in r ? (r as SentenceRound).garbled : []) io.stderr(`round ${r.round}: kept sentence ${g.index + 1} as written; the model garbled it to ${JSON.stringify(g.output)}\n`);
+          if ('pieces' in r) io.stderr(`round ${r.round}: the text is longer than the model takes in one prompt; refined in ${(r as PieceRound).pieces.length} pieces\n`);
         } else if (event.type === 'done' && event.stoppedBy === 'fixed-point') {
           io.stderr(`round ${event.rounds.length} returned its input unchanged; stopping early\n`);
         }
+        if (event.type === 'done' && event.skipped) io.stderr(`round ${event.skipped.round} was skipped; the rounds before it stand: ${event.skipped.reason}\n`);
       }
       return 0;
     } catch (err) {

@@ -4,6 +4,8 @@ export { ModelHost, type HostOptions, type LoadedModel, type RoleConfig } from '
 export { DEVICE_SETTINGS, resolveDevice, type DeviceSetting } from './device';
 export { refine, roundSeed, type RefineEvent, type RefineRequest } from './loop';
 export { isBuiltInModel, type SentenceRound } from './sentence-round';
+export { HARPER_MODEL_ID } from './harper-pass';
+export { type PieceRound } from './split-round';
 export { isGarbled, joinPieces, keepLineEnding, splitSentences, type Piece } from './segment';
 export { decodeUtf8Strict, checkText } from './limits';
 export { GRAPH_BUILDER_VERSION, prepareModel, type ModelSource } from './model-source';

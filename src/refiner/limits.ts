@@ -124,3 +124,22 @@ export function checkMemoryBudget(input: { dims: ModelDims; promptTokens: number
       `Refine a shorter selection (at most about ${fits} tokens of prompt here), in parts, or lower maxNewTokens.`,
   );
 }
+
+/**
+ * The most prompt tokens one generation may take: the model's context less maxNewTokens, and what
+ * fits in the memory left beside the loaded model (the two checks generateText makes). A text whose
+ * prompt is longer is refined in pieces (split-round.ts).
+ */
+export function promptTokenBudget(input: { dims: ModelDims; contextLength: number; maxNewTokens: number; limitBytes: number; residentBytes: number }): number {
+  const { dims, contextLength, maxNewTokens, limitBytes, residentBytes } = input;
+  return Math.max(0, Math.min(contextLength - maxNewTokens, largestPrompt(dims, maxNewTokens, Math.max(0, limitBytes - residentBytes))));
+}
+
+/** The refusal of a text that cannot be split into pieces that fit: one sentence is too long on its own. */
+export function unsplittableMessage(role: string, sentence: string, promptTokens: number, budget: number, maxNewTokens: number): string {
+  const opening = sentence.length > 60 ? `${sentence.slice(0, 60)}…` : sentence;
+  return `One sentence is too long for the ${role} model even on its own: refining ${JSON.stringify(opening)} (${sentence.length} characters) ` +
+    `takes a prompt of ${promptTokens} tokens, and this model takes at most ${budget} here (its context and the memory available, with ` +
+    `${maxNewTokens} new tokens). Longer texts are refined in parts, paragraph by paragraph or sentence by sentence; break this sentence up ` +
+    `(or select less), or lower maxNewTokens.`;
+}

@@ -7,6 +7,7 @@ import { generateText, type StepCounters } from './generate';
 import type { ModelHost } from './host';
 import { checkText } from './limits';
 import { guardWhole, isBuiltInModel, needsSentences, refineBySentence } from './sentence-round';
+import { planPieces, refineInPieces } from './split-round';
 import type { PromptParts } from '../models/generation-record';
 import { DEFAULT_FOLLOWER_INSTRUCTION, presetFor, type DocumentKind } from '../models/prompts';
 import { MAX_ROUNDS, RefinerInputError, resolveSettings, type GeneratedText, type GenerationSettings, type Role } from './settings';
@@ -34,7 +35,11 @@ export type RefineEvent =
   | { type: 'round-start'; role: Role; round: number }
   | { type: 'chunk'; role: Role; round: number; text: string }
   | { type: 'round-end'; result: GeneratedText }
-  | { type: 'done'; draft: string; rounds: GeneratedText[]; stoppedBy: 'rounds' | 'fixed-point' | 'cancelled' };
+  | {
+    type: 'done'; draft: string; rounds: GeneratedText[]; stoppedBy: 'rounds' | 'fixed-point' | 'cancelled';
+    /** A round after the first that could not run (its text is over the model's budget and cannot be split): the rounds before it stand. */
+    skipped?: { round: number; reason: string };
+  };
 
 /** Each generation gets its own seed from the request's seed, so any round can be replayed alone. */
 export function roundSeed(seed: number, round: number): number {
@@ -60,26 +65,40 @@ async function runLoop(host: ModelHost, request: RefineRequest, signal: AbortSig
     context: request.context ?? '',
   };
   const rounds: GeneratedText[] = [];
-  const run = async (role: Role, round: number, prompt: PromptParts, original: string) => {
+  /** One generation; null when it was cancelled before its model was ready (a load or an export outlives Cancel). */
+  const run = async (role: Role, round: number, prompt: PromptParts, original: string): Promise<GeneratedText | null> => {
     emit({ type: 'round-start', role, round });
-    const result = await host.use(role, async (model) => {
+    let loaded = false;
+    const generation = host.use(role, async (model) => {
+      loaded = true;
+      if (signal.aborted) return null;
       const settings = { ...resolveSettings(request.settings, model.samplingDefaults), seed: roundSeed(seed, round) };
       const onChunk = (text: string) => emit({ type: 'chunk', role, round, text });
       const generate = (p: PromptParts, o: string, s: typeof settings, chunk: (text: string) => void) => generateText(model, {
         role, round, prompt: p, original: o, echo: role === 'follower' ? followerInstruction : undefined,
         settings: s, contextLimit: request.contextLimit, signal, onChunk: chunk,
       }, counters);
-      if (role !== 'follower' || !isBuiltInModel(model.source.modelId)) return generate(prompt, original, settings, onChunk);
-      // The built-in model was trained on single sentences: it refines a longer text one sentence at a time.
-      if (!needsSentences(original)) return guardWhole(await generate(prompt, original, settings, onChunk), original);
-      return refineBySentence(model, { round, prompt, sampling: { ...settings } }, original,
-        (sentence, i, chunk) => generate({ ...prompt, refined: sentence }, sentence, { ...settings, seed: roundSeed(settings.seed, i) }, chunk), onChunk);
+      if (role !== 'follower') return generate(prompt, original, settings, onChunk);
+      const base = { round, prompt, sampling: { ...settings } };
+      if (isBuiltInModel(model.source.modelId)) {
+        // The built-in model was trained on single sentences: it refines a longer text one sentence at a time.
+        if (!needsSentences(original)) return guardWhole(await generate(prompt, original, settings, onChunk), original);
+        return refineBySentence(model, base, original,
+          (sentence, i, chunk) => generate({ ...prompt, refined: sentence }, sentence, { ...settings, seed: roundSeed(settings.seed, i) }, chunk), onChunk);
+      }
+      // A text over the model's budget (context, memory) is refined in pieces that fit.
+      const plan = planPieces(model, prompt, original, settings.maxNewTokens, request.contextLimit);
+      if (!plan) return generate(prompt, original, settings, onChunk);
+      return refineInPieces(model, base, original, plan,
+        (p, piece, i, chunk) => generate(p, piece, { ...settings, seed: roundSeed(settings.seed, i) }, chunk), onChunk);
     });
-    return result;
+    // Cancel while the model is exported or loaded ends the request now; once it generates, it stops within a step.
+    return untilAborted(generation, signal, () => !loaded);
   };
   let current = request.draft ?? '';
   if (request.leaderDraft) {
     const draft = await run('leader', 0, x, request.draft ?? '');
+    if (!draft) return emit({ type: 'done', draft: '', rounds, stoppedBy: 'cancelled' });
     emit({ type: 'round-end', result: draft });
     if (draft.stopReason === 'cancelled') return emit({ type: 'done', draft: draft.text, rounds, stoppedBy: 'cancelled' });
     current = draft.text;
@@ -88,7 +107,15 @@ async function runLoop(host: ModelHost, request: RefineRequest, signal: AbortSig
   for (let round = 1; round <= request.rounds; round++) {
     if (signal.aborted) return emit({ type: 'done', draft: draftText, rounds, stoppedBy: 'cancelled' });
     // Round k refines round k-1's text: its prompt records exactly that.
-    const result = await run('follower', round, { ...x, followerInstruction, refined: current }, current);
+    let result: GeneratedText | null;
+    try {
+      result = await run('follower', round, { ...x, followerInstruction, refined: current }, current);
+    } catch (error) {
+      // A later round over the budget (round 1 made the text longer) must not lose the rounds before it.
+      if (!(error instanceof RefinerInputError) || rounds.length === 0) throw error;
+      return emit({ type: 'done', draft: draftText, rounds, stoppedBy: 'rounds', skipped: { round, reason: error.message } });
+    }
+    if (!result) return emit({ type: 'done', draft: draftText, rounds, stoppedBy: 'cancelled' });
     result.fixedPoint = result.stopReason !== 'cancelled' && result.text === current;
     rounds.push(result);
     emit({ type: 'round-end', result });
@@ -97,6 +124,23 @@ async function runLoop(host: ModelHost, request: RefineRequest, signal: AbortSig
     current = result.text;
   }
   emit({ type: 'done', draft: draftText, rounds, stoppedBy: 'rounds' });
+}
+
+/**
+ * `work`'s result, or null when `signal` aborts while `abandonable()` (a model still loading): that
+ * work then goes on unobserved (the load finishes and stays cached for the next request).
+ */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal, abandonable: () => boolean): Promise<T | null> {
+  return new Promise<T | null>((resolve, reject) => {
+    const onAbort = () => {
+      if (!abandonable()) return;
+      work.catch(() => undefined);
+      resolve(null);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /**

@@ -102,3 +102,61 @@ export function keepLineEnding(input: string, output: string, lineOfSeveral: boo
   if (!inputEnd && lineOfSeveral && /[^.]\.$/.test(output)) return output.slice(0, -1);
   return output;
 }
+
+/** A stretch of a text, [start, end) in UTF-16 code units. */
+export interface Span {
+  start: number;
+  end: number;
+}
+
+/** The span without the whitespace at its ends; null when it is all whitespace. */
+function trimmed(text: string, start: number, end: number): Span | null {
+  while (start < end && /\s/.test(text[start])) start++;
+  while (end > start && /\s/.test(text[end - 1])) end--;
+  return start < end ? { start, end } : null;
+}
+
+/** The paragraphs of a text: the stretches between blank lines, without their outer whitespace. */
+export function paragraphSpans(text: string): Span[] {
+  const spans: Span[] = [];
+  let start = 0;
+  for (const m of text.matchAll(/\n[ \t]*\r?\n/g)) {
+    const span = trimmed(text, start, m.index);
+    if (span) spans.push(span);
+    start = m.index + m[0].length;
+  }
+  const last = trimmed(text, start, text.length);
+  if (last) spans.push(last);
+  return spans;
+}
+
+/**
+ * The sentences of `span` by Intl.Segmenter (ICU's rules, which also break at line ends), without
+ * their outer whitespace. Used to split a paragraph too long for a model; unlike splitSentences it
+ * keeps "mat. the dog" together, which only costs a longer piece, never a lost character.
+ */
+export function sentenceSpans(text: string, span: Span, locale = 'en'): Span[] {
+  const spans: Span[] = [];
+  const segmenter = new Intl.Segmenter(locale, { granularity: 'sentence' });
+  for (const s of segmenter.segment(text.slice(span.start, span.end))) {
+    const t = trimmed(text, span.start + s.index, span.start + s.index + s.segment.length);
+    if (t) spans.push(t);
+  }
+  return spans;
+}
+
+/**
+ * The text as pieces (see Piece) whose concatenation is the text exactly: `spans` (in order, not
+ * overlapping) are refined, everything around them is kept as is.
+ */
+export function piecesFromSpans(text: string, spans: readonly Span[]): Piece[] {
+  const pieces: Piece[] = [];
+  let at = 0;
+  for (const { start, end } of spans) {
+    if (start > at) pieces.push({ text: text.slice(at, start), refine: false });
+    pieces.push({ text: text.slice(start, end), refine: true });
+    at = end;
+  }
+  if (at < text.length) pieces.push({ text: text.slice(at), refine: false });
+  return pieces;
+}

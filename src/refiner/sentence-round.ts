@@ -8,11 +8,11 @@
 // off-policy (no behaviour log-probs, no importance weights). `sentences` keeps each generation.
 import { resolve } from 'node:path';
 import { defaultModelDir } from '../models/default-model';
-import { promptMessages, renderPrompt } from '../models/prompts';
 import type { PromptParts, SamplingSettings } from '../models/generation-record';
 import type { LoadedModel } from './host';
 import { isGarbled, joinPieces, keepLineEnding, splitSentences } from './segment';
 import type { GeneratedText } from './settings';
+import { joinedRound } from './split-round';
 
 /** Whether `modelId` (spec#hash, see prepareModel) is the built-in model's folder. */
 export function isBuiltInModel(modelId: string): boolean {
@@ -61,8 +61,7 @@ export async function refineBySentence(loaded: LoadedModel, base: { round: numbe
   const pieces = splitSentences(text);
   const sentences: GeneratedText[] = [];
   const garbled: SentenceRound['garbled'] = [];
-  const t0 = performance.now();
-  const startedAt = new Date().toISOString();
+  const started = { at: new Date().toISOString(), t0: performance.now() };
   let cancelled = false;
   const multiLine = text.trim().includes('\n');
   for (const [at, piece] of pieces.entries()) {
@@ -78,27 +77,5 @@ export async function refineBySentence(loaded: LoadedModel, base: { round: numbe
     }
     onChunk(piece.text);
   }
-  const joined = joinPieces(pieces);
-  const rendered = renderPrompt(loaded.tokenizer, promptMessages(base.prompt));
-  const sum = (f: (g: GeneratedText) => number) => sentences.reduce((a, g) => a + f(g), 0);
-  return {
-    role: 'follower',
-    round: base.round,
-    text: joined,
-    rawText: joined,
-    prompt: { ...base.prompt, text: rendered.text, tokenIds: loaded.tokenizer.encode(rendered.text, { add_special_tokens: rendered.addSpecialTokens }) },
-    tokenIds: [],
-    logprobs: [],
-    samplingLogprobs: [],
-    logprobSum: sum((g) => g.logprobSum),
-    modelId: loaded.source.modelId,
-    adapterVersion: loaded.source.adapterVersion,
-    // The round's seed: sentence i was generated with roundSeed(seed, i) (loop.ts).
-    sampling: base.sampling,
-    timings: { startedAt, totalMs: performance.now() - t0, tokens: sum((g) => g.tokenIds.length) },
-    stopReason: cancelled ? 'cancelled' : sentences.find((g) => g.stopReason === 'max-new-tokens')?.stopReason ?? 'eos',
-    fixedPoint: false,
-    sentences,
-    garbled,
-  };
+  return { ...joinedRound(loaded, base, joinPieces(pieces), sentences, cancelled, started), sentences, garbled };
 }

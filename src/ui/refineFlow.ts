@@ -172,6 +172,11 @@ export class RefineFlow implements vscode.Disposable {
           leaderDraft = event.result;
         } else if (event.type === 'done') {
           if (event.stoppedBy === 'cancelled' || controller.signal.aborted) return undefined;
+          if (event.skipped) {
+            // The rounds before it are kept and reviewed; the user learns why there are fewer.
+            this.log.warn(`round ${event.skipped.round} skipped: ${event.skipped.reason}`);
+            void vscode.window.showWarningMessage(`SLHF: Round ${event.skipped.round} was skipped and the ${event.rounds.length} round(s) before it are ready for review: ${event.skipped.reason}`);
+          }
           return { draft: event.draft, leaderDraft, rounds: event.rounds };
         }
       }

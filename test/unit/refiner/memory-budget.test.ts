@@ -44,14 +44,16 @@ test('a round over the budget is refused with the limit and what to do', () => {
   checkMemoryBudget({ ...input, promptTokens: 2000 });
 });
 
-test('20,000 characters are refused before the prefill, and a short text under the same cap refines', async () => {
+test('20,000 characters of one sentence are refused before the prefill, and a short text under the same cap refines', async () => {
   await import('@huggingface/transformers'); // loaded before the cap is taken, so the cap is what generation may add
   const limitBytes = process.memoryUsage.rss() + 512 * 2 ** 20;
   const host = new ModelHost({ cacheDir: join(root, 'cache'), idleUnloadMs: 0, memoryLimitBytes: limitBytes });
   host.configure({ follower: { spec: modelDir } });
-  const draft = 'All work and no play makes a dull text. '.repeat(500); // 20,000 characters, inside the context
+  // 20,000 characters inside the context, with no sentence end to split at (sentences are refined in
+  // pieces that fit: split-round.test.ts).
+  const draft = 'all work and no play makes a dull text '.repeat(513).slice(0, 20_000);
   await assert.rejects(collect(refine(host, { draft, rounds: 1, settings: { seed: 1, maxNewTokens: 8 } })),
-    (e: Error) => e instanceof RefinerInputError && /follower prompt is too long for the memory available: \d+ prompt tokens/.test(e.message));
+    (e: Error) => e instanceof RefinerInputError && /^One sentence is too long for the follower model even on its own: .* takes a prompt of \d+ tokens, and this model takes at most \d+ here/.test(e.message));
   // The prefill never ran: the process never came near the ~6 GB it would have needed.
   assert.ok(process.resourceUsage().maxRSS * 1024 < limitBytes, `peak ${process.resourceUsage().maxRSS / 1024} MB`);
   const [round] = results(await collect(refine(host, { draft: 'Short text.', rounds: 1, settings: { seed: 1, maxNewTokens: 8 } })));

@@ -58,7 +58,7 @@ export function activate(context: vscode.ExtensionContext): SlhfExtensionApi {
   const guard = new HarperGuard(log);
   const review = new ReviewController(documents, history, edits, log, inline, guard);
   const flow = new RefineFlow(refiner, history, review, edits, log);
-  const actions = new HistoryActions(history, documents, log);
+  const actions = new HistoryActions(history, documents, log, (input) => review.open(input));
   const status = createStatusBar();
   status.update(refiner.status());
   let picker: import('./ui/modelPicker').ModelPicker | undefined;

@@ -28,7 +28,10 @@ function sessionView(session: SessionSummary, send: (message: PanelMessage) => v
     element('span', { class: 'lang' }, session.languageId),
   );
   const actions = element('div', { class: 'session-actions' });
-  const reopen = custom('vscode-button', { secondary: '', icon: 'diff', 'data-action': 'reopen', title: 'Re-open in the diff editor' }, 'Re-open');
+  // Undecided (retried, or its review closed): it opens for review, and Accept or Reject decides it.
+  const reopen = session.decision === 'pending'
+    ? custom('vscode-button', { icon: 'diff', 'data-action': 'reopen', title: 'Open for review: Accept or Reject records your decision' }, 'Review…')
+    : custom('vscode-button', { secondary: '', icon: 'diff', 'data-action': 'reopen', title: 'Re-open in the diff editor (read-only)' }, 'Re-open');
   reopen.addEventListener('click', () => send({ type: 'reopenSession', id: session.id }));
   const teaches = custom('vscode-button', { secondary: '', icon: 'mortar-board', 'data-action': 'teaches', title: 'Show the game samples this decision adds to training (Training tab)' }, 'What it teaches');
   teaches.addEventListener('click', () => explain(session.id));

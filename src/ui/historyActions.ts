@@ -1,5 +1,5 @@
 // What the History tab and the history commands do with the store: list sessions as summaries,
-// delete one, re-open one in the diff editor, say what one teaches, export the preference pairs,
+// delete one, re-open one (for review when undecided, else read-only in the diff editor), say what one teaches, export the preference pairs,
 // count what training can use.
 import { writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -9,7 +9,8 @@ import { decidedSince, exportRows, gameSamples, type DecisionKind, type SessionR
 import { decisionSamples, teachingNote } from './decisionSamples';
 import type { HistoryService } from './history';
 import type { DecisionSample, HistoryFilter, SessionSummary, TrainingCounts } from './panelProtocol';
-import type { ReviewDocuments } from './reviewDocuments';
+import type { ReviewInput, ReviewOutcome } from './review';
+import { REVIEW_SCHEME, type ReviewDocuments } from './reviewDocuments';
 
 const PAGE = 100;
 
@@ -21,6 +22,20 @@ export function summarize(record: SessionRecord): SessionSummary {
     ...(d.kind === 'accepted' || d.kind === 'accepted-edited' || d.kind === 'undone' ? { round: d.round } : {}),
     ...(d.kind === 'accepted-edited' ? { finalText: d.finalText } : {}),
   };
+}
+
+/** The one place in the open documents (not SLHF's own views) that holds `text`; undefined when none or several do. */
+function findOnce(text: string): { document: vscode.TextDocument; range: vscode.Range } | undefined {
+  let found: { document: vscode.TextDocument; range: vscode.Range } | undefined;
+  for (const document of vscode.workspace.textDocuments) {
+    if (document.isClosed || document.uri.scheme === REVIEW_SCHEME || document.uri.scheme === 'output') continue;
+    const content = document.getText();
+    const at = content.indexOf(text);
+    if (at < 0) continue;
+    if (found || content.indexOf(text, at + 1) >= 0) return undefined;
+    found = { document, range: new vscode.Range(document.positionAt(at), document.positionAt(at + text.length)) };
+  }
+  return found;
 }
 
 /**
@@ -36,7 +51,13 @@ const EXPORT_FILE_NAME = 'slhf-pairs.jsonl';
 export class HistoryActions {
   private reopened = 0;
 
-  constructor(private readonly history: HistoryService, private readonly documents: ReviewDocuments, private readonly log: vscode.LogOutputChannel) {}
+  constructor(
+    private readonly history: HistoryService,
+    private readonly documents: ReviewDocuments,
+    private readonly log: vscode.LogOutputChannel,
+    /** Opens the review (ReviewController.open): Accept and Reject then decide the session. */
+    private readonly openReview: (input: ReviewInput) => Promise<void>,
+  ) {}
 
   async list(text: string, filter: HistoryFilter): Promise<{ sessions: SessionSummary[]; total: number }> {
     const store = await this.history.store();
@@ -75,10 +96,15 @@ export class HistoryActions {
     await this.history.delete(id);
   }
 
-  /** Shows a stored session in the diff editor: its draft against the chosen (or last) round. */
-  async reopen(id: string): Promise<void> {
+  /**
+   * Shows a stored session: an undecided one (a retried refinement, or one whose review was closed)
+   * opens for review, so that Accept or Reject decides it; a decided one opens read-only in the
+   * diff editor, its draft against the chosen (or last) round. Returns what happened.
+   */
+  async reopen(id: string): Promise<string> {
     const record = await (await this.history.store()).get(id);
     if (!record || record.kind !== 'session') throw new Error('That refinement is no longer in the history.');
+    if (record.decision.kind === 'pending') return this.reviewUndecided(record);
     const d = record.decision;
     const round = d.kind === 'accepted' || d.kind === 'accepted-edited' || d.kind === 'undone' ? d.round : record.rounds.length - 1;
     const right = d.kind === 'accepted-edited' ? d.finalText : record.rounds[round]?.text ?? '';
@@ -87,6 +113,36 @@ export class HistoryActions {
     const rightUri = this.documents.put(key, d.kind === 'accepted-edited' ? 'final' : `round-${round + 1}`, right, '.txt');
     const label = d.kind === 'accepted-edited' ? 'your final text' : `Round ${round + 1}`;
     await vscode.commands.executeCommand('vscode.diff', left, rightUri, `SLHF history: Draft ↔ ${label} (${d.kind})`, { preview: true });
+    return `SLHF: Re-opened (read-only: it was decided, ${d.kind}).`;
+  }
+
+  /**
+   * The review of an undecided session, recorded under the prompts that produced its rounds (the
+   * store holds them). Accept applies where the refined text is now, when it is in exactly one open
+   * document; otherwise (edited since, closed, found twice, or a Leader draft that never was in a
+   * document) into a new untitled document holding the draft. Not refused: the decision is still
+   * worth training on and the text worth having, and a refusal would leave the session undecidable
+   * again, which is what this fixes.
+   */
+  private async reviewUndecided(record: SessionRecord): Promise<string> {
+    const draft = record.draft.text;
+    const found = record.draft.source === 'user' ? findOnce(draft) : undefined;
+    const document = found?.document ?? (await vscode.workspace.openTextDocument({ language: record.languageId, content: draft }));
+    const range = found?.range ?? new vscode.Range(document.positionAt(0), document.positionAt(document.getText().length));
+    await vscode.window.showTextDocument(document, { preview: false, selection: range });
+    await this.openReview({
+      sessionId: record.id, document, range, version: document.version, original: draft, baseline: draft,
+      baselineLabel: record.draft.source === 'leader' ? 'Leader draft' : 'Original', rounds: record.rounds.map((r) => r.text),
+      // Re-run refines the text as it is now, like Refine Selection (a new session).
+      rerun: async (doc, span) => {
+        await vscode.window.showTextDocument(doc, { preview: false, selection: span });
+        return (await vscode.commands.executeCommand<ReviewOutcome | undefined>('slhf.refineSelection')) ?? { ok: false, message: 'SLHF: The refinement did not run.' };
+      },
+    });
+    this.log.info(`re-opened undecided session ${record.id} for review (${found ? 'in place' : 'in a new untitled document'})`);
+    return found
+      ? 'SLHF: Re-opened for review where the text is now: Accept or Reject records your decision.'
+      : `SLHF: Re-opened for review in a new untitled document: the text it refined ${record.draft.source === 'leader' ? 'was a Leader draft, never in a document' : 'is not in exactly one open document any more'}, so Accept applies there. Accept or Reject records your decision.`;
   }
 
   /** Save dialog, then every usable pair as TRL paired JSONL. */

@@ -18,7 +18,8 @@ export interface PanelBackend {
   training(): Promise<TrainingCounts>;
   models(): PanelModelStatus;
   deleteSession(id: string): Promise<void>;
-  reopenSession(id: string): Promise<void>;
+  /** Re-opens a stored session; says how (for review, or read-only). */
+  reopenSession(id: string): Promise<string>;
   /** The game samples of one stored decision, and a line saying what they mean. */
   explainSession(id: string): Promise<{ samples: DecisionSample[]; note: string }>;
   versions(): Promise<VersionList>;
@@ -99,7 +100,7 @@ export class PanelViewProvider implements vscode.WebviewViewProvider, vscode.Dis
           await this.backend.deleteSession(message.id);
           break;
         case 'reopenSession':
-          await this.backend.reopenSession(message.id);
+          this.post({ type: 'status', text: await this.backend.reopenSession(message.id), tab: 'history' });
           break;
         case 'explainSession':
           this.explained = message.id;

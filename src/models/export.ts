@@ -11,7 +11,7 @@ import { buildContribInferenceGraph, contribGraphUnsupported } from './decode-gr
 import { buildInferenceGraph, type WeightMap } from './graphs';
 import { loraScale, mergeLoraPair } from './lora';
 import { loadPeftAdapter } from './peft';
-import { quantizeGraph, type QuantBits } from './quantize';
+import { quantizeGraph, type QuantizeOptions } from './quantize';
 import { decoderTensorLayout } from './weights-layout';
 
 /** Tokenizer-side files transformers.js reads, copied as they are when present. */
@@ -59,9 +59,15 @@ export interface ExportOptions {
   graph?: GraphVariant | 'auto';
   /** Weights and KV cache; float16 is meant for GPU providers (ONNX Runtime's CPU runs it through float32 casts, no faster). */
   dtype?: ExportDType;
-  /** Weight-only MatMulNBits quantization of the float32 projections (src/models/quantize.ts). */
-  quantize?: { bits: QuantBits };
+  /**
+   * Weight-only quantization of the float32 projections, head and embedding lookup (MatMulNBits and
+   * GatherBlockQuantized, src/models/quantize.ts; defaults: symmetric, block 32, one quantized table
+   * for the tied head and the lookup). null: explicitly none.
+   */
+  quantize?: ExportQuantization | null;
 }
+
+export type ExportQuantization = Pick<QuantizeOptions, 'bits' | 'blockSize' | 'symmetric' | 'shared'>;
 
 export interface ExportResult {
   files: string[];
@@ -104,7 +110,7 @@ function buildExportGraph(config: DecoderConfig, weights: WeightMap, variant: Gr
   const graphOptions = { external: true, consume: true, dtype: options.dtype ?? 'float32' } as const;
   const build = variant === 'contrib' ? buildContribInferenceGraph : buildInferenceGraph;
   const graph = build(config, weights, graphOptions);
-  if (options.quantize) quantizeGraph(graph, { bits: options.quantize.bits });
+  if (options.quantize) quantizeGraph(graph, options.quantize);
   return graph;
 }
 

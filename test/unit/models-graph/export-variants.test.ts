@@ -3,7 +3,7 @@
 // the CLI flags reach exportOnnx; impossible combinations are refused with clear messages.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { main } from '../../../src/cli';
@@ -20,7 +20,7 @@ before(async () => {
 after(() => rmSync(root, { recursive: true, force: true }));
 
 /** Greedy continuations of one prompt alone and of two prompts as a left-padded batch. */
-async function greedy(dir: string, dtype: 'fp32' | 'fp16'): Promise<{ alone: number[]; batch: number[][] }> {
+async function greedy(dir: string, dtype: 'fp32' | 'fp16' | 'q8' | 'q4'): Promise<{ alone: number[]; batch: number[][] }> {
   const { env, AutoModelForCausalLM, AutoTokenizer } = await import('@huggingface/transformers');
   env.allowRemoteModels = false;
   env.localModelPath = dirname(dir);
@@ -58,6 +58,26 @@ test('contrib and float16 exports generate exactly what the plain float32 export
     assert.equal(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))['transformers.js_config'].dtype, 'fp16');
     // float16 rounding could in principle flip a near-tie; on this fixture it flips none.
     assert.deepEqual(await greedy(dir, 'fp16'), expected, `${graph} float16`);
+  }
+});
+
+test('quantized exports (symmetric, contrib graph, the lookup reading the quantized table) load offline in transformers.js and generate', async () => {
+  const plain = await exported('plain-for-q', { graph: 'plain', quantize: null });
+  const expected = await greedy(plain, 'fp32');
+  const floatBytes = statSync(join(plain, 'onnx/model.onnx_data')).size;
+  for (const [bits, dtype, file] of [[8, 'q8', 'model_quantized'], [4, 'q4', 'model_q4']] as const) {
+    const dir = await exported(`contrib-q${bits}`, { graph: 'contrib', quantize: { bits } });
+    const graph = readFileSync(join(dir, `onnx/${file}.onnx`));
+    assert.ok(graph.includes('GatherBlockQuantized') && graph.includes('MatMulNBits') && graph.includes('GroupQueryAttention'));
+    assert.ok(!graph.includes('zero_points'), 'symmetric codes carry no zero points');
+    // Every matrix, the embedding included, is stored once as codes: no float copy of the table.
+    const bytes = statSync(join(dir, `onnx/${file}.onnx_data`)).size;
+    assert.ok(bytes < floatBytes / (bits === 8 ? 3 : 5), `${bytes} bytes against ${floatBytes} in float32`);
+    const got = await greedy(dir, dtype);
+    assert.equal(got.alone.length, expected.alone.length);
+    assert.deepEqual(got.batch.map((r) => r.length), expected.batch.map((r) => r.length));
+    // int8 keeps this fixture's greedy choices; int4 is allowed to differ.
+    if (bits === 8) assert.deepEqual(got, expected, 'int8');
   }
 });
 

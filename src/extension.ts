@@ -11,10 +11,11 @@ import { InlineReview } from './ui/inlineReview';
 import type { VersionList } from './ui/panelProtocol';
 import { PANEL_VIEW_ID, PanelViewProvider } from './ui/panelView';
 import { RefineFlow, type StreamEvent } from './ui/refineFlow';
-import { RefinerService } from './ui/refinerService';
+import { readModelSettings, RefinerService } from './ui/refinerService';
 import { ReviewController, type ReviewState } from './ui/review';
 import { REVIEW_SCHEME, ReviewDocuments } from './ui/reviewDocuments';
 import { createStatusBar } from './ui/statusBar';
+import { WalkthroughState } from './ui/walkthroughState';
 import { TrainingRunner } from './ui/trainingRun';
 import { REVIEW_ENDED, streamMessage } from './ui/streamView';
 
@@ -125,6 +126,15 @@ export function activate(context: vscode.ExtensionContext): SlhfExtensionApi {
     leaderPlan: () => trainer.leaderPlan(),
   });
   const refreshPanel = () => void Promise.all([panel.refreshHistory(), panel.refreshTraining()]).catch((error: Error) => log.error(`panel refresh: ${error.message}`));
+  // The walkthrough's steps tick on what happened (walkthroughState.ts).
+  const walkthrough = new WalkthroughState();
+  const markWalkthrough = () => {
+    walkthrough.mark('realModel', !readModelSettings(context.globalStorageUri, context.extensionUri).builtIn);
+    void import('./training/versions').then(({ listVersions }) => walkthrough.mark('trained', listVersions(TrainingRunner.adaptersRoot(context.globalStorageUri)).length > 0));
+    void history.store().then((store) => store.stats()).then((stats) => walkthrough.markStore({ sessions: stats.sessions, decided: stats.acceptance.decided }))
+      .catch((error: Error) => log.warn(`walkthrough: ${error.message}`));
+  };
+  markWalkthrough();
 
   context.subscriptions.push(
     log, documents, history, refiner, trainer, edits, review, inline, guard, flow, panel, status.item,
@@ -136,8 +146,10 @@ export function activate(context: vscode.ExtensionContext): SlhfExtensionApi {
       panel.pushModels();
     }),
     history.onDidChange(refreshPanel),
+    history.onDidChange(markWalkthrough),
     trainer.onDidReportMetrics((metrics) => panel.post({ type: 'trainingMetrics', metrics })),
     trainer.onDidActivate(() => {
+      markWalkthrough();
       status.update(refiner.status());
       panel.pushModels();
       // The counts too: "new decisions since" the newest version changes with a run.
@@ -146,6 +158,7 @@ export function activate(context: vscode.ExtensionContext): SlhfExtensionApi {
     // Versions belong to the base model they were trained on: a model switch says which one applies now.
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!event.affectsConfiguration('slhf.follower.model') && !event.affectsConfiguration('slhf.leader.model')) return;
+      markWalkthrough();
       void trainer.describeModelSwitch().then((note) => {
         log.info(note);
         void vscode.window.showInformationMessage(note);

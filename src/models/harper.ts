@@ -10,7 +10,16 @@ export interface HarperLint {
   message: string;
   /** The first suggested replacement; null when Harper suggests none (or only a removal it cannot name). */
   replacement: string | null;
+  /** Every suggestion, in Harper's order: replace the span with `text`, remove it, or insert `text` after it. */
+  suggestions: HarperSuggestion[];
 }
+
+export interface HarperSuggestion {
+  kind: 'replace' | 'remove' | 'insert-after';
+  text: string;
+}
+
+const SUGGESTION_KINDS = ['replace', 'remove', 'insert-after'] as const;
 
 export interface Harper {
   lint(text: string): Promise<HarperLint[]>;
@@ -32,6 +41,7 @@ export function loadHarper(): Promise<Harper> {
         return (await linter.lint(text)).map((l) => ({
           start: l.span().start, end: l.span().end, kind: l.lint_kind(), message: l.message(),
           replacement: l.suggestions()[0]?.get_replacement_text() ?? null,
+          suggestions: l.suggestions().map((x) => ({ kind: SUGGESTION_KINDS[x.kind()] ?? 'replace', text: x.get_replacement_text() })),
         }));
       },
       async fixFirst(text) {

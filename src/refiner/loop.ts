@@ -6,6 +6,7 @@ import { EventQueue } from './event-queue';
 import { generateText, type StepCounters } from './generate';
 import type { ModelHost } from './host';
 import { checkText } from './limits';
+import { harperFirstRound } from './harper-pass';
 import { guardWhole, isBuiltInModel, needsSentences, refineBySentence } from './sentence-round';
 import { planPieces, refineInPieces } from './split-round';
 import type { PromptParts } from '../models/generation-record';
@@ -29,6 +30,8 @@ export interface RefineRequest {
   settings?: Partial<GenerationSettings>;
   /** Caps the models' context, in tokens. */
   contextLimit?: number;
+  /** Harper's fixes as a first round before the built-in model's (harper-pass.ts); unset means on. Other models never get it. */
+  harperFirstPass?: boolean;
 }
 
 export type RefineEvent =
@@ -104,7 +107,17 @@ async function runLoop(host: ModelHost, request: RefineRequest, signal: AbortSig
     current = draft.text;
   }
   const draftText = current;
-  for (let round = 1; round <= request.rounds; round++) {
+  // The built-in model's first pass: Harper's fixes as round 1 of their own (harper-pass.ts).
+  const first = request.harperFirstPass === false || signal.aborted ? null : await harperFirstRound(host, { round: 1, prompt: { ...x, followerInstruction, refined: current }, settings: request.settings, seed: roundSeed(seed, 1) }, current);
+  if (first) {
+    emit({ type: 'round-start', role: 'follower', round: 1 });
+    emit({ type: 'chunk', role: 'follower', round: 1, text: first.text });
+    rounds.push(first);
+    emit({ type: 'round-end', result: first });
+    current = first.text;
+  }
+  const offset = first ? 1 : 0;
+  for (let round = 1 + offset; round <= request.rounds + offset; round++) {
     if (signal.aborted) return emit({ type: 'done', draft: draftText, rounds, stoppedBy: 'cancelled' });
     // Round k refines round k-1's text: its prompt records exactly that.
     let result: GeneratedText | null;

@@ -11,7 +11,7 @@ export { activate, activeAdapterDir, listVersions, readActive, readMeta, rollbac
 export { notActivatedMessage, notActivatedReason } from './activation';
 export { importAdapterVersion, type ImportBase, type AdapterImportOptions } from './adapter-import';
 export { trainOnline, followerWinRate, type Judge, type JudgeInput, type OnlineTask } from './online';
-export { JUDGES, judgeByName, tokenSetJudge } from './judges';
+export { JUDGE_NAMES, JUDGES, judgeByName, loadJudge, tokenSetJudge } from './judges';
 export { harperJudge, harperPreference, UNPROMPTED_CHANGE_PENALTY } from './harper';
 export { editDistance, keptWords, splitWords, type Word } from './word-edits';
 export { Sampler, type SampleSettings } from './sampler';

@@ -1,5 +1,8 @@
 // Programmatic judges for online training and benchmarks (simulated users). Each returns
 // p = P(y > y' | x); a preference model learned from the user's choices can implement `Judge` too.
+import { loadHarper } from '../models/harper';
+import { loadTokenizer } from '../models/tokenizer';
+import { harperJudge } from './harper';
 import type { Judge, JudgeInput } from './online';
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
@@ -21,6 +24,25 @@ export const JUDGES: Record<string, Judge> = { shorter: shorterJudge, longer: lo
 
 export function judgeByName(name: string): Judge {
   const judge = JUDGES[name];
-  if (!judge) throw new Error(`unknown judge ${JSON.stringify(name)}; available: ${Object.keys(JUDGES).join(', ')}`);
+  if (!judge) throw new Error(`unknown judge ${JSON.stringify(name)}; available: ${JUDGE_NAMES.join(', ')}`);
   return judge;
+}
+
+/**
+ * Judges that read text rather than token ids: built when a run starts, with the trained model's
+ * tokenizer to decode y and y'. `harper` (src/training/harper.ts) loads Harper's linter first.
+ */
+const TEXT_JUDGES: Record<string, (decode: (ids: number[]) => string) => Promise<Judge>> = {
+  harper: async (decode) => harperJudge(await loadHarper(), decode),
+};
+
+/** Every name `--judge` accepts. */
+export const JUDGE_NAMES: readonly string[] = [...Object.keys(JUDGES), ...Object.keys(TEXT_JUDGES)];
+
+/** The judge called `name` for online training of the model in `modelDir` (its tokenizer is read only for a text judge). */
+export async function loadJudge(name: string, modelDir: string): Promise<Judge> {
+  const textJudge = TEXT_JUDGES[name];
+  if (!textJudge) return judgeByName(name);
+  const tokenizer = await loadTokenizer(modelDir);
+  return textJudge((ids) => tokenizer.decode(ids, { skip_special_tokens: true }));
 }

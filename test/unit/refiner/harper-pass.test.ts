@@ -1,0 +1,74 @@
+// The built-in model's first pass (issue 21): Harper's fixes are round 1 of their own, recorded
+// off-policy under the Follower prompt they answer, and the model's rounds follow; other models and
+// harperFirstPass: false get no such round. The pass picks a case-only suggestion over Harper's first
+// one, re-runs Harper on its own output, and leaves style advice alone.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadHarper, type Harper } from '../../../src/models/harper';
+import { defaultModelDir } from '../../../src/models/default-model';
+import { ModelHost } from '../../../src/refiner/host';
+import { HARPER_MODEL_ID, harperFix } from '../../../src/refiner/harper-pass';
+import { refine } from '../../../src/refiner/loop';
+import { collect, results, tempRoot, tinyModel } from './fixtures';
+
+const { root, cleanup } = tempRoot('harper-pass');
+after(cleanup);
+let harper: Harper;
+before(async () => {
+  harper = await loadHarper();
+});
+
+test('a lower-case name takes the suggestion that only changes case, where Harper lists another first', async () => {
+  const text = 'We visited paris in july.';
+  assert.equal(await harper.fixFirst(text), "We visited par's in jury.");
+  assert.equal(await harperFix(harper, text), 'We visited Paris in July.');
+});
+
+test('Harper runs again on its own fixes, and style advice is left alone', async () => {
+  assert.equal(await harper.fixFirst('She dont like tea.'), "She don't like tea.");
+  assert.equal(await harperFix(harper, 'She dont like tea.'), "She doesn't like tea.");
+  const style = 'We cleaned the room and also painted it.';
+  assert.notEqual(await harper.fixFirst(style), style);
+  assert.equal(await harperFix(harper, style), style);
+});
+
+test('with the built-in model, round 1 is Harper\'s (no tokens: off-policy) and the model refines its text', async () => {
+  const host = new ModelHost({ cacheDir: root });
+  host.configure({ follower: { spec: defaultModelDir() } });
+  try {
+    const draft = 'i will see you on monday';
+    const rounds = results(await collect(refine(host, { draft, rounds: 1, settings: { seed: 1 } })));
+    assert.equal(rounds[0].modelId, HARPER_MODEL_ID);
+    assert.equal(rounds[0].round, 1);
+    assert.equal(rounds[0].text, 'I will see you on Monday');
+    assert.deepEqual([rounds[0].tokenIds.length, rounds[0].logprobs.length], [0, 0]);
+    assert.equal(rounds[0].prompt.refined, draft);
+    assert.ok(rounds[0].prompt.tokenIds.length > 0);
+    // --rounds 1 still gives the model its round, after Harper's (unless Harper's was a fixed point for it).
+    assert.equal(rounds.length, 2);
+    assert.equal(rounds[1].round, 2);
+    assert.equal(rounds[1].prompt.refined, rounds[0].text);
+    assert.notEqual(rounds[1].modelId, HARPER_MODEL_ID);
+
+    const without = results(await collect(refine(host, { draft, rounds: 1, settings: { seed: 1 }, harperFirstPass: false })));
+    assert.equal(without.length, 1);
+    assert.notEqual(without[0].modelId, HARPER_MODEL_ID);
+    // Nothing for Harper to fix: no Harper round.
+    const clean = results(await collect(refine(host, { draft: 'I will see you on Monday.', rounds: 1, settings: { seed: 1 } })));
+    assert.ok(clean.every((r) => r.modelId !== HARPER_MODEL_ID));
+  } finally {
+    await host.unloadAll();
+  }
+});
+
+test('another model gets no Harper round', async () => {
+  const host = new ModelHost({ cacheDir: root });
+  host.configure({ follower: { spec: await tinyModel(`${root}/tiny`) } });
+  try {
+    const rounds = results(await collect(refine(host, { draft: 'i will see you on monday', rounds: 1, settings: { seed: 1, maxNewTokens: 4 } })));
+    assert.equal(rounds.length, 1);
+    assert.notEqual(rounds[0].modelId, HARPER_MODEL_ID);
+  } finally {
+    await host.unloadAll();
+  }
+});

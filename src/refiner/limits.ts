@@ -126,13 +126,23 @@ export function checkMemoryBudget(input: { dims: ModelDims; promptTokens: number
 }
 
 /**
- * The most prompt tokens one generation may take: the model's context less maxNewTokens, and what
- * fits in the memory left beside the loaded model (the two checks generateText makes). A text whose
- * prompt is longer is refined in pieces (split-round.ts).
+ * A generation whose working memory (generationBytes) would pass this is split into pieces when its
+ * text can be split, even where the cap would allow it: a prefill's memory and time grow with the
+ * square of the prompt (the attention scores) and with prompt x vocabulary (the logits), a text in
+ * pieces only linearly. 1 GiB keeps `slhf refine` of 20,000 characters under 2.5 GB (docs/limits.md)
+ * and leaves pieces of about 1,700 tokens on a 151,936-token vocabulary (Qwen), 6,000 on the fixtures'.
  */
-export function promptTokenBudget(input: { dims: ModelDims; contextLength: number; maxNewTokens: number; limitBytes: number; residentBytes: number }): number {
+export const SPLIT_ABOVE_BYTES = 2 ** 30;
+
+/**
+ * The most prompt tokens one generation may take: the model's context less maxNewTokens, and what
+ * fits in the memory left beside the loaded model (the two checks generateText makes), at most
+ * `ceilingBytes` of working memory. A text whose prompt is longer is refined in pieces (split-round.ts).
+ */
+export function promptTokenBudget(input: { dims: ModelDims; contextLength: number; maxNewTokens: number; limitBytes: number; residentBytes: number; ceilingBytes?: number }): number {
   const { dims, contextLength, maxNewTokens, limitBytes, residentBytes } = input;
-  return Math.max(0, Math.min(contextLength - maxNewTokens, largestPrompt(dims, maxNewTokens, Math.max(0, limitBytes - residentBytes))));
+  const bytes = Math.min(Math.max(0, limitBytes - residentBytes), input.ceilingBytes ?? Infinity);
+  return Math.max(0, Math.min(contextLength - maxNewTokens, largestPrompt(dims, maxNewTokens, bytes)));
 }
 
 /** The refusal of a text that cannot be split into pieces that fit: one sentence is too long on its own. */

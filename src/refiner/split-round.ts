@@ -13,7 +13,7 @@
 import { promptMessages, renderPrompt, type ChatTokenizer } from '../models/prompts';
 import type { PromptParts, SamplingSettings } from '../models/generation-record';
 import type { LoadedModel } from './host';
-import { promptTokenBudget, unsplittableMessage } from './limits';
+import { promptTokenBudget, SPLIT_ABOVE_BYTES, unsplittableMessage } from './limits';
 import { joinPieces, paragraphSpans, piecesFromSpans, sentenceSpans, type Span } from './segment';
 import { RefinerInputError, type GeneratedText } from './settings';
 
@@ -40,7 +40,7 @@ export function piecePrompt(prompt: PromptParts, text: string, span: Span, conte
 export interface PiecePlan {
   /** The pieces to refine, in order. */
   spans: Span[];
-  /** The most prompt tokens one generation may take here. */
+  /** The prompt tokens a piece aims at (SPLIT_ABOVE_BYTES); a sentence may take up to what the model allows. */
   budget: number;
   /** How many characters before each piece its prompt carries. */
   contextChars: number;
@@ -48,13 +48,17 @@ export interface PiecePlan {
 
 /**
  * Null when `prompt` (which refines `text` whole) fits the model's budget; else the pieces to refine.
- * Throws RefinerInputError when a sentence does not fit even alone.
+ * Pieces are packed up to the preferred budget (at most SPLIT_ABOVE_BYTES of working memory); a
+ * sentence over it but within what the model allows is a piece of its own. Throws
+ * RefinerInputError when a sentence does not fit even alone.
  */
 export function planPieces(loaded: LoadedModel, prompt: PromptParts, text: string, maxNewTokens: number, contextLimit?: number): PiecePlan | null {
-  const budget = promptTokenBudget({
+  const limits = {
     dims: loaded.dims, contextLength: Math.min(loaded.contextLength, contextLimit ?? Infinity), maxNewTokens,
     limitBytes: loaded.memoryLimitBytes, residentBytes: loaded.residentAfterLoad,
-  });
+  };
+  const hard = promptTokenBudget(limits);
+  const budget = promptTokenBudget({ ...limits, ceilingBytes: SPLIT_ABOVE_BYTES });
   if (promptTokenCount(loaded.tokenizer, prompt) <= budget) return null;
   const end = { start: text.length, end: text.length }; // an empty piece after the whole text: the prompt's overhead
   const overhead = (chars: number) => promptTokenCount(loaded.tokenizer, piecePrompt(prompt, text, end, chars));
@@ -66,11 +70,15 @@ export function planPieces(loaded: LoadedModel, prompt: PromptParts, text: strin
   const spans: Span[] = [];
   // Greedy: each unit joins the piece before it while the two fit together (fewer, longer pieces keep more context per generation).
   let open: Span | null = null;
+  const close = () => {
+    if (open) spans.push(open);
+    open = null;
+  };
   const add = (unit: Span) => {
     const joined: Span | null = open && { start: open.start, end: unit.end };
     if (joined && fits(joined)) open = joined;
     else {
-      if (open) spans.push(open);
+      close();
       open = unit;
     }
   };
@@ -79,18 +87,20 @@ export function planPieces(loaded: LoadedModel, prompt: PromptParts, text: strin
       add(paragraph);
       continue;
     }
-    if (open) spans.push(open);
-    open = null;
+    close();
     for (const sentence of sentenceSpans(text, paragraph)) {
-      if (!fits(sentence)) {
-        throw new RefinerInputError(unsplittableMessage('follower', text.slice(sentence.start, sentence.end), tokens(sentence), budget, maxNewTokens));
+      if (fits(sentence)) {
+        add(sentence);
+        continue;
       }
-      add(sentence);
+      const need = tokens(sentence);
+      if (need > hard) throw new RefinerInputError(unsplittableMessage('follower', text.slice(sentence.start, sentence.end), need, hard, maxNewTokens));
+      close();
+      spans.push(sentence); // over the preferred size, within what the model allows: alone
     }
-    if (open) spans.push(open);
-    open = null; // a paragraph split into sentences is not joined to the next one
+    close(); // a paragraph split into sentences is not joined to the next one
   }
-  if (open) spans.push(open);
+  close();
   return { spans, budget, contextChars };
 }
 

@@ -87,7 +87,8 @@ export async function generateText(loaded: LoadedModel, input: GenerateInput, co
     return stopString || eos.has(choice.token) || tokenIds.length >= settings.maxNewTokens;
   };
 
-  const decoder = new KvDecoder(loaded.model.sessions.model);
+  // A pass never holds more than the prompt and maxNewTokens (drafts stop at the budget).
+  const decoder = new KvDecoder(loaded.model.sessions.model, loaded.device === 'cpu' ? promptIds.length + settings.maxNewTokens : undefined);
   try {
     if (!signal?.aborted && settings.maxNewTokens > 0) {
       const last = await decoder.prefill(promptIds, PREFILL_CHUNK_TOKENS, () => Boolean(signal?.aborted));

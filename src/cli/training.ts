@@ -14,7 +14,7 @@ import { followerSuffixIds, trainingTokenizer } from '../models/tokenizer';
 import { createLogger, PreferenceStore, sampleSummary, trainingSamples, type TrainingSample } from '../store';
 import {
   activeAdapterDir, DEFAULT_TRAIN_SETTINGS, evaluateSamples, KL_ESTIMATORS, Policy,
-  JUDGES, notActivatedMessage, notActivatedReason, Sampler, splitPairs, startTraining, zeroAdapter, type FollowerReference, type KlEstimator, type TrainSettings, type WorkerMessage,
+  JUDGE_NAMES, notActivatedMessage, notActivatedReason, Sampler, splitPairs, startTraining, zeroAdapter, type FollowerReference, type KlEstimator, type TrainSettings, type WorkerMessage,
 } from '../training';
 
 const HELD_OUT = 0.2;
@@ -122,7 +122,7 @@ const trainCommand: Command = {
     'switches to the new version only after a successful run. --leader equal to --follower (or "same")',
     'trains the Leader too, sharing the adapter (the paper\'s default); another Leader is frozen.',
     'Offline (default) trains on the logged decisions; online samples fresh drafts and refinements for the',
-    'store\'s contexts and scores them with a programmatic judge (--judge shorter|longer).',
+    'store\'s contexts and scores them with a programmatic judge (--judge shorter|longer|harper; harper: Harper\'s lints, src/training/harper.ts).',
     '--json-progress prints every progress message as one JSON line on stdout.',
     '--no-activate saves the new version without activating it (the editor offers it with its evaluation).',
     '--dry-run trains nothing (no --out needed): it prints the game samples the store\'s decisions make for this',
@@ -154,7 +154,7 @@ const trainCommand: Command = {
     const mode = text(args, 'mode') ?? 'offline';
     if (mode !== 'offline' && mode !== 'online') throw new UsageError(`--mode must be offline or online, got ${JSON.stringify(mode)}.`);
     const judge = text(args, 'judge') ?? 'shorter';
-    if (mode === 'online' && !(judge in JUDGES)) throw new UsageError(`--judge must be one of ${Object.keys(JUDGES).join('|')}, got ${JSON.stringify(judge)}.`);
+    if (mode === 'online' && !JUDGE_NAMES.includes(judge)) throw new UsageError(`--judge must be one of ${JUDGE_NAMES.join('|')}, got ${JSON.stringify(judge)}.`);
     const followerDir = await model(requireString(args, 'follower', this), 'follower', io.signal);
     const dryRun = Boolean(args.values['dry-run']);
     const out = dryRun ? '' : resolve(requireString(args, 'out', this));

@@ -1,6 +1,7 @@
 // What the refiner refuses before any model runs: empty, binary or undecodable text, and prompts
 // that do not fit the model's context or the memory the refiner may use.
 import { totalmem } from 'node:os';
+import { PREFILL_CHUNK_TOKENS } from './kv-decoder';
 import { RefinerInputError } from './settings';
 
 /** Decodes bytes as UTF-8, refusing invalid sequences instead of replacing them. */
@@ -78,19 +79,21 @@ export function modelDims(config: any): ModelDims {
 
 /**
  * Bytes one generation adds on top of the loaded model, at its peak (the prefill), in float32.
- * The prefill materializes a layer's attention scores, heads x n x n (ORT's CPU
- * GroupQueryAttention), about 3.4 times over as measured on the 4-head built-in model (a 2,444-token
- * prompt added 311 MB, a 5,004-token one 1,309 MB); we count 3.5, so the estimate stays above what
- * was measured (347 MB and 1,460 MB; 10 KB of text, about 8,400 tokens, peaked at 3.9 GB in issue 18,
- * estimated 3.9 GB + 0.3 GB loaded). Then the logits of every prompt position (n x vocab),
- * per-token activations, and the KV cache of every token of prompt and answer, held twice
- * (transformers.js keeps past and present while a step runs).
+ * The prompt runs in chunks of PREFILL_CHUNK_TOKENS (kv-decoder.ts), so the largest pass is the last
+ * one: c = min(n, chunk) new tokens against all n. Its attention scores are heads x c x n (ORT's CPU
+ * GroupQueryAttention); we count them 7 times, fitted so the estimate stays above what was measured
+ * on the 4-head built-in model (peak RSS growth of one generation, maxNewTokens 2: 2,036 prompt
+ * tokens added 58 MiB, 4,200 added 117 MiB, 8,428 added 241 MiB; estimated 67, 135, 267), which covers the per-token work outside the model. Before chunking the scores were heads x n x n
+ * (8,400 tokens peaked at 3.9 GB in issue 18). Then the logits of a pass (c x vocab at most),
+ * per-token activations, and the KV cache of every token of prompt and answer, held twice (the past
+ * and the present a pass writes).
  */
 export function generationBytes(d: ModelDims, promptTokens: number, maxNewTokens: number): number {
   const n = promptTokens;
-  const attention = 3.5 * d.heads * n * n;
-  const logits = n * d.vocab;
-  const activations = 4 * n * (d.hidden + d.intermediate + (d.heads + 2 * d.kvHeads) * d.headDim);
+  const c = Math.min(n, PREFILL_CHUNK_TOKENS);
+  const attention = 7 * d.heads * c * n;
+  const logits = c * d.vocab;
+  const activations = 4 * c * (d.hidden + d.intermediate + (d.heads + 2 * d.kvHeads) * d.headDim);
   const kv = 2 * 2 * d.layers * d.kvHeads * d.headDim * (n + maxNewTokens);
   return 4 * (attention + logits + activations + kv);
 }

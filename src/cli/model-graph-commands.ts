@@ -41,7 +41,7 @@ function exportOptions(args: ParsedArgs): ExportOptions {
     lora: optionalString(args, 'lora'),
     graph: choiceOption(args, 'graph', ['plain', 'contrib', 'auto'] as const),
     dtype: choiceOption(args, 'dtype', ['float32', 'float16'] as const),
-    quantize: quantize === 'int4' ? { bits: 4 } : quantize === 'int8' ? { bits: 8 } : undefined,
+    quantize: quantize === 'int4' ? { bits: 4 } : quantize === 'int8' ? { bits: 8 } : quantize === 'none' ? null : undefined,
   };
   if (options.quantize && options.dtype === 'float16') throw new UsageError('--quantize applies to float32 weights; drop --dtype float16 or --quantize.');
   return options;
@@ -64,6 +64,8 @@ export const exportOnnxCommand: Command = {
     '--dtype float16 halves weights and KV cache for GPU providers and writes onnx/model_fp16.onnx',
     '(transformers.js dtype "fp16"). --quantize int8|int4 stores the projections as MatMulNBits blocks',
     '(onnx/model_quantized.onnx, dtype "q8"; onnx/model_q4.onnx, dtype "q4").',
+    'With none of --graph, --dtype and --quantize, a model of 50M parameters or more gets the CPU default',
+    '(contrib graph where it applies, int8), a smaller one the plain float32 graph.',
   ].join('\n'),
   options: {
     model: { type: 'string' }, out: { type: 'string' }, lora: { type: 'string' },

@@ -7,7 +7,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { main } from '../../../src/cli';
-import { exportOnnx, type ExportOptions } from '../../../src/models/export';
+import { CPU_DEFAULT_FORMAT, exportOnnx, parameterCount, QUANTIZE_BY_DEFAULT_FROM_PARAMS, resolveExportOptions, type ExportOptions } from '../../../src/models/export';
+import { parseDecoderConfig } from '../../../src/models/config';
 import { makeTinyModel } from '../../../src/models/fixtures/tiny-model';
 
 let root: string;
@@ -79,6 +80,24 @@ test('quantized exports (symmetric, contrib graph, the lookup reading the quanti
     // int8 keeps this fixture's greedy choices; int4 is allowed to differ.
     if (bits === 8) assert.deepEqual(got, expected, 'int8');
   }
+});
+
+test('an export that names no format gets the CPU default (contrib, int8) from 50M parameters on, float32 below', () => {
+  const qwen05b = parseDecoderConfig({
+    model_type: 'qwen2', vocab_size: 151936, hidden_size: 896, intermediate_size: 4864, num_hidden_layers: 24, num_attention_heads: 14,
+    num_key_value_heads: 2, tie_word_embeddings: true, max_position_embeddings: 32768, rms_norm_eps: 1e-6, rope_theta: 1000000,
+  });
+  // Qwen2.5-0.5B's published size: 494,032,768 parameters (the tied embedding counted once).
+  assert.equal(parameterCount(qwen05b), 494_032_768);
+  assert.deepEqual(resolveExportOptions({}, qwen05b), CPU_DEFAULT_FORMAT);
+  assert.deepEqual(resolveExportOptions({ lora: 'a' }, qwen05b), { lora: 'a', ...CPU_DEFAULT_FORMAT });
+  // Any named format is taken as it is; null asks for no quantization (slhf export-onnx --quantize none).
+  for (const named of [{ quantize: null }, { graph: 'plain' }, { dtype: 'float16' }, { quantize: { bits: 4 } }] as ExportOptions[]) {
+    assert.deepEqual(resolveExportOptions(named, qwen05b), named);
+  }
+  const tiny = parseDecoderConfig(JSON.parse(readFileSync(join(src, 'config.json'), 'utf8')));
+  assert.ok(parameterCount(tiny) < QUANTIZE_BY_DEFAULT_FROM_PARAMS);
+  assert.deepEqual(resolveExportOptions({}, tiny), {});
 });
 
 test('export refuses combinations it cannot build, naming the way out', async () => {

@@ -22,7 +22,7 @@ export function boundedInteger(name: string, value: unknown, fallback: number, m
 }
 
 export interface GenerationRequest {
-  request: Pick<RefineRequest, 'rounds' | 'followerInstruction' | 'settings'>;
+  request: Pick<RefineRequest, 'rounds' | 'followerInstruction' | 'settings' | 'harperFirstPass'>;
   /** Settings that were out of range, for a warning. */
   notes: string[];
 }
@@ -36,6 +36,8 @@ export function readGenerationRequest(config: SettingsReader, trusted: boolean):
       rounds: rounds.value,
       followerInstruction: instruction,
       settings: { maxNewTokens: maxNewTokens.value, temperature: config.get<number | null>('refine.temperature') ?? undefined },
+      // Harper's first round before the built-in model's (src/refiner/harper-pass.ts); other models ignore it.
+      harperFirstPass: config.get<boolean>('refine.harperFirstPass') !== false,
     },
     notes: [rounds.note, maxNewTokens.note].filter((n): n is string => n !== undefined),
   };

@@ -33,7 +33,7 @@ interface RunResult {
   readonly rounds: GeneratedText[];
 }
 
-function generationRequest(): Pick<RefineRequest, 'rounds' | 'followerInstruction' | 'settings'> {
+function generationRequest(): Pick<RefineRequest, 'rounds' | 'followerInstruction' | 'settings' | 'harperFirstPass'> {
   const { request, notes } = readGenerationRequest(vscode.workspace.getConfiguration('slhf'), vscode.workspace.isTrusted);
   for (const note of notes) void vscode.window.showWarningMessage(`SLHF: ${note}`);
   return request;

@@ -54,6 +54,27 @@ function randomMatrix(rows: number, cols: number, seed: number, spread = 1): Flo
   return Float32Array.from({ length: rows * cols }, (_, i) => offsets[i % cols] + (2 * rand() - 1) * spread);
 }
 
+/**
+ * Every dequantized weight within half a step of the float one (q4_0's clipped far extreme: one step);
+ * returns the worst error in steps among the unclipped weights.
+ */
+function assertWithinStep(w: ArrayLike<number>, back: ArrayLike<number>, q: QuantizedMatrix): number {
+  const { k: K, n: N, blockSize } = q;
+  const blocks = Math.ceil(K / blockSize);
+  let worstStep = 0;
+  for (let k = 0; k < K; k++) {
+    for (let n = 0; n < N; n++) {
+      const step = Math.abs(q.scales[n * blocks + Math.floor(k / blockSize)]);
+      const err = Math.abs(back[k * N + n] - w[k * N + n]);
+      // q4_0 has 8 codes below its zero point and 7 above: the far side's extreme may clip by up to one step.
+      const clipped = q.symmetric && q.bits === 4 && Math.abs(w[k * N + n]) > 7.5 * step;
+      assert.ok(err <= (clipped ? step : step / 2) + 1e-6 * step, `w[${k}, ${n}] = ${w[k * N + n]} came back as ${back[k * N + n]} (step ${step})`);
+      if (!clipped) worstStep = Math.max(worstStep, err / step);
+    }
+  }
+  return worstStep;
+}
+
 const ASYM = { symmetric: false } as const;
 
 test('4-bit codes pack low nibble first, zero points likewise (a hand-worked example from the spec)', () => {
@@ -101,18 +122,7 @@ for (const symmetric of [true, false]) {
         const wt = Float32Array.from({ length: K * N }, (_, i) => w[(i % K) * N + Math.floor(i / K)]);
         const qt = quantizeMatrix(wt, K, N, { bits, blockSize, symmetric }, 'nk');
         assert.deepEqual([qt.packed, qt.scales, qt.zeroPoints], [q.packed, q.scales, q.zeroPoints]);
-        const blocks = Math.ceil(K / blockSize);
-        let worstStep = 0;
-        for (let k = 0; k < K; k++) {
-          for (let n = 0; n < N; n++) {
-            const step = Math.abs(q.scales[n * blocks + Math.floor(k / blockSize)]);
-            const err = Math.abs(back[k * N + n] - w[k * N + n]);
-            // q4_0 has 8 codes below its zero point and 7 above: the far side's extreme may clip by up to one step.
-            const clipped = symmetric && bits === 4 && Math.abs(w[k * N + n]) > 7.5 * step;
-            assert.ok(err <= (clipped ? step : step / 2) + 1e-6 * step, `w[${k}, ${n}] = ${w[k * N + n]} came back as ${back[k * N + n]} (step ${step})`);
-            if (!clipped) worstStep = Math.max(worstStep, err / step);
-          }
-        }
+        const worstStep = assertWithinStep(w, back, q);
         assert.ok(back[3 * N + 1] === 0, `the zero weight came back as ${back[3 * N + 1]}`);
         assert.ok(worstStep > 0.3, 'rounding error never got near half a step: the check would not see a wrong layout');
       });
@@ -388,7 +398,10 @@ function dequantizedReference(ref: RefWeights, format: QuantFormat): RefWeights 
     }
     // [out, in] (the embedding [vocab, hidden]): quantized along `in`, as the graphs quantize x @ W^T and the lookup's rows.
     const [n, k] = t.shape;
-    const deq = specDequantize(quantizeMatrix(Float32Array.from(t.data), k, n, format, 'nk'));
+    const q = quantizeMatrix(Float32Array.from(t.data), k, n, format, 'nk');
+    const deq = specDequantize(q);
+    // The dequantized weights are the float ones within the quantization step.
+    assertWithinStep(Float64Array.from({ length: k * n }, (_, i) => t.data[(i % n) * k + Math.floor(i / n)]), deq, q);
     out.set(name, { data: Float64Array.from({ length: k * n }, (_, i) => deq[(i % k) * n + Math.floor(i / k)]), shape: t.shape });
   }
   return out;

@@ -56,7 +56,7 @@ export function activate(context: vscode.ExtensionContext): SlhfExtensionApi {
   const trainer = new TrainingRunner(context.extensionUri, context.globalStorageUri, history.location, log);
   const edits = new AcceptedEditWatcher((id, decision) => history.decide(id, decision), log);
   const inline = new InlineReview();
-  const guard = new HarperGuard(log);
+  const guard = new HarperGuard(log, vscode.Uri.joinPath(context.extensionUri, 'out', 'harper-worker.js').fsPath);
   const review = new ReviewController(documents, history, edits, log, inline, guard);
   const flow = new RefineFlow(refiner, history, review, edits, log);
   const actions = new HistoryActions(history, documents, log, (input) => review.open(input));

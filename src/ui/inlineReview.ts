@@ -136,35 +136,40 @@ export class InlineReview implements vscode.CodeLensProvider, vscode.Disposable 
   provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
     const model = this.model;
     if (!model || document.uri.toString() !== model.documentUri) return [];
-    const top = new vscode.Range(document.positionAt(model.spanStart), document.positionAt(model.spanStart));
+    // The round's lenses sit at the end of the first line, so that on a one-line text the changes' own
+    // buttons (placed at their words) come first in the row.
+    const firstLineEnd = document.lineAt(document.positionAt(model.spanStart).line).range.end;
+    const top = new vscode.Range(firstLineEnd, firstLineEnd);
     const lens = (range: vscode.Range, title: string, command: string, args?: unknown, tooltip?: string) =>
       new vscode.CodeLens(range, { title, command, arguments: args === undefined ? undefined : [args], tooltip });
     const decided = model.choices.size;
     const rest = decided > 0 ? 'Rest' : 'All';
-    const lenses = [
-      lens(top, `SLHF: ${model.label}`, 'slhf.showReviewDiff', undefined, 'Open the side-by-side diff (the proposal is editable there)'),
+    // One row per line, cut off at the editor's edge: the changes' buttons, then the round's, then
+    // what is worth knowing about it.
+    const lenses: vscode.CodeLens[] = [];
+    if (model.intact) {
+      for (const hunk of model.hunks) {
+        const at = document.positionAt(model.spanStart + hunk.start);
+        const range = new vscode.Range(at, at);
+        const choice = model.choices.get(hunk.index);
+        const n = hunk.index + 1;
+        lenses.push(
+          lens(range, `${choice === 'accepted' ? '$(pass-filled) Accepted' : '$(check) Accept'} ${n}`, 'slhf.acceptChange', { hunk: hunk.index }, `Change ${n}: "${hunk.removed}" → "${hunk.added}" (Ctrl+Alt+A at the change)`),
+          lens(range, `${choice === 'rejected' ? '$(error) Rejected' : '$(close) Reject'} ${n}`, 'slhf.rejectChange', { hunk: hunk.index }, `Change ${n}: keep "${hunk.removed}" (Ctrl+Alt+X at the change)`),
+        );
+      }
+    }
+    lenses.push(
       lens(top, `$(check) Accept ${rest}`, 'slhf.acceptRefinement', undefined, `${decided > 0 ? 'Accept the undecided changes and apply your choices' : 'Apply the whole round'} (Ctrl+Alt+Y)`),
       lens(top, `$(close) Reject ${rest}`, 'slhf.rejectRefinement', undefined, `${decided > 0 ? 'Reject the undecided changes and apply your choices' : 'Keep your text'} (Ctrl+Alt+N)`),
-      lens(top, '$(diff) Side by Side / Edit', 'slhf.showReviewDiff'),
-    ];
-    if (model.hasPrevious) lenses.push(lens(top, '$(arrow-left) Previous', 'slhf.previousRound', undefined, 'Show the previous round (Ctrl+Alt+[)'));
-    if (model.hasNext) lenses.push(lens(top, 'Next $(arrow-right)', 'slhf.nextRound', undefined, 'Show the next round (Ctrl+Alt+])'));
-    if (model.guard === 'loading') lenses.push(lens(top, '$(loading~spin) Harper', '', undefined, 'Harper, the grammar guard, is loading; its warnings appear when it is ready'));
+      lens(top, '$(diff) Side by Side', 'slhf.showReviewDiff', undefined, 'Open the side-by-side diff: the whole proposal, wrapped, editable before you accept'),
+    );
+    if (model.hasPrevious) lenses.push(lens(top, '$(arrow-left)', 'slhf.previousRound', undefined, 'Show the previous round (Ctrl+Alt+[)'));
+    lenses.push(lens(top, model.label, 'slhf.showReviewDiff', undefined, 'The round shown; rounds equal to the one before are shown once'));
+    if (model.hasNext) lenses.push(lens(top, '$(arrow-right)', 'slhf.nextRound', undefined, 'Show the next round (Ctrl+Alt+])'));
     for (const warning of model.warnings) lenses.push(lens(top, `$(warning) ${warning.title}`, 'slhf.showReviewDiff', undefined, `${warning.detail} Accept asks before applying it.`));
-    if (!model.intact) {
-      lenses.push(lens(top, '$(warning) The text changed since the refinement started; Accept asks what to do', ''));
-      return lenses;
-    }
-    for (const hunk of model.hunks) {
-      const at = document.positionAt(model.spanStart + hunk.start);
-      const range = new vscode.Range(at, at);
-      const choice = model.choices.get(hunk.index);
-      const n = hunk.index + 1;
-      lenses.push(
-        lens(range, `${choice === 'accepted' ? '$(pass-filled) Accepted' : '$(check) Accept'} change ${n}`, 'slhf.acceptChange', { hunk: hunk.index }, `"${hunk.removed}" → "${hunk.added}" (Ctrl+Alt+A at the change)`),
-        lens(range, `${choice === 'rejected' ? '$(error) Rejected' : '$(close) Reject'} change ${n}`, 'slhf.rejectChange', { hunk: hunk.index }, 'Keep your text here (Ctrl+Alt+X at the change)'),
-      );
-    }
+    if (model.guard === 'loading') lenses.push(lens(top, '$(loading~spin) Harper', '', undefined, 'Harper, the grammar guard, is loading; its warnings appear when it is ready'));
+    if (!model.intact) lenses.push(lens(top, '$(warning) The text changed since the refinement started; Accept asks what to do', ''));
     return lenses;
   }
 

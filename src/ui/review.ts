@@ -209,7 +209,7 @@ export class ReviewController implements vscode.Disposable {
     const edited = proposal !== r.rounds[r.shown] ? ' (edited)' : '';
     this.inline.show({
       documentUri: r.document.uri.toString(), spanStart: r.span.start, spanEnd: r.span.end, intact: spanIntact(r.span, spanText, r.original),
-      label: groupLabel(r.groups[group], r.rounds.length) + edited, hunks: r.hunks, choices: r.choices,
+      label: `SLHF ${groupLabel(r.groups[group], r.rounds.length)}${edited}`, hunks: r.hunks, choices: r.choices,
       hasPrevious: group > 0, hasNext: group < r.groups.length - 1, warnings: this.warnings(r, proposal),
       lints: (r.lints ?? []).map((lint) => ({ lint, hunk: hunkOfLint(r.hunks, lint)?.index })),
       guard: r.lints !== undefined ? 'ready' : this.guard.ready ? 'ready' : 'loading',

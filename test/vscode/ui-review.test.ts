@@ -37,12 +37,14 @@ before(async () => {
     installExtensions: [repoRoot],
     machineSettings: { 'slhf.modelCacheDir': join(root, 'model-cache') },
     // The in-place review alone (the side-by-side diff opens from its button), one round.
-    userSettings: { 'slhf.refine.rounds': 1, 'slhf.review.sideBySide': false, 'workbench.startupEditor': 'none' },
+    userSettings: { 'slhf.refine.rounds': 1, 'slhf.review.sideBySide': false, 'workbench.startupEditor': 'none', 'workbench.secondarySideBar.defaultVisibility': 'hidden' },
   });
   browser = await launchChromium();
   page = await newWorkbenchPage(browser);
   await openWorkbench(page, server.workbenchUrl(workspace));
   await page.locator('.activitybar .action-item a[aria-label^="SLHF"]').waitFor();
+  // Room for the document and the diff beside it: no side bars (the secondary one, Chat, stays hidden by a setting).
+  await runFromCommandPalette(page, 'View: Close Primary Side Bar');
   await page.keyboard.press('Control+P');
   await page.locator('.quick-input-widget input').fill('notes.txt');
   await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'notes.txt' }).first().waitFor();
@@ -118,10 +120,10 @@ async function decided(draft: string): Promise<SessionRecord> {
 
 uiTest('Accept one of two changes from its CodeLens: the document keeps exactly that change and the store records it as the final text', async () => {
   await refineLine(lines.twoFixes);
-  await lens('Accept change 2').waitFor();
+  await lens('Accept 2').waitFor();
   await screenshot('ui-review-inline.png');
-  await lens('Accept change 1').click();
-  await lens('Accepted change 1').waitFor();
+  await lens('Accept 1').click();
+  await lens('Accepted 1').waitFor();
   await lens('Reject Rest').waitFor();
   await screenshot('ui-review-hunk-accepted.png');
   // Reject the rest from the keyboard: the choices are applied together, in one edit.
@@ -142,11 +144,11 @@ uiTest('Accept one of two changes from its CodeLens: the document keeps exactly 
 
 uiTest('The proposal is edited in the side-by-side diff before Accept: the edited text is applied and stored as accepted-edited', async () => {
   await refineLine(lines.toEdit);
-  await lens('Side by Side / Edit').click();
+  await lens('Side by Side').click();
   const diff = page.locator('.monaco-diff-editor').first();
   await diff.waitFor();
   // The proposal side takes typing (it said "Cannot edit in read-only editor" before).
-  await diff.locator('.editor.modified .view-lines').click();
+  await diff.locator('.editor.modified .view-lines:not(.line-delete)').click();
   await page.keyboard.press('Control+End');
   await page.keyboard.type(' It was sunny.');
   await sourceEditor().locator('.codelens-decoration', { hasText: '(edited)' }).first().waitFor();
@@ -163,9 +165,9 @@ uiTest('A proposal that deletes most of the text is flagged (with Harper\'s new 
   await refineLine(lines.toDamage);
   // A damaged round, made by hand in the proposal (the refiner's own guard now replaces the built-in
   // model's garbled sentences with their input): most words gone, and a misspelling.
-  await lens('Side by Side / Edit').click();
+  await lens('Side by Side').click();
   const diff = page.locator('.monaco-diff-editor').first();
-  await diff.locator('.editor.modified .view-lines').click();
+  await diff.locator('.editor.modified .view-lines:not(.line-delete)').click();
   await page.keyboard.press('Control+A');
   await page.keyboard.type('Our relese fixs bugs.');
   await lens(/deletes \d+% of the words/).waitFor();

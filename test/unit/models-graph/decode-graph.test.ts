@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildContribInferenceGraph } from '../../../src/models/decode-graph';
-import { buildInferenceGraph, NUM_LOGITS_TO_KEEP, presentName } from '../../../src/models/graphs';
+import { buildInferenceGraph, NUM_LOGITS_TO_KEEP, pastName, presentName } from '../../../src/models/graphs';
 import type { DecoderConfig } from '../../../src/models/config';
 import type { Session } from '../../../src/onnx';
 import { i64, maxAbsDiff, sessionOf, tinyModel, variantNames } from './fixtures';
@@ -134,4 +134,69 @@ test('the contrib graph refuses float64 and head sizes GroupQueryAttention lacks
   const odd = tinyModel('llama_linear_rope_all_bias');
   assert.equal(odd.config.headDim, 10);
   assert.throws(() => buildContribInferenceGraph(odd.config, odd.weights), /head_dim to be a multiple of 8, this model has 10; use the plain graph/);
+});
+
+test('a multi-token step on a filled cache (a speculative verification pass) gives the plain graph\'s logits and cache, int8 quantized too', async () => {
+  const { quantizeGraph } = await import('../../../src/models/quantize');
+  const name = 'qwen2_bias_tied';
+  const seq = [1, 5, 9, 47, 3, 3, 20, 11];
+  const m = tinyModel(name, 11);
+  const plain = await sessionOf(buildInferenceGraph(m.config, m.weights));
+  const contribGraph = buildContribInferenceGraph(m.config, tinyModel(name, 11).weights);
+  const contrib = await sessionOf(contribGraph);
+  const quantized = buildContribInferenceGraph(m.config, tinyModel(name, 11).weights);
+  quantizeGraph(quantized, { bits: 8 });
+  const int8 = await sessionOf(quantized);
+  // Prefill 4 tokens, then verify 4 at once: one row, as the refiner's speculation runs it.
+  const plan: StepPlan = { seqs: [seq], pad: [0], prefill: 4 };
+  const twoSteps = async (session: Session) => {
+    const first = await runSteps(session, m.config, { ...plan, seqs: [seq.slice(0, 4)] });
+    const past: Record<string, any> = {};
+    for (let l = 0; l < m.config.numLayers; l++) for (const kind of ['key', 'value'] as const) past[pastName(l, kind)] = first[0].out[presentName(l, kind)];
+    return session.run({
+      input_ids: i64(seq.slice(4), [1, 4]), attention_mask: i64(seq.map(() => 1), [1, 8]), position_ids: i64([4, 5, 6, 7], [1, 4]),
+      [NUM_LOGITS_TO_KEEP]: i64([0], []), ...past,
+    });
+  };
+  try {
+    const expected = await twoSteps(plain);
+    const got = await twoSteps(contrib);
+    assert.ok(maxAbsDiff(got.logits.data as Float32Array, expected.logits.data as Float32Array) < 1e-4);
+    for (let l = 0; l < m.config.numLayers; l++) {
+      assert.ok(maxAbsDiff(got[presentName(l, 'key')].data as Float32Array, expected[presentName(l, 'key')].data as Float32Array) < 1e-4);
+    }
+    // int8 moves logits by its drift only: the same argmax at every verified position.
+    const q = (await twoSteps(int8)).logits.data as Float32Array;
+    const e = expected.logits.data as Float32Array;
+    const V = m.config.vocabSize;
+    for (let t = 0; t < 4; t++) {
+      const row = (a: Float32Array) => Array.from(a.subarray(t * V, (t + 1) * V));
+      const argmax = (r: number[]) => r.indexOf(Math.max(...r));
+      assert.equal(argmax(row(q)), argmax(row(e)), `position ${t}`);
+    }
+  } finally {
+    await plain.release();
+    await contrib.release();
+    await int8.release();
+  }
+});
+
+test('the contrib graph refuses a multi-token step on a cache for more than one row (ORT\'s GroupQueryAttention): speculation verifies one row at a time', async () => {
+  const m = tinyModel('qwen2_bias_tied');
+  const session = await sessionOf(buildContribInferenceGraph(m.config, m.weights));
+  try {
+    const rows = (ids: number[]) => i64([...ids, ...ids], [2, ids.length]);
+    const first = await session.run({
+      input_ids: rows([1, 5, 9, 47]), attention_mask: rows([1, 1, 1, 1]), position_ids: rows([0, 1, 2, 3]), [NUM_LOGITS_TO_KEEP]: i64([1], []), ...emptyPast(m.config, 2),
+    });
+    const past: Record<string, any> = {};
+    for (let l = 0; l < m.config.numLayers; l++) for (const kind of ['key', 'value'] as const) past[pastName(l, kind)] = first[presentName(l, kind)];
+    const step = (ids: number[], from: number) => session.run({
+      input_ids: rows(ids), attention_mask: rows(new Array(from + ids.length).fill(1)), position_ids: rows(ids.map((_, i) => from + i)), [NUM_LOGITS_TO_KEEP]: i64([1], []), ...past,
+    });
+    assert.deepEqual((await step([3], 4)).logits.dims, [2, 1, m.config.vocabSize]);
+    await assert.rejects(step([3, 3, 20], 4), /batch_size must be 1 when sequence_length > 1 and past context is given/);
+  } finally {
+    await session.release();
+  }
 });

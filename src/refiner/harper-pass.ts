@@ -8,10 +8,11 @@
 // the model, as for any round; its modelId says Harper made it; its tokenIds and log-probs are
 // empty. No model sampled the text, so training re-tokenizes it and treats the round as off-policy
 // (no behaviour log-probs, no importance weights), as it treats the user's own edits.
-import { loadHarper, type Harper, type HarperLint } from '../models/harper';
+import { loadHarper, newLints, type Harper, type HarperLint } from '../models/harper';
 import { promptMessages, renderPrompt } from '../models/prompts';
 import type { PromptParts } from '../models/generation-record';
 import type { ModelHost } from './host';
+import { joinPieces, splitSentences } from './segment';
 import { isBuiltInModel } from './sentence-round';
 import { resolveSettings, type GeneratedText, type GenerationSettings } from './settings';
 
@@ -73,19 +74,59 @@ export interface FirstPassRequest {
   seed: number;
 }
 
+/** A model round some of whose sentences the lint guard put back as they were. */
+export interface LintGuardedRound extends GeneratedText {
+  /** Sentences whose output had Harper lints the input did not have, kept as written. */
+  linted: { index: number; input: string; output: string; lints: string[] }[];
+}
+
 /**
- * The first pass as a round, or null when it does not apply: the Follower is not the built-in
- * model, or Harper changes nothing (a round that returns its input would end the loop).
+ * The lint guard on a model round of the built-in refiner: a sentence the model changed is put back as
+ * it was when Harper finds a lint in the new sentence that the old one did not have (newLints): a new
+ * misspelling ("umbrella" -> "umberlla"), "its roots" -> "it's roots", "their children" -> "they're
+ * children". Sentences are matched by position when both texts split into the same pieces; otherwise
+ * the whole text is checked. A round the guard changed records no tokens or log-probs (off-policy),
+ * since the model did not produce its text.
  */
-export async function harperFirstRound(host: ModelHost, request: FirstPassRequest, text: string, harper?: Harper): Promise<GeneratedText | null> {
+export async function guardByLints(harper: Harper, input: string, result: GeneratedText): Promise<GeneratedText | LintGuardedRound> {
+  if (result.stopReason === 'cancelled' || result.text === input) return result;
+  const before = splitSentences(input);
+  const after = splitSentences(result.text);
+  const aligned = before.length === after.length && before.every((p, i) => p.refine === after[i].refine);
+  const pairs = aligned ? after.map((p, i) => ({ old: before[i].text, piece: p })) : [{ old: input, piece: { text: result.text, refine: true } }];
+  const linted: LintGuardedRound['linted'] = [];
+  for (const [index, { old, piece }] of pairs.entries()) {
+    if (!piece.refine || piece.text === old) continue;
+    const lints = await newLints(harper, old, piece.text);
+    if (lints.length === 0) continue;
+    linted.push({ index, input: old, output: piece.text, lints: lints.map((l) => l.kind) });
+    piece.text = old;
+  }
+  if (linted.length === 0) return result;
+  return { ...result, text: joinPieces(pairs.map((p) => p.piece)), tokenIds: [], logprobs: [], samplingLogprobs: [], linted };
+}
+
+/** The pass for one request: its round (null when Harper changed nothing) and the guard on the model's rounds after it. */
+export interface FirstPass {
+  round: GeneratedText | null;
+  guard(input: string, result: GeneratedText): Promise<GeneratedText>;
+}
+
+/**
+ * The first pass, or null when it does not apply (the Follower is not the built-in model). Its round
+ * is null when Harper changes nothing (a round that returns its input would end the loop).
+ */
+export async function harperFirstRound(host: ModelHost, request: FirstPassRequest, text: string, harper?: Harper): Promise<FirstPass | null> {
   return host.use('follower', async (loaded) => {
     if (!isBuiltInModel(loaded.source.modelId)) return null;
+    const linter = harper ?? (await loadHarper());
+    const guard = (input: string, result: GeneratedText) => guardByLints(linter, input, result);
     const t0 = performance.now();
     const startedAt = new Date().toISOString();
-    const fixed = await harperFix(harper ?? (await loadHarper()), text);
-    if (fixed === text) return null;
+    const fixed = await harperFix(linter, text);
+    if (fixed === text) return { round: null, guard };
     const rendered = renderPrompt(loaded.tokenizer, promptMessages(request.prompt));
-    return {
+    const round: GeneratedText = {
       role: 'follower', round: request.round, text: fixed, rawText: fixed,
       prompt: { ...request.prompt, text: rendered.text, tokenIds: loaded.tokenizer.encode(rendered.text, { add_special_tokens: rendered.addSpecialTokens }) },
       tokenIds: [], logprobs: [], samplingLogprobs: [], logprobSum: 0,
@@ -94,5 +135,6 @@ export async function harperFirstRound(host: ModelHost, request: FirstPassReques
       timings: { startedAt, totalMs: performance.now() - t0, tokens: 0 },
       stopReason: 'eos', fixedPoint: false,
     };
+    return { round, guard };
   });
 }

@@ -108,7 +108,10 @@ async function runLoop(host: ModelHost, request: RefineRequest, signal: AbortSig
   }
   const draftText = current;
   // The built-in model's first pass: Harper's fixes as round 1 of their own (harper-pass.ts).
-  const first = request.harperFirstPass === false || signal.aborted ? null : await harperFirstRound(host, { round: 1, prompt: { ...x, followerInstruction, refined: current }, settings: request.settings, seed: roundSeed(seed, 1) }, current);
+  // It loads the Follower (to see whether it is the built-in model): Cancel meanwhile ends the request at once.
+  const pass = request.harperFirstPass === false || signal.aborted ? null
+    : await untilAborted(harperFirstRound(host, { round: 1, prompt: { ...x, followerInstruction, refined: current }, settings: request.settings, seed: roundSeed(seed, 1) }, current), signal, () => true);
+  const first = pass?.round ?? null;
   if (first) {
     emit({ type: 'round-start', role: 'follower', round: 1 });
     emit({ type: 'chunk', role: 'follower', round: 1, text: first.text });
@@ -123,6 +126,8 @@ async function runLoop(host: ModelHost, request: RefineRequest, signal: AbortSig
     let result: GeneratedText | null;
     try {
       result = await run('follower', round, { ...x, followerInstruction, refined: current }, current);
+      // With the first pass on, a sentence the model broke (new Harper lints) is put back (harper-pass.ts).
+      if (result && pass) result = await pass.guard(current, result);
     } catch (error) {
       // A later round over the budget (round 1 made the text longer) must not lose the rounds before it.
       if (!(error instanceof RefinerInputError) || rounds.length === 0) throw error;

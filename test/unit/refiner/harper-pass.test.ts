@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { loadHarper, type Harper } from '../../../src/models/harper';
 import { defaultModelDir } from '../../../src/models/default-model';
 import { ModelHost } from '../../../src/refiner/host';
-import { HARPER_MODEL_ID, harperFix } from '../../../src/refiner/harper-pass';
+import { guardByLints, HARPER_MODEL_ID, harperFix } from '../../../src/refiner/harper-pass';
+import type { GeneratedText } from '../../../src/refiner/settings';
 import { refine } from '../../../src/refiner/loop';
 import { collect, results, tempRoot, tinyModel } from './fixtures';
 
@@ -71,4 +72,23 @@ test('another model gets no Harper round', async () => {
   } finally {
     await host.unloadAll();
   }
+});
+
+const modelRound = (text: string): GeneratedText => ({
+  role: 'follower', round: 2, text, rawText: text, prompt: { preset: 'prose', instruction: '', context: '', text: '', tokenIds: [] },
+  tokenIds: [5], logprobs: [-0.5], samplingLogprobs: [0], logprobSum: -0.5, modelId: 'm#1', adapterVersion: null,
+  sampling: { temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1, seed: 1, maxNewTokens: 64 },
+  timings: { startedAt: new Date().toISOString(), totalMs: 1 }, stopReason: 'eos', fixedPoint: false,
+});
+
+test('the lint guard puts back a sentence the model broke and keeps the ones it fixed; the round is then off-policy', async () => {
+  const input = 'Please bring an umbrella.\nI will call john tomorrow.';
+  const guarded = await guardByLints(harper, input, modelRound('Please bring an umberlla.\nI will call John tomorrow.'));
+  assert.equal(guarded.text, 'Please bring an umbrella.\nI will call John tomorrow.');
+  assert.ok('linted' in guarded);
+  assert.deepEqual(guarded.linted.map((l) => [l.index, l.output]), [[0, 'Please bring an umberlla.']]);
+  assert.deepEqual([guarded.tokenIds.length, guarded.logprobs.length], [0, 0]);
+  // Nothing new to lint: the round is the model's, tokens and all.
+  const fine = modelRound('Please bring an umbrella.\nI will call John tomorrow.');
+  assert.equal(await guardByLints(harper, input, fine), fine);
 });

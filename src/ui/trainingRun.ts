@@ -228,7 +228,8 @@ export class TrainingRunner implements vscode.Disposable {
       });
     }
     const still = active ? `${active} stays active` : 'the base model stays active';
-    return { ok: true, message: `SLHF: ${offer.text.replace(/ Activate it\?$/, '')} Not active yet (${still}): activate it in the notification or in the versions list.` };
+    const where = activate === undefined ? 'in the notification or in the versions list' : 'in the versions list';
+    return { ok: true, message: `SLHF: ${offer.text.replace(/ Activate it\?$/, '')} Not active yet (${still}): activate it ${where}.` };
   }
 
   /** Stops a running training (SIGINT, SIGKILL after `graceMs`) and resolves once the process has exited. */

@@ -44,13 +44,14 @@ export class KvDecoder {
   /** `capacity`: the most tokens the cache will hold (prompt, answer and drafts); only for CPU sessions. */
   constructor(private readonly session: DecoderSessionLike, capacity?: number) {
     this.cacheNames = session.inputNames.filter((n) => n.startsWith('past_key_values.')).map((past) => ({ past, present: past.replace('past_key_values.', 'present.') }));
+    if (this.cacheNames.length === 0) throw new Error('the model graph has no past_key_values inputs: export it with a KV cache (slhf export-onnx does)');
     for (const { present } of this.cacheNames) if (!session.outputNames.includes(present)) throw new Error(`the model graph has no ${present} output for its cache input`);
     if (!session.outputNames.includes('logits')) throw new Error('the model graph has no logits output');
     this.positionIds = session.inputNames.includes('position_ids');
     this.logitsToKeep = session.inputNames.includes('num_logits_to_keep');
     const meta = session.inputMetadata?.find((m) => m.name === this.cacheNames[0]?.past);
     const shape = meta?.shape ?? [];
-    if (this.cacheNames.length > 0 && (typeof shape[1] !== 'number' || typeof shape[3] !== 'number')) {
+    if (typeof shape[1] !== 'number' || typeof shape[3] !== 'number') {
       throw new Error(`the model graph's cache input ${this.cacheNames[0].past} must have numeric kv-head and head-size dimensions`);
     }
     this.kvHeads = shape[1] as number;

@@ -74,17 +74,31 @@ export interface FirstPassRequest {
   seed: number;
 }
 
+const wordsOf = (text: string) => text.toLowerCase().split(/\s+/).filter(Boolean);
+
+/**
+ * The model's output has fewer words than its input and the input has no word written twice in a
+ * row ("the the"), the one deletion the model is trained to make: it dropped a word ("Over several
+ * weeks we" -> "Over several we"), which Harper does not notice.
+ */
+export function droppedWord(input: string, output: string): boolean {
+  const before = wordsOf(input);
+  if (wordsOf(output).length >= before.length) return false;
+  const bare = before.map((w) => w.replace(/[^a-z0-9']/g, ''));
+  return !bare.some((w, i) => i > 0 && w !== '' && w === bare[i - 1]);
+}
+
 /** A model round some of whose sentences the lint guard put back as they were. */
 export interface LintGuardedRound extends GeneratedText {
-  /** Sentences whose output had Harper lints the input did not have, kept as written. */
+  /** Sentences kept as written: their output had Harper lints the input did not have ('dropped word' when it lost a word). */
   linted: { index: number; input: string; output: string; lints: string[] }[];
 }
 
 /**
  * The lint guard on a model round of the built-in refiner: a sentence the model changed is put back as
- * it was when Harper finds a lint in the new sentence that the old one did not have (newLints): a new
- * misspelling ("umbrella" -> "umberlla"), "its roots" -> "it's roots", "their children" -> "they're
- * children". Sentences are matched by position when both texts split into the same pieces; otherwise
+ * it was when Harper finds a lint in the new sentence that the old one did not have (newLints: a new
+ * misspelling such as "umbrella" -> "umberlla", "it's tail" where "its tail" was), or when the model
+ * dropped a word (droppedWord). Sentences are matched by position when both texts split into the same pieces; otherwise
  * the whole text is checked. A round the guard changed records no tokens or log-probs (off-policy),
  * since the model did not produce its text.
  */
@@ -97,9 +111,10 @@ export async function guardByLints(harper: Harper, input: string, result: Genera
   const linted: LintGuardedRound['linted'] = [];
   for (const [index, { old, piece }] of pairs.entries()) {
     if (!piece.refine || piece.text === old) continue;
-    const lints = await newLints(harper, old, piece.text);
+    const lints = (await newLints(harper, old, piece.text)).map((l) => l.kind);
+    if (droppedWord(old, piece.text)) lints.push('dropped word');
     if (lints.length === 0) continue;
-    linted.push({ index, input: old, output: piece.text, lints: lints.map((l) => l.kind) });
+    linted.push({ index, input: old, output: piece.text, lints });
     piece.text = old;
   }
   if (linted.length === 0) return result;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { loadHarper, type Harper } from '../../../src/models/harper';
 import { defaultModelDir } from '../../../src/models/default-model';
 import { ModelHost } from '../../../src/refiner/host';
-import { guardByLints, HARPER_MODEL_ID, harperFix } from '../../../src/refiner/harper-pass';
+import { droppedWord, guardByLints, HARPER_MODEL_ID, harperFix } from '../../../src/refiner/harper-pass';
 import type { GeneratedText } from '../../../src/refiner/settings';
 import { refine } from '../../../src/refiner/loop';
 import { collect, results, tempRoot, tinyModel } from './fixtures';
@@ -91,4 +91,12 @@ test('the lint guard puts back a sentence the model broke and keeps the ones it 
   // Nothing new to lint: the round is the model's, tokens and all.
   const fine = modelRound('Please bring an umbrella.\nI will call John tomorrow.');
   assert.equal(await guardByLints(harper, input, fine), fine);
+});
+
+test('a sentence that lost a word is put back, unless the input had a word twice in a row', async () => {
+  assert.equal(droppedWord('Over several weeks we sketched new screens.', 'Over several we sketched new screens.'), true);
+  assert.equal(droppedWord('We saw the the film.', 'We saw the film.'), false);
+  assert.equal(droppedWord('i think so', 'I think so.'), false);
+  const input = 'Over several weeks we sketched new screens.';
+  assert.equal((await guardByLints(harper, input, modelRound('Over several we sketched new screens.'))).text, input);
 });

@@ -106,14 +106,14 @@ async function refineLine(text: string): Promise<void> {
   await lens(/Accept (All|Rest)/).waitFor({ timeout: 180_000 });
 }
 
-/** The newest session of `draft` once it is decided (decisions are written asynchronously). */
-async function decided(draft: string): Promise<SessionRecord> {
+/** The newest session of `draft` once it is decided (as `kind`, when given; decisions are written asynchronously). */
+async function decided(draft: string, kind?: string): Promise<SessionRecord> {
   const folder = join(server!.userDataDir, 'User', 'globalStorage', 'slhf-refine.slhf-refine');
   for (let i = 0; ; i++) {
     const store = await PreferenceStore.open(folder);
     const session = (await store.list({ text: draft, limit: 1 })).items.find((s) => s.draft.text === draft);
-    if (session && session.decision.kind !== 'pending') return session;
-    if (i >= 100) assert.fail(`no decision was stored for "${draft}" (${session ? 'pending' : 'no session'})`);
+    if (session && session.decision.kind !== 'pending' && (kind === undefined || session.decision.kind === kind)) return session;
+    if (i >= 100) assert.fail(`no ${kind ?? ''} decision was stored for "${draft}" (${session ? session.decision.kind : 'no session'})`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -140,6 +140,12 @@ uiTest('Accept one of two changes from its CodeLens: the document keeps exactly 
   assert.equal(await lineWith(kept.slice(0, 10)), kept, 'the document holds what the store says was kept');
   await page.locator('.notifications-toasts .notification-toast', { hasText: 'Undo (Ctrl+Z) reverts it' }).first().waitFor();
   await screenshot('ui-review-hunk-applied.png');
+  // One Ctrl+Z takes the partial acceptance back, recorded at once as an undo of that round.
+  await sourceEditor().locator('.view-line', { hasText: kept.slice(0, 10) }).first().click();
+  await page.keyboard.press('Control+Z');
+  await sourceEditor().locator('.view-line', { hasText: lines.twoFixes }).first().waitFor();
+  const undone = await decided(lines.twoFixes, 'undone');
+  assert.equal(undone.decision.kind === 'undone' && undone.decision.round, 0);
 });
 
 uiTest('The proposal is edited in the side-by-side diff before Accept: the edited text is applied and stored as accepted-edited', async () => {

@@ -88,6 +88,19 @@ export function droppedWord(input: string, output: string): boolean {
   return !bare.some((w, i) => i > 0 && w !== '' && w === bare[i - 1]);
 }
 
+/**
+ * The model wrote a word inside the sentence with a capital that its input had in lower case ("going to
+ * discuss" -> "going to Discuss"). Names of days, months and places in lower case are the first
+ * pass's to fix (Harper's dictionary knows them), and the model capitalizes ordinary words too; "i" ->
+ * "I" is allowed.
+ */
+export function newCapital(input: string, output: string): boolean {
+  const before = input.split(/\s+/).filter(Boolean);
+  const after = output.split(/\s+/).filter(Boolean);
+  if (before.length !== after.length) return false;
+  return after.some((w, i) => i > 0 && w !== before[i] && w.toLowerCase() === before[i].toLowerCase() && /^[A-Z]/.test(w) && /^[a-z]/.test(before[i]) && !/^i\b/.test(before[i]));
+}
+
 /** A model round some of whose sentences the lint guard put back as they were. */
 export interface LintGuardedRound extends GeneratedText {
   /** Sentences kept as written: their output had Harper lints the input did not have ('dropped word' when it lost a word). */
@@ -97,8 +110,8 @@ export interface LintGuardedRound extends GeneratedText {
 /**
  * The lint guard on a model round of the built-in refiner: a sentence the model changed is put back as
  * it was when Harper finds a lint in the new sentence that the old one did not have (newLints: a new
- * misspelling such as "umbrella" -> "umberlla", "it's tail" where "its tail" was), or when the model
- * dropped a word (droppedWord). Sentences are matched by position when both texts split into the same pieces; otherwise
+ * misspelling such as "umbrella" -> "umberlla", "it's tail" where "its tail" was), when the model
+ * dropped a word (droppedWord), or when it capitalized a word inside the sentence (newCapital). Sentences are matched by position when both texts split into the same pieces; otherwise
  * the whole text is checked. A round the guard changed records no tokens or log-probs (off-policy),
  * since the model did not produce its text.
  */
@@ -113,6 +126,7 @@ export async function guardByLints(harper: Harper, input: string, result: Genera
     if (!piece.refine || piece.text === old) continue;
     const lints = (await newLints(harper, old, piece.text)).map((l) => l.kind);
     if (droppedWord(old, piece.text)) lints.push('dropped word');
+    if (newCapital(old, piece.text)) lints.push('capital inside a sentence');
     if (lints.length === 0) continue;
     linted.push({ index, input: old, output: piece.text, lints });
     piece.text = old;

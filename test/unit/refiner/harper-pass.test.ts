@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { loadHarper, type Harper } from '../../../src/models/harper';
 import { defaultModelDir } from '../../../src/models/default-model';
 import { ModelHost } from '../../../src/refiner/host';
-import { droppedWord, guardByLints, HARPER_MODEL_ID, harperFix } from '../../../src/refiner/harper-pass';
+import { droppedWord, guardByLints, newCapital, HARPER_MODEL_ID, harperFix } from '../../../src/refiner/harper-pass';
 import type { GeneratedText } from '../../../src/refiner/settings';
 import { refine } from '../../../src/refiner/loop';
 import { collect, results, tempRoot, tinyModel } from './fixtures';
@@ -82,14 +82,14 @@ const modelRound = (text: string): GeneratedText => ({
 });
 
 test('the lint guard puts back a sentence the model broke and keeps the ones it fixed; the round is then off-policy', async () => {
-  const input = 'Please bring an umbrella.\nI will call john tomorrow.';
-  const guarded = await guardByLints(harper, input, modelRound('Please bring an umberlla.\nI will call John tomorrow.'));
-  assert.equal(guarded.text, 'Please bring an umbrella.\nI will call John tomorrow.');
+  const input = 'Please bring an umbrella.\nIts going to rain tomorrow.';
+  const guarded = await guardByLints(harper, input, modelRound("Please bring an umberlla.\nIt's going to rain tomorrow."));
+  assert.equal(guarded.text, "Please bring an umbrella.\nIt's going to rain tomorrow.");
   assert.ok('linted' in guarded);
   assert.deepEqual(guarded.linted.map((l) => [l.index, l.output]), [[0, 'Please bring an umberlla.']]);
   assert.deepEqual([guarded.tokenIds.length, guarded.logprobs.length], [0, 0]);
   // Nothing new to lint: the round is the model's, tokens and all.
-  const fine = modelRound('Please bring an umbrella.\nI will call John tomorrow.');
+  const fine = modelRound("Please bring an umbrella.\nIt's going to rain tomorrow.");
   assert.equal(await guardByLints(harper, input, fine), fine);
 });
 
@@ -99,4 +99,11 @@ test('a sentence that lost a word is put back, unless the input had a word twice
   assert.equal(droppedWord('i think so', 'I think so.'), false);
   const input = 'Over several weeks we sketched new screens.';
   assert.equal((await guardByLints(harper, input, modelRound('Over several we sketched new screens.'))).text, input);
+});
+
+test('a word the model capitalized inside a sentence puts the sentence back; "i" -> "I" and a first word do not', () => {
+  assert.equal(newCapital('The team is going to discuss it.', 'The team is going to Discuss it.'), true);
+  assert.equal(newCapital('Looking back, i think so.', 'Looking back, I think so.'), false);
+  assert.equal(newCapital('the team met.', 'The team met.'), false);
+  assert.equal(newCapital('Its going to rain.', "It's going to rain."), false);
 });

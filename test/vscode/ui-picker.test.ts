@@ -191,6 +191,11 @@ uiTest('the model picker downloads a recommended model with progress; Cancel sto
   await panel.locator('#models-status', { hasText: `The Follower model is now ${HUB_MODEL}` }).waitFor({ timeout: 60_000 });
   assert.ok(hub!.log.some((r) => r.server === 'cdn' && r.range !== null), 'the second download resumed with a Range request');
   await panel.locator('#model-settings', { hasText: `Follower ${HUB_MODEL} (from the user settings)` }).waitFor();
+  // code-server is a remote window: the user-target write of this machine-overridable setting went to
+  // the server machine's settings, where it applies, not to the browser-side User settings.
+  const settingsOf = (folder: string) => JSON.parse(readFileSync(join(server!.userDataDir, folder, 'settings.json'), 'utf8')) as Record<string, unknown>;
+  assert.equal(settingsOf('Machine')['slhf.follower.model'], HUB_MODEL);
+  assert.equal(settingsOf('User')['slhf.follower.model'], undefined);
   await screenshot('ui-picker-download-done.png');
   // The walkthrough's "real model" step ticked.
   await openWalkthrough();

@@ -10,6 +10,7 @@ import { decisionSamples, teachingNote } from './decisionSamples';
 import type { HistoryService } from './history';
 import type { DecisionSample, HistoryFilter, SessionSummary, TrainingCounts } from './panelProtocol';
 import type { ReviewInput, ReviewOutcome } from './review';
+import { uniqueOccurrence } from './reopenTarget';
 import { REVIEW_SCHEME, type ReviewDocuments } from './reviewDocuments';
 
 const PAGE = 100;
@@ -26,16 +27,11 @@ export function summarize(record: SessionRecord): SessionSummary {
 
 /** The one place in the open documents (not SLHF's own views) that holds `text`; undefined when none or several do. */
 function findOnce(text: string): { document: vscode.TextDocument; range: vscode.Range } | undefined {
-  let found: { document: vscode.TextDocument; range: vscode.Range } | undefined;
-  for (const document of vscode.workspace.textDocuments) {
-    if (document.isClosed || document.uri.scheme === REVIEW_SCHEME || document.uri.scheme === 'output') continue;
-    const content = document.getText();
-    const at = content.indexOf(text);
-    if (at < 0) continue;
-    if (found || content.indexOf(text, at + 1) >= 0) return undefined;
-    found = { document, range: new vscode.Range(document.positionAt(at), document.positionAt(at + text.length)) };
-  }
-  return found;
+  const documents = vscode.workspace.textDocuments.filter((d) => !d.isClosed && d.uri.scheme !== REVIEW_SCHEME && d.uri.scheme !== 'output');
+  const found = uniqueOccurrence(documents.map((d) => d.getText()), text);
+  if (!found) return undefined;
+  const document = documents[found.index];
+  return { document, range: new vscode.Range(document.positionAt(found.at), document.positionAt(found.at + text.length)) };
 }
 
 /**

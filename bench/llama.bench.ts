@@ -10,7 +10,7 @@
 // - llama.cpp gets the same prompt token ids (our chat-template rendering of a follower prompt)
 //   and its defaults otherwise (f16 KV cache, flash attention as it decides), as its users run it.
 // - Every engine/format/thread combination runs in a child process of its own (its peak RSS is its
-//   own), one warm-up then SLHF_LLAMA_RUNS timed runs; the children alternate ours/llama.cpp and the
+//   own), a warm-up of 8 tokens then SLHF_LLAMA_RUNS timed runs; the children alternate ours/llama.cpp and the
 //   rounds (SLHF_LLAMA_ROUNDS) repeat the whole list, so load from other processes falls on both.
 //   The load average is read before each child; the notes give ranges over all timed runs.
 // - Prompts: ~128 tokens, and ~1,024 for decode at 1k context (SLHF_LLAMA_LONG=0 skips those),
@@ -85,7 +85,7 @@ async function oursSpec(checkpoint: string, f: FormatPair, log: (m: string) => v
 }
 
 async function ggufFile(checkpoint: string, f: FormatPair, log: (m: string) => void): Promise<string> {
-  const stamp = sourcesHash(tsFiles(join(__dirname, 'gguf')));
+  const stamp = sourcesHash(['format', 'quants', 'from-checkpoint'].map((m) => join(__dirname, 'gguf', `${m}.ts`)));
   return cached(join(FIXTURE_ROOT, 'llama-peer', `${basename(checkpoint)}-${f.gguf}.gguf`), stamp, (tmp) => checkpointToGguf(checkpoint, tmp, f.gguf), log);
 }
 
@@ -177,7 +177,11 @@ export async function run(context: BenchContext): Promise<BenchRow[]> {
         const load = loadavg()[0];
         context.log(`round ${round + 1}/${rounds}: ${into === c.ours ? 'ours' : 'llama.cpp'} ${c.fmt.ours}/${c.fmt.gguf}, ${c.threads} thread(s), ${c.prompt.ids.length}-token prompt (load ${load.toFixed(2)})`);
         const result = go();
-        if (result) into.push({ result, load });
+        if (result) {
+          into.push({ result, load });
+          const f = figures([{ result, load }], c.prompt.ids.length)!;
+          context.log(`  prefill ${median(f.prefill).toFixed(1)} tokens/s, decode ${median(f.decode).toFixed(2)} tokens/s, peak RSS ${f.rss.toFixed(0)} MB, load ${(result.loadMs / 1000).toFixed(0)} s`);
+        }
         else c.timedOut.push(`${into === c.ours ? 'ours' : 'llama.cpp'} (round ${round + 1}, load ${load.toFixed(1)})`);
       }
     }

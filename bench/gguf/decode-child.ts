@@ -34,12 +34,14 @@ export interface DecodeRun {
 
 export interface DecodeResult {
   runs: DecodeRun[];
-  /** The warm-up's tokens. */
+  /** The first timed run's tokens. */
   tokens: number[];
   /** VmHWM: the process's peak resident memory, loading included. */
   peakRssMb: number;
   loadMs: number;
 }
+
+const WARMUP_TOKENS = 8;
 
 function peakRssMb(): number {
   const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
@@ -51,12 +53,15 @@ function cpuMs(): number {
   return (u.user + u.system) / 1000;
 }
 
-async function timedRuns(job: DecodeJob, once: () => Promise<{ tokens: number[]; ttftMs: number; decodeMs: number }>): Promise<{ runs: DecodeRun[]; tokens: number[] }> {
-  const { tokens } = await once(); // warm-up
+/** A short warm-up (the first pass allocates and prepacks), then the timed runs; the tokens are the first timed run's. */
+async function timedRuns(job: DecodeJob, once: (count: number) => Promise<{ tokens: number[]; ttftMs: number; decodeMs: number }>): Promise<{ runs: DecodeRun[]; tokens: number[] }> {
+  await once(WARMUP_TOKENS);
   const runs: DecodeRun[] = [];
+  let tokens: number[] = [];
   for (let i = 0; i < job.runs; i++) {
     const cpu = cpuMs();
-    const r = await once();
+    const r = await once(job.newTokens);
+    if (i === 0) tokens = r.tokens;
     runs.push({ ttftMs: r.ttftMs, decodeMs: r.decodeMs, tokens: r.tokens.length, cpuMs: cpuMs() - cpu });
   }
   return { runs, tokens };
@@ -69,10 +74,10 @@ async function ours(job: Extract<DecodeJob, { engine: 'ours' }>): Promise<Decode
   let loadMs = 0;
   const result = await host.use('follower', async (model) => {
     loadMs = performance.now() - start;
-    return timedRuns(job, async () => {
+    return timedRuns(job, async (count) => {
       const r = await generateText(model, {
         role: 'follower', round: 1, prompt: job.parts, original: job.parts.refined ?? '',
-        settings: { maxNewTokens: job.newTokens, temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1, seed: 1 },
+        settings: { maxNewTokens: count, temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1, seed: 1 },
       });
       if (JSON.stringify(r.prompt.tokenIds) !== JSON.stringify(job.promptIds)) throw new Error('our rendered prompt differs from the ids llama.cpp is given');
       const ttftMs = r.timings.firstTokenMs ?? r.timings.totalMs;
@@ -87,7 +92,7 @@ async function llamaCpp(job: Extract<DecodeJob, { engine: 'llama.cpp' }>): Promi
   const llama = await loadLlamaCpp(job.gguf, { threads: job.threads, contextSize: job.contextSize });
   const loadMs = performance.now() - start;
   try {
-    const result = await timedRuns(job, () => llama.greedy(job.promptIds, job.newTokens));
+    const result = await timedRuns(job, (count) => llama.greedy(job.promptIds, count));
     return { ...result, peakRssMb: peakRssMb(), loadMs };
   } finally {
     await llama.dispose();

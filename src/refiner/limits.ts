@@ -130,10 +130,10 @@ export function checkMemoryBudget(input: { dims: ModelDims; promptTokens: number
 
 /**
  * A generation whose working memory (generationBytes) would pass this is split into pieces when its
- * text can be split, even where the cap would allow it: a prefill's memory and time grow with the
- * square of the prompt (the attention scores) and with prompt x vocabulary (the logits), a text in
- * pieces only linearly. 1 GiB keeps `slhf refine` of 20,000 characters under 2.5 GB (docs/limits.md)
- * and leaves pieces of about 1,700 tokens on a 151,936-token vocabulary (Qwen), 6,000 on the fixtures'.
+ * text can be split, even where the cap would allow it: its memory grows with the prompt (each
+ * prefill chunk's attention against the whole prompt, the KV cache) and its time with the square of
+ * the prompt, a text in pieces only linearly. 1 GiB leaves pieces of several thousand tokens, and keeps
+ * `slhf refine` of 20,000 characters well under 2.5 GB (docs/limits.md).
  */
 export const SPLIT_ABOVE_BYTES = 2 ** 30;
 

@@ -20,41 +20,42 @@ after(async () => {
   cleanup();
 });
 
-/** A client on an empty cache of its own, so its first request exports the model. */
-function freshClient(name: string, logs: string[]): RefinerClient {
-  const client = new RefinerClient({ host: { cacheDir: join(root, name) }, roles: { follower: { spec: modelDir } } }, { onLog: (m) => logs.push(m) });
+/** A client on an empty cache of its own, so its first request exports the model; `onExport` runs as that first export begins. */
+function freshClient(name: string, logs: string[], onExport: (client: RefinerClient) => void): RefinerClient {
+  const client: RefinerClient = new RefinerClient({ host: { cacheDir: join(root, name) }, roles: { follower: { spec: modelDir } } }, {
+    onLog: (m) => {
+      logs.push(m);
+      if (/^exporting /.test(m) && logs.filter((l) => /^exporting /.test(l)).length === 1) onExport(client);
+    },
+  });
   clients.push(client);
   return client;
 }
 
 const request: RefineRequest = { draft: 'Hello there.', rounds: 1, settings: { seed: 4, maxNewTokens: 8 } };
 
-/** Runs `request`, aborting at its first round-start (the export has only begun); `then` runs right after the abort. */
-async function cancelAtStart(client: RefinerClient, then: () => void = () => undefined): Promise<{ events: RefineEvent[]; ms: number }> {
+/** Runs `request` on a fresh client, cancelling as the export begins (`then` runs right after the abort). */
+async function cancelDuringExport(name: string, logs: string[], then: (client: RefinerClient) => void = () => undefined) {
   const controller = new AbortController();
-  const events: RefineEvent[] = [];
   let abortedAt = 0;
-  for await (const event of client.refine(request, controller.signal)) {
-    events.push(event);
-    if (event.type === 'round-start' && !abortedAt) {
-      abortedAt = Date.now();
-      controller.abort();
-      then();
-    }
-  }
-  return { events, ms: Date.now() - abortedAt };
+  const client = freshClient(name, logs, (c) => {
+    abortedAt = Date.now();
+    controller.abort();
+    then(c);
+  });
+  const events: RefineEvent[] = [];
+  for await (const event of client.refine(request, controller.signal)) events.push(event);
+  assert.ok(abortedAt > 0, 'the export began');
+  return { client, events, ms: Date.now() - abortedAt };
 }
 
 test('Cancel during the export ends the request without killing the process; the next request refines with the exported model', async () => {
   const logs: string[] = [];
-  const client = freshClient('cache-a', logs);
-  const { events, ms } = await cancelAtStart(client);
+  const { client, events, ms } = await cancelDuringExport('cache-a', logs);
   const pid = client.pid;
   process.stdout.write(`# cancelled during the export: ended ${ms} ms after Cancel\n`);
-  // The tiny model may finish loading before the process reads the Cancel: then its round ends as
-  // cancelled at the first step (split-round.test.ts aborts mid-load in process, deterministically).
-  assert.equal((events.at(-1) as Extract<RefineEvent, { type: 'done' }>).stoppedBy, 'cancelled');
-  for (const e of events) if (e.type === 'round-end') assert.equal(e.result.stopReason, 'cancelled');
+  assert.deepEqual(events.map((e) => e.type), ['done']);
+  assert.equal((events[0] as Extract<RefineEvent, { type: 'done' }>).stoppedBy, 'cancelled');
   assert.ok(!logs.some((m) => /killing the refiner process/.test(m)), logs.join('\n'));
   const [round] = results(await collect(client.refine(request)));
   assert.notEqual(round.stopReason, 'cancelled');
@@ -62,16 +63,14 @@ test('Cancel during the export ends the request without killing the process; the
   assert.equal(logs.filter((m) => /^exporting /.test(m)).length, 1, 'exported once');
 });
 
-test('a load stuck in a synchronous step is killed after the grace; the request ends as cancelled and the next works', async () => {
+test('an export stuck in a synchronous step is killed after the grace; the request ends as cancelled and the next works', async () => {
   const logs: string[] = [];
-  const client = freshClient('cache-b', logs);
   let stuckPid: number | undefined;
-  const { events, ms } = await cancelAtStart(client, () => {
-    stuckPid = client.pid;
-    client.blockForTest(10 * 60_000); // nothing is read, Cancel included, as inside a native load
+  const { client, events, ms } = await cancelDuringExport('cache-b', logs, (c) => {
+    stuckPid = c.pid;
+    c.blockForTest(10 * 60_000); // nothing is read, Cancel included, as inside a native call
   });
-  process.stdout.write(`# cancelled during a stuck load: ended ${ms} ms after Cancel\n`);
-  assert.equal(events.at(-1)?.type, 'done');
+  process.stdout.write(`# cancelled during a stuck export: ended ${ms} ms after Cancel\n`);
   assert.equal((events.at(-1) as Extract<RefineEvent, { type: 'done' }>).stoppedBy, 'cancelled');
   assert.ok(logs.some((m) => /killing the refiner process/.test(m)), logs.join('\n'));
   const [round] = results(await collect(client.refine(request)));

@@ -8,8 +8,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ModelHost } from '../../../src/refiner/host';
 import { refine, type RefineEvent } from '../../../src/refiner/loop';
+import { generationBytes, modelDims, promptTokenBudget, SPLIT_ABOVE_BYTES } from '../../../src/refiner/limits';
 import { joinPieces, paragraphSpans, piecesFromSpans, sentenceSpans } from '../../../src/refiner/segment';
-import { PIECE_CONTEXT_CHARS, type PieceRound } from '../../../src/refiner/split-round';
+import { PIECE_CONTEXT_CHARS, promptTokenCount, type PieceRound } from '../../../src/refiner/split-round';
 import { RefinerInputError, type GeneratedText } from '../../../src/refiner/settings';
 import { SCHEMA_VERSION, validateRecord, type SessionRecord } from '../../../src/store';
 import { collect, results, tempRoot, tinyModel } from './fixtures';
@@ -60,9 +61,20 @@ test('segments: paragraphs, Intl.Segmenter sentences, and pieces that join back 
   assert.deepEqual(pieces.filter((p) => !p.refine).map((p) => p.text), ['  ', ' ', '\n\n\t\n', '  \r\n\r\n', '\n']);
 });
 
-test('20,000 characters over the memory budget are refined in pieces that fit, joined with their whitespace kept', async () => {
+test('the budget: the context less the new tokens, the memory beside the model, and at most 1 GiB of working memory', () => {
+  const dims = modelDims({ num_hidden_layers: 24, hidden_size: 896, num_attention_heads: 14, num_key_value_heads: 2, intermediate_size: 4864, vocab_size: 151936 });
+  const limits = { dims, contextLength: 1 << 20, maxNewTokens: 256, limitBytes: 8 * 2 ** 30, residentBytes: 2 ** 30 };
+  const byMemory = promptTokenBudget(limits);
+  assert.ok(generationBytes(dims, byMemory, 256) <= 7 * 2 ** 30 && generationBytes(dims, byMemory + 1, 256) > 7 * 2 ** 30);
+  const preferred = promptTokenBudget({ ...limits, ceilingBytes: SPLIT_ABOVE_BYTES });
+  assert.ok(generationBytes(dims, preferred, 256) <= SPLIT_ABOVE_BYTES && generationBytes(dims, preferred + 1, 256) > SPLIT_ABOVE_BYTES);
+  assert.ok(preferred > 1000 && preferred < byMemory, `${preferred} tokens`);
+  assert.equal(promptTokenBudget({ ...limits, contextLength: 1000 }), 1000 - 256);
+});
+
+test('20,000 characters over the memory budget (128 MiB beside the model) are refined in pieces that fit, joined with their whitespace kept', async () => {
   await import('@huggingface/transformers'); // loaded before the cap is taken, so the cap is what generation may add
-  const limitBytes = process.memoryUsage.rss() + 512 * 2 ** 20;
+  const limitBytes = process.memoryUsage.rss() + 128 * 2 ** 20;
   const host = hostFor({ memoryLimitBytes: limitBytes });
   const paragraph = 'All work and no play makes a dull text. '.repeat(10).trim();
   const gaps = ['\n\n', '\n  \n', '\n\n\n'];
@@ -74,8 +86,11 @@ test('20,000 characters over the memory budget are refined in pieces that fit, j
     const [round] = results(events) as PieceRound[];
     assert.ok(round.pieces.length > 1, 'split into pieces');
     assertReassembled(draft, round);
-    // Every piece fitted where the whole text did not: its prompt is well below the 20,000 tokens of the whole.
-    for (const piece of round.pieces) assert.ok(piece.prompt.tokenIds!.length < 10_000, `${piece.prompt.tokenIds!.length} tokens`);
+    // Every piece fits the memory beside the model, where the whole text did not.
+    const loaded = await host.use('follower', async (m) => m);
+    const available = limitBytes - loaded.residentAfterLoad;
+    assert.ok(generationBytes(loaded.dims, promptTokenCount(loaded.tokenizer, round.prompt), 8) > available, 'the whole text does not fit');
+    for (const piece of round.pieces) assert.ok(generationBytes(loaded.dims, piece.prompt.tokenIds!.length, 8) <= available, `${piece.prompt.tokenIds!.length} tokens`);
     // The stream carries the round's text.
     assert.equal(events.flatMap((e) => (e.type === 'chunk' ? [e.text] : [])).join(''), round.text);
     // Recorded like a sentence-by-sentence round: the whole-text prompt, no tokens of its own (off-policy).
@@ -88,8 +103,6 @@ test('20,000 characters over the memory budget are refined in pieces that fit, j
       preset: 'prose', context: '', instruction: '', draft: { text: draft, source: 'user' }, rounds: [round], decision: { kind: 'accepted', round: 0, decidedAt: now },
     };
     assert.equal(validateRecord(JSON.parse(JSON.stringify(record))).kind, 'session');
-    // The prefill of the whole text (about 6 GB) never ran.
-    assert.ok(process.resourceUsage().maxRSS * 1024 < limitBytes, `peak ${process.resourceUsage().maxRSS / 1024} MB`);
   } finally {
     await host.unloadAll();
   }
@@ -145,18 +158,16 @@ test('a round 2 over the budget keeps round 1 and says that round 2 was skipped'
 });
 
 test('Cancel while the model is exported and loaded ends the request at once; the next one refines', async () => {
-  const host = new ModelHost({ cacheDir: join(root, 'cache-cancel'), idleUnloadMs: 0 });
+  const controller = new AbortController();
+  // Cancelled as the export of a fresh cache begins.
+  const host = new ModelHost({ cacheDir: join(root, 'cache-cancel'), idleUnloadMs: 0, log: (m) => /^exporting /.test(m) && controller.abort() });
   host.configure({ follower: { spec: modelDir } });
   try {
-    const controller = new AbortController();
-    const events: RefineEvent[] = [];
-    for await (const event of refine(host, { draft: 'Short text.', rounds: 1, settings: { seed: 1, maxNewTokens: 4 } }, controller.signal)) {
-      events.push(event);
-      if (event.type === 'round-start') controller.abort(); // the export of a fresh cache has only begun
-    }
+    const events = await collect(refine(host, { draft: 'Short text.', rounds: 1, settings: { seed: 1, maxNewTokens: 4 } }, controller.signal));
+    assert.ok(controller.signal.aborted, 'the export began');
     // Before: the request waited for the export and the load, then recorded a cancelled round.
-    assert.deepEqual(events.map((e) => e.type), ['round-start', 'done']);
-    assert.equal((events[1] as Extract<RefineEvent, { type: 'done' }>).stoppedBy, 'cancelled');
+    assert.deepEqual(events.filter((e) => e.type === 'round-end'), []);
+    assert.equal((events.at(-1) as Extract<RefineEvent, { type: 'done' }>).stoppedBy, 'cancelled');
     const [round] = results(await collect(refine(host, { draft: 'Short text.', rounds: 1, settings: { seed: 1, maxNewTokens: 4 } })));
     assert.equal(round.stopReason === 'cancelled', false);
   } finally {

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import './activation.spec';
 import './refine.spec';
 import './guards.spec';
+import './limits.spec';
 import { api, closeAllEditors } from './helpers';
 import { afterEach, describeOnTimeout, runAll } from './runner';
 

@@ -10,7 +10,7 @@ const builds = [
   { ...node, entryPoints: { extension: 'src/extension.ts' }, outdir: 'out' },
   // Generation runs in this process, forked by the extension host (RefinerClient), so it can always be killed.
   { ...node, entryPoints: { 'refiner-worker': 'src/refiner/worker.ts' }, outdir: 'out' },
-  // The review's Harper guard runs in a worker thread: loading Harper blocks its thread for seconds.
+  // The review's Harper guard runs in a low-priority process: loading Harper blocks its thread for seconds.
   { ...node, entryPoints: { 'harper-worker': 'src/ui/inlineGuardWorker.ts' }, outdir: 'out' },
   // Training runs in its own process, so a crash or out-of-memory there cannot take VS Code down.
   { ...node, entryPoints: { 'train-worker': 'src/training/worker.ts' }, outdir: 'out' },

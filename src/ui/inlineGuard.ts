@@ -1,17 +1,19 @@
 // The review's Harper guard (issue 21): lints a proposal has that the text it refines did not have
 // (a new misspelling, broken agreement) are shown on the round and flag it before Accept. Harper's
-// wasm takes seconds to load and blocks the thread that loads it, so it runs in a worker thread
-// (inlineGuardWorker.ts), started once per session on the first review; the review never waits for
-// it: it shows at once, and the guard's marks appear when Harper is ready (`onDidLoad`).
-import { Worker } from 'node:worker_threads';
+// wasm takes seconds to load and blocks the thread that loads it, so it runs in a process of its own
+// at low priority (inlineGuardWorker.ts), started once per session on the first review; the review
+// never waits for it: it shows at once, and the guard's marks appear when Harper is ready (`onDidLoad`).
+import type { ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
 import * as vscode from 'vscode';
+import { forkEntry, killProcess } from '../onnx/child-process';
 import type { PlacedLint } from './hunks';
 import type { GuardReply, GuardRequest } from './inlineGuardWorker';
 
 type Lints = Extract<GuardReply, { lints: unknown }>['lints'];
 
 export class HarperGuard implements vscode.Disposable {
-  private worker: Worker | undefined;
+  private worker: ChildProcess | undefined;
   private isReady = false;
   private failed = false;
   private nextId = 1;
@@ -21,21 +23,28 @@ export class HarperGuard implements vscode.Disposable {
   /** Fires once, when Harper is ready. */
   readonly onDidLoad = this.loaded.event;
 
-  /** `workerFile`: out/harper-worker.js (inlineGuardWorker.ts), where Harper runs off the extension host's thread. */
+  /** `workerFile`: out/harper-worker.js (inlineGuardWorker.ts), where Harper runs, outside the extension host. */
   constructor(private readonly log: vscode.LogOutputChannel, private readonly workerFile: string) {}
 
   get ready(): boolean {
     return this.isReady;
   }
 
-  /** Starts Harper's worker, once; a failure is logged and leaves the review without the guard. */
+  /** Starts Harper's process, once; a failure is logged and leaves the review without the guard. */
   start(): void {
     if (this.worker || this.failed) return;
     const started = Date.now();
-    const worker = new Worker(this.workerFile);
+    const worker = forkEntry({ path: this.workerFile, execArgv: [] });
+    this.worker = worker;
+    // A background check: the refiner and the editor come first.
+    try {
+      if (worker.pid !== undefined) setPriority(worker.pid, 10);
+    } catch (error) {
+      this.log.info(`Harper's process keeps its priority: ${error instanceof Error ? error.message : String(error)}`);
+    }
     // It must never keep the extension host alive.
     worker.unref();
-    this.worker = worker;
+    worker.channel?.unref();
     const fail = (why: string) => {
       if (this.failed) return;
       this.failed = true;
@@ -43,7 +52,7 @@ export class HarperGuard implements vscode.Disposable {
       this.log.warn(`Harper could not be loaded; reviews go on without its guard: ${why}`);
       for (const resolve of this.pending.values()) resolve([]);
       this.pending.clear();
-      void worker.terminate();
+      void killProcess(worker);
     };
     worker.on('message', (reply: GuardReply) => {
       if ('ready' in reply) {
@@ -60,8 +69,8 @@ export class HarperGuard implements vscode.Disposable {
       }
     });
     worker.on('error', (error) => fail(error.message));
-    worker.on('exit', (code) => {
-      if (!this.failed && code !== 0) fail(`its worker exited with code ${code}`);
+    worker.on('exit', (code, signal) => {
+      if (!this.failed && this.worker === worker) fail(`its process exited (${signal ?? `code ${code}`})`);
     });
   }
 
@@ -78,7 +87,7 @@ export class HarperGuard implements vscode.Disposable {
       const id = this.nextId++;
       lints = new Promise<Lints>((resolve) => {
         this.pending.set(id, resolve);
-        worker.postMessage({ id, input, output } satisfies GuardRequest);
+        worker.send({ id, input, output } satisfies GuardRequest);
       }).then((found) => found.map((l) => ({ start: l.start, end: l.end, message: `${l.kind}: ${l.message}${l.replacement ? ` (Harper suggests "${l.replacement}")` : ''}` })));
       if (this.cache.size > 200) this.cache.clear();
       this.cache.set(key, lints);
@@ -87,8 +96,9 @@ export class HarperGuard implements vscode.Disposable {
   }
 
   dispose(): void {
-    void this.worker?.terminate();
+    const worker = this.worker;
     this.worker = undefined;
+    if (worker) void killProcess(worker);
     for (const resolve of this.pending.values()) resolve([]);
     this.pending.clear();
     this.loaded.dispose();

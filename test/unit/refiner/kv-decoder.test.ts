@@ -57,3 +57,13 @@ test('chunked prefill, cut-back cache and preallocated buffers give the logits o
     }
   });
 });
+
+test('a prefill stops between chunks once asked to (Cancel during a long prompt)', async () => {
+  await host.use('follower', async (m) => {
+    const decoder = new KvDecoder(m.model.sessions.model);
+    assert.equal(await decoder.prefill(ids, 5, () => decoder.passes >= 2), null);
+    assert.equal(decoder.passes, 2);
+    assert.equal(decoder.length, 10);
+    decoder.dispose();
+  });
+});

@@ -5,8 +5,8 @@
 // each one only where the token choice picks it anyway, so the result does not depend on it.
 // Cancellation is checked between passes. transformers.js still provides the tokenizer and template.
 import { StreamingExtractor } from './extract';
-import { KvDecoder, PREFILL_CHUNK_TOKENS } from './kv-decoder';
-import { checkContext, checkMemoryBudget } from './limits';
+import { KvDecoder } from './kv-decoder';
+import { checkContext, checkMemoryBudget, PREFILL_CHUNK_TOKENS } from './limits';
 import type { PromptParts } from '../models/generation-record';
 import { promptMessages, renderPrompt } from '../models/prompts';
 import { chooseToken, type TokenChoice } from './sampler';
@@ -87,15 +87,24 @@ export async function generateText(loaded: LoadedModel, input: GenerateInput, co
     return stopString || eos.has(choice.token) || tokenIds.length >= settings.maxNewTokens;
   };
 
+  const countDrafts = (drafts: number[]) => {
+    if (drafts.length === 0) return;
+    speculation.verifySteps++;
+    speculation.drafted += drafts.length;
+  };
+  const split = (logits: Float32Array | null, n: number) => (logits ? Array.from({ length: n }, (_, i) => logits.subarray((i * logits.length) / n, ((i + 1) * logits.length) / n)) : []);
+
   // A pass never holds more than the prompt and maxNewTokens (drafts stop at the budget).
   const decoder = new KvDecoder(loaded.model.sessions.model, loaded.device === 'cpu' ? promptIds.length + settings.maxNewTokens : undefined);
   try {
     if (!signal?.aborted && settings.maxNewTokens > 0) {
-      const last = await decoder.prefill(promptIds, PREFILL_CHUNK_TOKENS, () => Boolean(signal?.aborted));
+      // The prompt's last pass verifies a first draft too (the answer often starts as the text it refines).
+      let drafts = lookupDraft(promptIds, Math.min(maxDraft, settings.maxNewTokens - 1));
+      const prefilled = await decoder.prefill([...promptIds, ...drafts], PREFILL_CHUNK_TOKENS, () => Boolean(signal?.aborted), drafts.length + 1);
       counters.steps++;
-      // One step: the logits of each position run (row i judges drafts[i]; the last row is free).
-      let rows = last ? [last] : [];
-      let drafts: number[] = [];
+      countDrafts(drafts);
+      // A step's rows: row i chooses the token in drafts[i]'s place; the row after the last draft is a bonus.
+      let rows = split(prefilled, drafts.length + 1);
       while (rows.length > 0 && !signal?.aborted) {
         let done = false;
         for (let i = 0; i < rows.length && !done; i++) {
@@ -110,17 +119,14 @@ export async function generateText(loaded: LoadedModel, input: GenerateInput, co
         if (signal?.aborted) break;
         const room = settings.maxNewTokens - tokenIds.length - 1; // a pass emits up to drafts + 1
         drafts = lookupDraft(sequence, Math.min(maxDraft, room));
-        const { logits, vocab } = await decoder.forward([sequence[sequence.length - 1], ...drafts]);
+        const { logits } = await decoder.forward([sequence[sequence.length - 1], ...drafts]);
         counters.steps++;
-        if (drafts.length > 0) {
-          speculation.verifySteps++;
-          speculation.drafted += drafts.length;
-        }
+        countDrafts(drafts);
         if (signal?.aborted) {
           counters.stepsAfterAbort++; // this pass's tokens are discarded
           break;
         }
-        rows = Array.from({ length: drafts.length + 1 }, (_, i) => logits.subarray(i * vocab, (i + 1) * vocab));
+        rows = split(logits, drafts.length + 1);
       }
     }
   } finally {

@@ -6,6 +6,7 @@
 // [batch, kv_heads, past, head_dim] in, logits [batch, n, vocab] and present.{i}.key/.value out.
 import { decodeHalf } from '../models/half';
 import { toOrtTensor } from '../onnx/runtime';
+import { PREFILL_CHUNK_TOKENS } from './limits';
 
 type OrtTensor = ReturnType<typeof toOrtTensor>;
 
@@ -17,8 +18,6 @@ export interface DecoderSessionLike {
   run(feeds: Record<string, OrtTensor>, fetches?: Record<string, OrtTensor | null>): Promise<Record<string, OrtTensor>>;
 }
 
-/** Prompt tokens per prefill pass: bounds one pass's attention scores, activations and logits. */
-export const PREFILL_CHUNK_TOKENS = 256;
 
 export class KvDecoder {
   private readonly cacheNames: { past: string; present: string }[];
@@ -100,17 +99,22 @@ export class KvDecoder {
   }
 
   /**
-   * Runs a prompt in passes of at most `chunk` tokens, so one pass's working memory is bounded by the
-   * chunk rather than the prompt, and returns the logits of its last position.
+   * Runs a prompt in passes of about `chunk` tokens, so one pass's working memory is bounded by the
+   * chunk rather than the prompt, and returns the logits of its last `keep` positions (null when
+   * `aborted` said so between passes). The last pass takes at least `keep` tokens.
    */
-  async prefill(ids: readonly number[], chunk = PREFILL_CHUNK_TOKENS, aborted: () => boolean = () => false): Promise<Float32Array | null> {
-    let last: { logits: Float32Array; vocab: number } | null = null;
-    for (let at = 0; at < ids.length; at += chunk) {
-      if (at > 0 && aborted()) return null;
-      last = await this.forward(ids.slice(at, at + chunk), 1);
+  async prefill(ids: readonly number[], chunk = PREFILL_CHUNK_TOKENS, aborted: () => boolean = () => false, keep = 1): Promise<Float32Array | null> {
+    if (ids.length === 0) throw new Error('prefill needs at least one token');
+    const starts: number[] = [];
+    for (let at = 0; at < ids.length; at += chunk) starts.push(at);
+    while (starts.length > 1 && ids.length - starts[starts.length - 1] < keep) starts.pop();
+    let logits: Float32Array | null = null;
+    for (let i = 0; i < starts.length; i++) {
+      if (i > 0 && aborted()) return null;
+      const last = i === starts.length - 1;
+      ({ logits } = await this.forward(ids.slice(starts[i], last ? ids.length : starts[i + 1]), last ? keep : 1));
     }
-    if (!last) throw new Error('prefill needs at least one token');
-    return last.logits;
+    return logits;
   }
 
   /** Keeps the first `length` cached tokens: the cache as it was before the rejected ones ran. */

@@ -1,8 +1,14 @@
 // What the refiner refuses before any model runs: empty, binary or undecodable text, and prompts
 // that do not fit the model's context or the memory the refiner may use.
 import { totalmem } from 'node:os';
-import { PREFILL_CHUNK_TOKENS } from './kv-decoder';
 import { RefinerInputError } from './settings';
+
+/**
+ * Prompt tokens per prefill pass (kv-decoder.ts): bounds one pass's attention scores, activations and
+ * logits. Here, not in kv-decoder.ts, because the extension host imports this file and must not load
+ * ONNX Runtime.
+ */
+export const PREFILL_CHUNK_TOKENS = 256;
 
 /** Decodes bytes as UTF-8, refusing invalid sequences instead of replacing them. */
 export function decodeUtf8Strict(bytes: Uint8Array, what = 'The input'): string {

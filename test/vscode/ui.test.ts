@@ -183,8 +183,12 @@ uiTest('the panel filters the history, shows the models and counts the training 
   // Train trains on the recorded decisions (the Leader too, by default, on the shared adapter); the chart fills with the run's steps.
   await panel.locator('#train-leader-note', { hasText: 'The Leader trains too' }).waitFor();
   await panel.locator('vscode-button[data-command="slhf.trainFollower"]', { hasText: 'Train Leader and Follower' }).click();
-  await panel.locator('#training-status', { hasText: 'Trained and activated version v0001 for the Follower and the Leader' }).waitFor({ timeout: 180_000 });
+  // The new version is offered with its evaluation, not switched to silently; Activate switches to it.
+  const offer = notification('v0001 trained on');
+  await offer.waitFor({ timeout: 180_000 });
   assert.ok((await panel.locator('polyline[data-series="loss"]').getAttribute('points'))?.includes(','), 'the loss chart has points');
+  await offer.hover();
+  await offer.locator('.monaco-button', { hasText: 'Activate v0001' }).click();
   await panel.locator('#versions li.active[data-version="v0001"]').waitFor();
   // No decision since v0001: Train waits (it made v0002, v0003 on the same data), and says why.
   await panel.locator('#train-note', { hasText: 'No new decisions since v0001' }).waitFor();

@@ -55,6 +55,13 @@ test('chunked prefill, cut-back cache and preallocated buffers give the logits o
       for (let p = 18; p < ids.length; p++) assertClose((await decoder.forward([ids[p]])).logits, row(p), `${label}: decode at ${p}`);
       decoder.dispose();
     }
+    // The prompt's last pass returns several rows (a first draft verified with it), even when the
+    // chunking would leave it shorter than them: 23 tokens in chunks of 10 end with a pass of 13.
+    const decoder = new KvDecoder(session);
+    const last5 = (await decoder.prefill(ids, 10, undefined, 5))!;
+    assert.equal(decoder.passes, 2);
+    for (let i = 0; i < 5; i++) assertClose(last5.subarray(i * vocab, (i + 1) * vocab), row(18 + i), `prefill keeping 5 rows, row ${i}`);
+    decoder.dispose();
   });
 });
 

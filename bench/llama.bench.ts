@@ -2,18 +2,19 @@
 // (node-llama-cpp's prebuilt CPU binary) on the Qwen2.5-0.5B shape with random weights, the same
 // safetensors checkpoint written to GGUF (bench/gguf) and to our exports, for the format pairs
 // fp32/f32, int8/q8_0 and int4/q4_0, at 1 and 2 threads: prefill and decode tokens/s and peak RSS.
-// - Ours is the product's path: the fp32 row loads the checkpoint through the refiner's own export
-//   cache; int8/int4 are exportOnnx(checkpoint, { quantize: { bits } }), as `slhf export-onnx
-//   --quantize int8|int4` writes them; each is loaded by ModelHost (the refiner's thread setting)
-//   and decoded by generateText with speculation off (SLHF_DRAFT_TOKENS=0: plain decoding here;
-//   bench/refinement.bench.ts measures speculation).
+// - Ours is the product's path: exportOnnx with the refiner's CPU default format for this model size
+//   (CPU_DEFAULT_FORMAT: graph and quantization) and only the weights' format varied (float32, int8,
+//   int4); each is loaded by ModelHost (the refiner's thread setting) and decoded by generateText
+//   with speculation off (SLHF_DRAFT_TOKENS=0: plain decoding here; bench/refinement.bench.ts
+//   measures speculation).
 // - llama.cpp gets the same prompt token ids (our chat-template rendering of a follower prompt)
 //   and its defaults otherwise (f16 KV cache, flash attention as it decides), as its users run it.
 // - Every engine/format/thread combination runs in a child process of its own (its peak RSS is its
 //   own), a warm-up of 8 tokens then SLHF_LLAMA_RUNS timed runs; the children alternate ours/llama.cpp and the
 //   rounds (SLHF_LLAMA_ROUNDS) repeat the whole list, so load from other processes falls on both.
 //   The load average is read before each child; the notes give ranges over all timed runs.
-// - Prompts: ~128 tokens, and ~1,024 for decode at 1k context (SLHF_LLAMA_LONG=0 skips those),
+// - Prompts: ~128 tokens, and ~1,024 for decode at 1k context at the first thread count, for the
+//   formats in SLHF_LLAMA_LONG (default all; 0 for none),
 //   64 greedy tokens. SLHF_LLAMA_THREADS (default "1,2"), SLHF_LLAMA_FORMATS ("fp32,int8,int4"),
 //   SLHF_LLAMA_TIMEOUT_S (420: a child past it is killed and reported, not waited for).
 // Writes ~3 GB of GGUF and exports to os.tmpdir()/slhf-bench-fixtures on first use (cached).
@@ -22,7 +23,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { exportOnnx, type ExportOptions } from '../src/models/export';
+import { CPU_DEFAULT_FORMAT, exportOnnx, type ExportOptions } from '../src/models/export';
 import type { PromptParts } from '../src/models/generation-record';
 import { DEFAULT_FOLLOWER_INSTRUCTION, promptMessages, renderPrompt } from '../src/models/prompts';
 import { type BenchContext, type BenchRow, median, withHalfBillionShape } from './framework';
@@ -33,11 +34,15 @@ import { ensureFixture, FIXTURE_ROOT, QWEN_05B_FIXTURE } from './inference-fixtu
 const NEW_TOKENS = 64;
 const REPO = join(__dirname, '..');
 
-interface FormatPair { ours: string; quantize: ExportOptions['quantize']; gguf: GgufFileType }
+interface FormatPair { ours: string; export: ExportOptions; gguf: GgufFileType }
+/**
+ * Our side of each pair is the refiner's CPU default format (CPU_DEFAULT_FORMAT: what it exports a
+ * model of this size to) with only the weights' format changed, so these rows follow that default.
+ */
 const FORMATS: FormatPair[] = [
-  { ours: 'fp32', quantize: null, gguf: 'f32' },
-  { ours: 'int8', quantize: { bits: 8 }, gguf: 'q8_0' },
-  { ours: 'int4', quantize: { bits: 4 }, gguf: 'q4_0' },
+  { ours: 'fp32', export: { ...CPU_DEFAULT_FORMAT, quantize: null }, gguf: 'f32' },
+  { ours: 'int8', export: { ...CPU_DEFAULT_FORMAT, quantize: CPU_DEFAULT_FORMAT.quantize && { ...CPU_DEFAULT_FORMAT.quantize, bits: 8 } }, gguf: 'q8_0' },
+  { ours: 'int4', export: { ...CPU_DEFAULT_FORMAT, quantize: CPU_DEFAULT_FORMAT.quantize && { ...CPU_DEFAULT_FORMAT.quantize, bits: 4 } }, gguf: 'q4_0' },
 ];
 
 const SENTENCES = [
@@ -72,10 +77,9 @@ async function cached(path: string, stamp: string, make: (tmp: string) => Promis
   return path;
 }
 
-/** Our model spec for a format: the checkpoint itself for fp32 (the refiner exports it), else a quantized export. */
+/** Our export of the checkpoint in a format, through the product's exportOnnx. */
 async function oursSpec(checkpoint: string, f: FormatPair, log: (m: string) => void): Promise<string> {
-  if (!f.quantize) return checkpoint;
-  const options: ExportOptions = { quantize: f.quantize };
+  const options = f.export;
   // A change to what shapes an export (the graph builders, quantization, the ONNX layer) re-exports.
   const shaping = ['export', 'quantize', 'graphs', 'decoder', 'decode-graph', 'rope'].map((m) => join(REPO, 'src/models', `${m}.ts`));
   const stamp = JSON.stringify({ options, sources: sourcesHash([...shaping, ...tsFiles(join(REPO, 'src/onnx'))]) });
@@ -155,13 +159,14 @@ export async function run(context: BenchContext): Promise<BenchRow[]> {
   const f = QWEN_05B_FIXTURE;
   const { checkpoint, onnx } = await ensureFixture(f, context.log);
   const prompts = [{ label: '', ...(await followerPrompt(onnx, 128)) }];
-  if (process.env.SLHF_LLAMA_LONG !== '0') prompts.push({ label: ', 1k context', ...(await followerPrompt(onnx, 1024)) });
+  const longFormats = (process.env.SLHF_LLAMA_LONG ?? 'fp32,int8,int4').split(',');
+  if (formats.some((fmt) => longFormats.includes(fmt.ours))) prompts.push({ label: ', 1k context', ...(await followerPrompt(onnx, 1024)) });
   const files = new Map<FormatPair, { spec: string; gguf: string }>();
   for (const fmt of formats) files.set(fmt, { spec: await oursSpec(checkpoint, fmt, context.log), gguf: await ggufFile(checkpoint, fmt, context.log) });
 
   // Long prompts only at the first thread count: decode at 1k context is what they add.
   const cases = formats.flatMap((fmt) => threadList.flatMap((threads) => prompts
-    .filter((p) => p.label === '' || threads === threadList[0])
+    .filter((p) => p.label === '' || (threads === threadList[0] && longFormats.includes(fmt.ours)))
     .map((p) => ({ fmt, threads, prompt: p, ours: [] as Sample[], llama: [] as Sample[], timedOut: [] as string[] }))));
   for (let round = 0; round < rounds; round++) {
     for (const c of cases) {
@@ -199,7 +204,7 @@ export async function run(context: BenchContext): Promise<BenchRow[]> {
       continue;
     }
     const loads = [...c.ours, ...c.llama].map((s) => s.load);
-    const note = `${n}-token prompt, ${NEW_TOKENS} greedy tokens (ours made at least ${o.tokens}); ${c.ours.length} rounds x ${runs} runs per engine, interleaved, ` +
+    const note = `ours: exportOnnx ${JSON.stringify(c.fmt.export)}; ${n}-token prompt, ${NEW_TOKENS} greedy tokens (ours made at least ${o.tokens}); ${c.ours.length} rounds x ${runs} runs per engine, interleaved, ` +
       `load average ${range(loads, 2)}; ${sameTokens(c.ours[0].result.tokens, c.llama[0].result.tokens)}; ` +
       `ranges ours / llama.cpp: prefill ${range(o.prefill)} / ${range(p.prefill)} tokens/s, decode ${range(o.decode)} / ${range(p.decode)} tokens/s, ` +
       `CPU ms per generated token (whole run) ${median(o.decodeCpuMsPerToken).toFixed(1)} / ${median(p.decodeCpuMsPerToken).toFixed(1)}${stalled}`;

@@ -98,8 +98,11 @@ export async function generateText(loaded: LoadedModel, input: GenerateInput, co
   const decoder = new KvDecoder(loaded.model.sessions.model, loaded.device === 'cpu' ? promptIds.length + settings.maxNewTokens : undefined);
   try {
     if (!signal?.aborted && settings.maxNewTokens > 0) {
-      // The prompt's last pass verifies a first draft too (the answer often starts as the text it refines).
-      let drafts = lookupDraft(promptIds, Math.min(maxDraft, settings.maxNewTokens - 1));
+      // The prompt's last pass verifies a first draft too: what followed the prompt's ending earlier
+      // (a chat turn's opening, then the draft), else the opening of the text being refined.
+      const firstDraft = Math.min(maxDraft, settings.maxNewTokens - 1);
+      let drafts = lookupDraft(promptIds, firstDraft);
+      if (drafts.length === 0 && firstDraft > 0) drafts = (tokenizer.encode(input.original.trimStart(), { add_special_tokens: false }) as number[]).slice(0, firstDraft);
       const prefilled = await decoder.prefill([...promptIds, ...drafts], PREFILL_CHUNK_TOKENS, () => Boolean(signal?.aborted), drafts.length + 1);
       counters.steps++;
       countDrafts(drafts);

@@ -80,10 +80,13 @@ export function decide(rounds: readonly GeneratedText[], task: Task, edits: bool
   return edits ? { kind: 'accepted-edited', round: rounds.length - 1, finalText: task.ideal, decidedAt } : { kind: 'rejected', decidedAt };
 }
 
-/** Follower rounds on `draft`, as the product generates them (fewer when a round is a fixed point). */
+/**
+ * Follower rounds on `draft`, as the product generates them (fewer when a round is a fixed point),
+ * without Harper's first pass (src/refiner/harper-pass.ts): these benchmarks measure and train the model.
+ */
 export async function refineRounds(host: ModelHost, draft: string, rounds: number, temperature: number, seed: number, maxNewTokens = 160): Promise<GeneratedText[]> {
   const settings = { maxNewTokens, temperature, topP: 1, topK: 0, repetitionPenalty: 1, seed };
-  for await (const event of refine(host, { draft, rounds, settings, kind: 'prose' })) if (event.type === 'done') return event.rounds;
+  for await (const event of refine(host, { draft, rounds, settings, kind: 'prose', harperFirstPass: false })) if (event.type === 'done') return event.rounds;
   throw new Error('the refiner ended without its rounds');
 }
 

@@ -146,6 +146,10 @@ export interface FirstPass {
  * is null when Harper changes nothing (a round that returns its input would end the loop).
  */
 export async function harperFirstRound(host: ModelHost, request: FirstPassRequest, text: string, harper?: Harper): Promise<FirstPass | null> {
+  // Decided from the configured spec, so that another model is not loaded (or exported, for minutes)
+  // here, before the loop has said which round it is working on.
+  const spec = host.specOf('follower');
+  if (spec === undefined || !isBuiltInModel(`${spec}#`)) return null;
   return host.use('follower', async (loaded) => {
     if (!isBuiltInModel(loaded.source.modelId)) return null;
     const linter = harper ?? (await loadHarper());

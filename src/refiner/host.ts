@@ -167,6 +167,11 @@ export class ModelHost {
     this.dropUnbound();
   }
 
+  /** The checkpoint a role is configured with (a path or a hub id), without loading anything. */
+  specOf(role: Role): string | undefined {
+    return this.roles.get(role)?.spec;
+  }
+
   /** Runs `fn` with the role's model, loading it first if needed; the model stays loaded meanwhile. */
   async use<T>(role: Role, fn: (model: LoadedModel) => Promise<T>): Promise<T> {
     const config = this.roles.get(role);

@@ -108,7 +108,7 @@ async function runLoop(host: ModelHost, request: RefineRequest, signal: AbortSig
   }
   const draftText = current;
   // The built-in model's first pass: Harper's fixes as round 1 of their own (harper-pass.ts).
-  // It loads the Follower (to see whether it is the built-in model): Cancel meanwhile ends the request at once.
+  // Only the built-in model, known from its spec, is loaded here: Cancel meanwhile ends the request at once.
   const pass = request.harperFirstPass === false || signal.aborted ? null
     : await untilAborted(harperFirstRound(host, { round: 1, prompt: { ...x, followerInstruction, refined: current }, settings: request.settings, seed: roundSeed(seed, 1) }, current), signal, () => true);
   const first = pass?.round ?? null;

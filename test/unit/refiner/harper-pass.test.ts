@@ -62,13 +62,21 @@ test('with the built-in model, round 1 is Harper\'s (no tokens: off-policy) and 
   }
 });
 
-test('another model gets no Harper round', async () => {
+test('another model gets no Harper round, and is not loaded for the first pass', async () => {
   const host = new ModelHost({ cacheDir: root });
   host.configure({ follower: { spec: await tinyModel(`${root}/tiny`) } });
+  // The first pass must not load (or export, for minutes) another model before the round has started.
+  const use = host.use.bind(host);
+  let uses = 0;
+  host.use = (role, fn) => {
+    uses++;
+    return use(role, fn);
+  };
   try {
     const rounds = results(await collect(refine(host, { draft: 'i will see you on monday', rounds: 1, settings: { seed: 1, maxNewTokens: 4 } })));
     assert.equal(rounds.length, 1);
     assert.notEqual(rounds[0].modelId, HARPER_MODEL_ID);
+    assert.equal(uses, 1, 'the model is used once, by its round');
   } finally {
     await host.unloadAll();
   }

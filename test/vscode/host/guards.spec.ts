@@ -132,7 +132,8 @@ test('without a configured model the built-in tiny model refines (a selection, a
     const outcome = await run('slhf.refineSelection');
     assert.equal(outcome.ok, true, outcome.message);
     const session = await storedSession(outcome.sessionId);
-    assert.match(session.rounds[0].modelId, /default-model/);
+    // Harper's first pass may come first (a round of its own); the built-in model's rounds follow it.
+    assert.ok(session.rounds.some((r) => /default-model/.test(r.modelId)), session.rounds.map((r) => r.modelId).join(', '));
     assert.equal((await run('slhf.rejectRefinement')).ok, true);
     assert.equal(textOf(editor.document), eol(text));
     // The walkthrough's first step: a sample sentence in a new document, refined by the built-in model.
@@ -140,7 +141,10 @@ test('without a configured model the built-in tiny model refines (a selection, a
     assert.equal(sample.ok, true, sample.message);
     const tried = await storedSession(sample.sessionId);
     assert.equal(tried.draft.text, 'teh dog ran to the park.');
-    assert.match(tried.rounds[0].modelId, /default-model/);
+    // "teh" is Harper's to fix: its first pass is round 1, the built-in model's round follows.
+    const madeBy = tried.rounds.map((r) => (/default-model/.test(r.modelId) ? 'built-in' : r.modelId));
+    assert.equal(madeBy[0], 'harper.js 2.10 (first pass)', madeBy.join(', '));
+    assert.ok(madeBy.length > 1 && madeBy.slice(1).every((m) => m === 'built-in'), madeBy.join(', '));
     const sampleDocument = vscode.workspace.textDocuments.find((d) => d.isUntitled && d.getText().startsWith('teh dog'));
     assert.ok(sampleDocument, 'the sample opened in an untitled document');
     assert.equal((await run('slhf.rejectRefinement')).ok, true);

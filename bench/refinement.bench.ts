@@ -35,7 +35,8 @@ async function refineOnce(host: ModelHost, draftTokens: number, maxNewTokens: nu
     const t0 = performance.now();
     let text = '';
     let tokens = 0;
-    for await (const e of refine(host, { draft: PARAGRAPH, rounds: 1, languageId: 'markdown', settings: { seed: 1, temperature: 0, maxNewTokens } }, undefined, counters)) {
+    // The model's own throughput: Harper's first pass (built-in model only) is not decoding.
+    for await (const e of refine(host, { draft: PARAGRAPH, rounds: 1, languageId: 'markdown', harperFirstPass: false, settings: { seed: 1, temperature: 0, maxNewTokens } }, undefined, counters)) {
       if (e.type === 'round-end') {
         text = e.result.text;
         tokens = e.result.timings.tokens ?? e.result.tokenIds.length;

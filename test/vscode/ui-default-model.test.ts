@@ -40,7 +40,7 @@ after(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-test('with no model configured, the built-in model turns "teh" into "the" and the panel says it is a tiny demo model', async () => {
+test('with no model configured, the built-in refiner (Harper\'s first pass, then the tiny model) turns "teh" into "the" and the panel says it is a tiny demo model', async () => {
   try {
     await page.keyboard.press('Control+P');
     await page.locator('.quick-input-widget input').fill('notes.txt');
@@ -51,7 +51,8 @@ test('with no model configured, the built-in model turns "teh" into "the" and th
     await page.keyboard.press('Shift+End');
     await runFromCommandPalette(page, 'SLHF: Refine Selection', { keepFocus: true });
     const diffTab = page.locator('.tabs-container .tab', { hasText: 'SLHF: Original ↔ Round' });
-    await diffTab.waitFor({ timeout: 120_000 });
+    // The first refinement waits for Harper to load its dictionary (seconds; minutes under heavy load).
+    await diffTab.waitFor({ timeout: 240_000 });
     const accept = page.locator('.editor-actions .action-item a[aria-label^="Accept Refinement"]');
     await accept.click();
     await diffTab.waitFor({ state: 'detached' });

@@ -27,8 +27,6 @@ export type SlhfCommandId =
 /** What running a command did. */
 export interface CommandOutcome extends FlowOutcome {
   readonly command: SlhfCommandId;
-  /** False only where the feature is not in this version. */
-  readonly available: boolean;
 }
 
 /** What the commands act on; extension.ts wires the real features in. */
@@ -115,17 +113,10 @@ export const commandTable: Readonly<Record<SlhfCommandId, { readonly title: stri
 
 export const commandIds = Object.keys(commandTable) as SlhfCommandId[];
 
-export function isSlhfCommandId(value: unknown): value is SlhfCommandId {
-  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(commandTable, value);
-}
-
-/** Commands whose feature is not in this version yet. */
-const unavailable = new Set<SlhfCommandId>();
-
 export async function runSlhfCommand(command: SlhfCommandId, features: CommandFeatures, log: vscode.LogOutputChannel, arg?: unknown): Promise<CommandOutcome> {
   const outcome = await commandTable[command].run(features, arg);
   log.info(`${command}: ${outcome.message}`);
-  return { ...outcome, command, available: !unavailable.has(command) };
+  return { ...outcome, command };
 }
 
 export function registerSlhfCommands(features: CommandFeatures, log: vscode.LogOutputChannel): vscode.Disposable[] {

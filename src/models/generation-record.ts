@@ -2,6 +2,9 @@
 // They live here, below both, because the layering forbids the refiner and the store to import each other.
 import type { DocumentKind } from './prompts';
 
+/** The two players of the game: the Leader drafts, the Follower refines a draft. */
+export type Role = 'leader' | 'follower';
+
 export interface SamplingSettings {
   temperature: number;
   topP: number;

@@ -3,6 +3,7 @@
 // (GenerationInfo, FollowerRound) structurally, since the store sits on the same layer, and
 // test/unit/refiner/schema-compat.test.ts keeps the two in step.
 import type { GenerationPrompt, GenerationTimings, SamplingSettings } from '../models/generation-record';
+import type { Role } from '../models/generation-record';
 
 /** A problem with the user's input or settings; the message is meant for the user as is. */
 export class RefinerInputError extends Error {
@@ -80,7 +81,7 @@ export function samplingDefaults(generationConfig: unknown): Partial<GenerationS
 export type SamplingRecord = SamplingSettings;
 export type { GenerationTimings };
 
-export type Role = 'leader' | 'follower';
+export type { Role };
 export type StopReason = 'eos' | 'max-new-tokens' | 'stop-string' | 'cancelled';
 
 /** One generated text with what training needs later. */

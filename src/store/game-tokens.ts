@@ -9,7 +9,8 @@
 import { createHash } from 'node:crypto';
 import { renderPrompt } from '../models/prompts';
 import type { TextTokenizer } from '../models/tokenizer';
-import { gameSamples, type GamePrompt, type GameRole, type GameSample } from './game';
+import type { Role } from '../models/generation-record';
+import { gameSamples, type GamePrompt, type GameSample } from './game';
 import type { StoreRecord } from './schema';
 
 export interface TokenizeOptions {
@@ -22,7 +23,7 @@ export interface TokenizeOptions {
 }
 
 export interface TrainingSample {
-  role: GameRole;
+  role: Role;
   record: string;
   transition: string;
   prompt: number[];
@@ -50,7 +51,7 @@ function promptIds(prompt: GamePrompt, tokenizer: TextTokenizer): { text: string
   return { text: rendered.text, ids: same && prompt.tokenIds ? prompt.tokenIds : encoded(), asRecorded: same };
 }
 
-const groupOf = (role: GameRole, ids: number[]) => `${role}:${createHash('sha1').update(Int32Array.from(ids)).digest('hex').slice(0, 16)}`;
+const groupOf = (role: Role, ids: number[]) => `${role}:${createHash('sha1').update(Int32Array.from(ids)).digest('hex').slice(0, 16)}`;
 
 export function tokenizeGameSamples(samples: GameSample[], tokenizer: TextTokenizer, options: TokenizeOptions): TrainingSample[] {
   return samples.filter((s) => options.leader || s.role === 'follower').map((s) => {
@@ -77,7 +78,7 @@ export function trainingSamples(records: StoreRecord[], tokenizer: TextTokenizer
 
 /** One sample as `slhf train --dry-run --json` prints it and the panel shows it. */
 export interface SampleSummary {
-  role: GameRole;
+  role: Role;
   record: string;
   prompt: string;
   completion: string;

@@ -12,7 +12,7 @@
 import { contextOf, DEFAULT_FOLLOWER_INSTRUCTION, promptMessages, refinementMessages, type ChatMessage } from '../models/prompts';
 import type { Completion, FollowerRound, GenerationPrompt, ImportedPairRecord, Prompt, SessionRecord, StoreRecord } from './schema';
 
-export type GameRole = 'follower' | 'leader';
+import type { Role } from '../models/generation-record';
 
 /** A prompt as a model saw it: the messages it was rendered from, and its rendering when one was recorded. */
 export interface GamePrompt {
@@ -31,7 +31,7 @@ export interface GameCompletion {
 }
 
 export interface GameSample {
-  role: GameRole;
+  role: Role;
   /** The store record it comes from. */
   record: string;
   /** Which move: 'r0->r1' (round 1 refining the draft), 'r2->edit', 'rejected->chosen', 'x->r0' (the Leader's draft). */

@@ -9,6 +9,6 @@ export { PreferenceStore, resolveStorePath, STORE_FILE_NAME, type NewSession, ty
 export { pairsOf, sessionPairs, sessionPrompt, type PairSide, type PreferencePair } from './pairs';
 export { computeStats, decidedSince, listSessions, type Page, type RateBucket, type SessionQuery, type StoreStats } from './query';
 export { exportRows, ImportParser, importedPairId, TRANSFER_FORMATS, type ImportProblem, type TransferFormat } from './transfer';
-export { completionText, gameSamples, importedGameSamples, sessionGameSamples, type GameCompletion, type GamePrompt, type GameRole, type GameSample } from './game';
+export { completionText, gameSamples, importedGameSamples, sessionGameSamples, type GameCompletion, type GamePrompt, type GameSample } from './game';
 export { sampleSummary, tokenizeGameSamples, trainingSamples, type SampleSummary, type TokenizeOptions, type TrainingSample } from './game-tokens';
 export { STACKELBERG_PROMPTS_FORMAT, stackelbergPromptRows, type StackelbergPromptRow } from './stackelberg-export';

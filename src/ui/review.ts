@@ -226,12 +226,19 @@ export class ReviewController implements vscode.Disposable {
       vscode.commands.executeCommand('setContext', 'slhf.reviewHasNext', group < r.groups.length - 1),
     ]);
     this.refresh();
-    if (sideBySide() || this.diffOpen()) await this.showDiff();
+    // Opened by itself, the diff takes the document's place in its group, as before the in-place review
+    // (the tests and habits built on that layout hold); from the review's button it opens beside it.
+    const column = this.diffColumn();
+    if (column !== undefined || sideBySide()) await this.showDiff({ column: column ?? 'same' });
     else await this.revealSource();
   }
 
-  private diffOpen(): boolean {
-    return vscode.window.tabGroups.all.some((group) => group.tabs.some((tab) => tab.input instanceof vscode.TabInputTextDiff && tab.input.modified.scheme === REVIEW_SCHEME));
+  /** The column of the open review diff, if one is open. */
+  private diffColumn(): vscode.ViewColumn | undefined {
+    for (const group of vscode.window.tabGroups.all) {
+      if (group.tabs.some((tab) => tab.input instanceof vscode.TabInputTextDiff && tab.input.modified.scheme === REVIEW_SCHEME)) return group.viewColumn;
+    }
+    return undefined;
   }
 
   /** Shows the refined text in its editor, so the inline review is in view. */
@@ -242,14 +249,20 @@ export class ReviewController implements vscode.Disposable {
     editor.revealRange(new vscode.Range(r.document.positionAt(r.span.start), r.document.positionAt(r.span.end)), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
   }
 
-  /** Opens (or switches) the side-by-side diff of the shown round, beside the document; its proposal side is editable. */
-  async showDiff(options: { preserveFocus?: boolean } = {}): Promise<ReviewOutcome> {
+  /**
+   * Opens (or switches) the side-by-side diff of the shown round; its proposal side is editable.
+   * `column`: beside the document (the default: both views in sight), in the document's own group, or a given one.
+   */
+  async showDiff(options: { preserveFocus?: boolean; column?: 'beside' | 'same' | vscode.ViewColumn } = {}): Promise<ReviewOutcome> {
     const r = this.review;
     if (!r) return this.noReview();
     const title = `SLHF: ${r.baselineLabel} ↔ ${groupLabel(r.groups[groupOf(r.groups, r.shown)], r.rounds.length)}`;
     const right = r.roundUris[r.shown];
     const source = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === r.document.uri.toString());
-    const column = source?.viewColumn !== undefined ? source.viewColumn + 1 : vscode.ViewColumn.Beside;
+    const where = options.column ?? this.diffColumn() ?? 'beside';
+    const column = typeof where === 'number' ? where
+      : where === 'same' ? (source?.viewColumn ?? vscode.ViewColumn.Active)
+      : source?.viewColumn !== undefined ? source.viewColumn + 1 : vscode.ViewColumn.Beside;
     await vscode.commands.executeCommand('vscode.diff', r.baselineUri, right, title, { preview: false, viewColumn: column, preserveFocus: options.preserveFocus ?? false });
     await this.closeDiffTabs((modified) => modified.toString() !== right.toString());
     await this.wrapDiff(r);

@@ -29,7 +29,11 @@ before(async () => {
   server = await startCodeServer({
     installExtensions: [repoRoot],
     machineSettings: { 'slhf.follower.model': model, 'slhf.modelCacheDir': join(root, 'model-cache') },
-    userSettings: { 'slhf.refine.maxNewTokens': 12, 'slhf.refine.rounds': 2, 'workbench.startupEditor': 'none' },
+    userSettings: {
+      'slhf.refine.maxNewTokens': 12, 'slhf.refine.rounds': 2, 'workbench.startupEditor': 'none',
+      // The random fixture's rounds are garbled on purpose; the flag's confirmation is tested in ui-review.test.ts.
+      'slhf.review.confirmFlagged': false,
+    },
   });
   browser = await launchChromium();
   page = await newWorkbenchPage(browser);

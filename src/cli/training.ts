@@ -50,7 +50,10 @@ async function storeSamples(args: ParsedArgs, command: Command, io: CliIO, model
   const { tokenizer, endOfTurn, eos } = await trainingTokenizer(modelDir);
   const split = splitPairs(records, numberOption(args, 'held-out', HELD_OUT, { min: 0, max: 0.9 }), seed);
   const samples = (part: typeof records) => trainingSamples(part, tokenizer, { ...game, endOfTurn });
-  const [train, heldOut] = [samples(split.train), samples(split.heldOut)];
+  let [train, heldOut] = [samples(split.train), samples(split.heldOut)];
+  // Every decision landed in the held-out part (a first decision does one time in five): train on
+  // them rather than refuse, with nothing held out (so the version is saved, not activated).
+  if (train.length === 0) [train, heldOut] = [heldOut, []];
   const decided = (part: TrainingSample[]) => new Set(part.map((x) => x.record)).size;
   return { train, heldOut, records: { train: decided(train), heldOut: decided(heldOut) }, tokenizer, eos };
 }

@@ -58,6 +58,22 @@ test('3 decisions with the default held-out 0.2: none is held out, the run train
   assert.deepEqual([json.accuracy, json.samples, json.kl], [null, 0, null]);
 });
 
+test('a first decision that the split would hold out is trained on, not refused as "no decisions yet"', async () => {
+  // The split hashes each record's id: a new user's only decision is held out one time in five, and
+  // the editor's Train then failed with "the store has no decisions to train on yet".
+  const one = splitPairs(decisionRecords(40), 0.2, DEFAULT_TRAIN_SETTINGS.seed).heldOut.slice(0, 1);
+  assert.equal(one.length, 1);
+  const storeDir = join(f.dir, 'held-out-one');
+  const store = await PreferenceStore.open(storeDir, { logger: createLogger({ level: 'silent' }) });
+  await store.putMany(one);
+  const out = join(f.dir, 'held-out-one-out');
+  const run = await cli('train', '--store', storeDir, '--follower', f.modelDir, '--out', out, '--steps', '1', '--lora-r', '4');
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stderr, /no decision is held out \(1 decisions\)/);
+  assert.deepEqual(listVersions(out), ['v0001']);
+  assert.deepEqual([readMeta(out, 'v0001').data.trainPairs, readMeta(out, 'v0001').data.heldOutPairs], [1, 0]);
+});
+
 const job = (outRoot: string, steps: number): TrainJob => ({
   modelDir: f.modelDir, outRoot, samples: pairSamples(syntheticPairs(8, 1), false), heldOut: pairSamples(syntheticPairs(4, 2), false), records: { train: 8, heldOut: 4 }, baseModel: 'tiny',
   settings: { lr: 3e-3, steps, batchSize: 4, lora: { rank: 4, alpha: 8, dropout: 0, targets: ['q', 'v'] }, intraOpThreads: 1 },

@@ -111,7 +111,7 @@ async function decided(draft: string, kind?: string): Promise<SessionRecord> {
   const folder = join(server!.userDataDir, 'User', 'globalStorage', 'slhf-refine.slhf-refine');
   for (let i = 0; ; i++) {
     const store = await PreferenceStore.open(folder);
-    const session = (await store.list({ text: draft, limit: 1 })).items.find((s) => s.draft.text === draft);
+    const session = (await store.list({ text: draft })).items.find((s) => s.draft.text === draft);
     if (session && session.decision.kind !== 'pending' && (kind === undefined || session.decision.kind === kind)) return session;
     if (i >= 100) assert.fail(`no ${kind ?? ''} decision was stored for "${draft}" (${session ? session.decision.kind : 'no session'})`);
     await new Promise((resolve) => setTimeout(resolve, 100));

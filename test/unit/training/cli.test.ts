@@ -6,21 +6,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../../../src/cli';
 import { followerMessages, leaderMessages, PRESETS, renderPrompt } from '../../../src/models/prompts';
 import { loadTokenizer } from '../../../src/models/tokenizer';
 import { createLogger, PreferenceStore, type SessionRecord } from '../../../src/store';
-import { decisionRecords, tinyFixture, type TinyFixture } from './fixtures';
+import { cli, decisionRecords, type TinyFixture, tinyFixture } from './fixtures';
 
 let f: TinyFixture;
 let storeDir: string;
-
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), stdin: async () => '' });
-  return { code, stdout, stderr };
-}
 
 before(async () => {
   f = await tinyFixture();

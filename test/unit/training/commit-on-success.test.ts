@@ -6,7 +6,6 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../../../src/cli';
 import { createLogger, PreferenceStore } from '../../../src/store';
 import { splitPairs } from '../../../src/training/data';
 import { runJob } from '../../../src/training/job';
@@ -14,20 +13,13 @@ import type { TrainJob, WorkerMessage } from '../../../src/training/protocol';
 import { DEFAULT_TRAIN_SETTINGS } from '../../../src/training/settings';
 import { TrainingCancelledError } from '../../../src/training/trainer';
 import { listVersions, readActive, readMeta } from '../../../src/training/versions';
-import { decisionRecords, pairSamples, syntheticPairs, tinyFixture, type TinyFixture } from './fixtures';
+import { cli, decisionRecords, pairSamples, syntheticPairs, type TinyFixture, tinyFixture } from './fixtures';
 
 let f: TinyFixture;
 before(async () => {
   f = await tinyFixture();
 });
 after(() => f.cleanup());
-
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), stdin: async () => '' });
-  return { code, stdout, stderr };
-}
 
 test('3 decisions with the default held-out 0.2: none is held out, the run trains, reports accuracy n/a (never NaN) and saves a version it does not activate', async () => {
   // Three decisions the default split (seed 0, 0.2) keeps for training, as a new user's first three.

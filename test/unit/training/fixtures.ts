@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCheckpoint } from '../../../src/models/checkpoint';
 import type { DecoderConfig } from '../../../src/models/config';
+import { main } from '../../../src/cli';
 import { loadDecoderWeights } from '../../../src/models/export';
 import { makeTinyModel } from '../../../src/models/fixtures/tiny-model';
 import type { WeightMap } from '../../../src/models/graphs';
@@ -98,4 +99,12 @@ export function decisionRecords(count: number, seed = 12): SessionRecord[] {
       decision: accepted ? { kind: 'accepted', round: 0, decidedAt: '2026-03-01T10:00:05.000Z' } : { kind: 'rejected', decidedAt: '2026-03-01T10:00:05.000Z' },
     };
   });
+}
+
+/** Runs the `slhf` entry point in-process with empty stdin, capturing its output. */
+export async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), stdin: async () => '' });
+  return { code, stdout, stderr };
 }

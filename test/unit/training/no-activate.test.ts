@@ -4,23 +4,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { main } from '../../../src/cli';
 import { createLogger, PreferenceStore } from '../../../src/store';
 import { listVersions, readActive, readMeta } from '../../../src/training/versions';
-import { decisionRecords, tinyFixture, type TinyFixture } from './fixtures';
+import { cli, decisionRecords, type TinyFixture, tinyFixture } from './fixtures';
 
 let f: TinyFixture;
 before(async () => {
   f = await tinyFixture();
 });
 after(() => f.cleanup());
-
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), stdin: async () => '' });
-  return { code, stdout, stderr };
-}
 
 test('--no-activate saves an evaluated version without activating it; without the flag the next run activates', async () => {
   const storeDir = join(f.dir, 'store');

@@ -1,5 +1,7 @@
 // Debian's Chromium driven by playwright-core, and the few workbench gestures the tests share.
-import { chromium, type Browser, type FrameLocator, type Page } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type FrameLocator, type Locator, type Page } from 'playwright-core';
 import { ensureChromium } from './install';
 
 const chromiumArgs = [
@@ -40,4 +42,17 @@ export async function runFromCommandPalette(page: Page, label: string, options: 
 /** The content frame of the (single) visible webview. */
 export function webviewContent(page: Page): FrameLocator {
   return page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+}
+
+/** The workbench's notification toast that shows `text`. */
+export function notificationToast(page: Page, text: string | RegExp): Locator {
+  return page.locator('.notifications-toasts .notification-toast', { hasText: text });
+}
+
+/** Saves a screenshot of the page as `dir/name` and prints where. */
+export async function saveScreenshot(page: Page, dir: string, name: string): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, name);
+  await page.screenshot({ path: file });
+  console.log(`screenshot: ${file}`);
 }

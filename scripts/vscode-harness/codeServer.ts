@@ -1,7 +1,7 @@
 // Starts code-server (a real VS Code, served to a browser) isolated from the user's own setup: its
 // own port on 127.0.0.1, user-data, extensions, HOME and XDG folders, all in one temp folder that
 // stop() removes.
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ensureToolchain } from './install';
@@ -133,4 +133,10 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
       return `${origin}/?${query.toString()}`;
     },
   };
+}
+
+/** The extension's own log (the "SLHF" output channel) under a code-server's user data, for failure reports. */
+export function slhfLogOf(userDataDir: string): string {
+  const logs = (readdirSync(join(userDataDir, 'logs'), { recursive: true }) as string[]).filter((file) => /SLHF\.log$/.test(file));
+  return logs.map((file) => `--- ${file}\n${readFileSync(join(userDataDir, 'logs', file), 'utf8')}`).join('\n');
 }

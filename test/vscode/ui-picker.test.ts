@@ -5,12 +5,12 @@
 // after training (no error; the old version is not applied; the panel says so).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { launchChromium, newWorkbenchPage, openWorkbench, runFromCommandPalette, webviewContent } from '../../scripts/vscode-harness/browser';
-import { repoRoot, startCodeServer, type CodeServer } from '../../scripts/vscode-harness/codeServer';
+import { launchChromium, newWorkbenchPage, openWorkbench, runFromCommandPalette, webviewContent, saveScreenshot, notificationToast } from '../../scripts/vscode-harness/browser';
+import { repoRoot, slhfLogOf, startCodeServer, type CodeServer } from '../../scripts/vscode-harness/codeServer';
 import { ensureToolchain } from '../../scripts/vscode-harness/install';
 import { makeTinyModel } from '../../src/models/fixtures/tiny-model';
 import { FakeHub } from '../unit/models/hub-server';
@@ -63,20 +63,15 @@ after(async () => {
 });
 
 function notification(text: string | RegExp): Locator {
-  return page.locator('.notifications-toasts .notification-toast', { hasText: text });
+  return notificationToast(page, text);
 }
 
-async function screenshot(name: string): Promise<void> {
-  mkdirSync(resultsDir, { recursive: true });
-  const file = join(resultsDir, name);
-  await page.screenshot({ path: file });
-  console.log(`screenshot: ${file}`);
+function screenshot(name: string): Promise<void> {
+  return saveScreenshot(page, resultsDir, name);
 }
 
 function slhfLog(): string {
-  if (!server) return '';
-  const logs = (readdirSync(join(server.userDataDir, 'logs'), { recursive: true }) as string[]).filter((file) => /SLHF\.log$/.test(file));
-  return logs.map((file) => `--- ${file}\n${readFileSync(join(server!.userDataDir, 'logs', file), 'utf8')}`).join('\n');
+  return server ? slhfLogOf(server.userDataDir) : '';
 }
 
 /** The tests build on each other (one user's first session); a failure stops the rest. */

@@ -5,12 +5,12 @@
 // warning. Each test checks the document against the decision in the store.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { launchChromium, newWorkbenchPage, openWorkbench, runFromCommandPalette } from '../../scripts/vscode-harness/browser';
-import { repoRoot, startCodeServer, type CodeServer } from '../../scripts/vscode-harness/codeServer';
+import { launchChromium, newWorkbenchPage, openWorkbench, runFromCommandPalette, saveScreenshot } from '../../scripts/vscode-harness/browser';
+import { repoRoot, slhfLogOf, startCodeServer, type CodeServer } from '../../scripts/vscode-harness/codeServer';
 import { ensureToolchain } from '../../scripts/vscode-harness/install';
 import { PreferenceStore, type SessionRecord } from '../../src/store';
 import { composeText, computeHunks, type HunkChoice } from '../../src/ui/hunks';
@@ -58,17 +58,12 @@ after(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-async function screenshot(name: string): Promise<void> {
-  mkdirSync(resultsDir, { recursive: true });
-  const file = join(resultsDir, name);
-  await page.screenshot({ path: file });
-  console.log(`screenshot: ${file}`);
+function screenshot(name: string): Promise<void> {
+  return saveScreenshot(page, resultsDir, name);
 }
 
 function slhfLog(): string {
-  if (!server) return '';
-  const logs = (readdirSync(join(server.userDataDir, 'logs'), { recursive: true }) as string[]).filter((file) => /SLHF\.log$/.test(file));
-  return logs.map((file) => `--- ${file}\n${readFileSync(join(server!.userDataDir, 'logs', file), 'utf8')}`).join('\n');
+  return server ? slhfLogOf(server.userDataDir) : '';
 }
 
 function uiTest(name: string, fn: () => Promise<void>): void {

@@ -2,12 +2,12 @@
 // the command palette, the diff review's title-bar actions, and the SLHF panel's webview.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { launchChromium, newWorkbenchPage, openWorkbench, runFromCommandPalette, webviewContent } from '../../scripts/vscode-harness/browser';
-import { repoRoot, startCodeServer, type CodeServer } from '../../scripts/vscode-harness/codeServer';
+import { launchChromium, newWorkbenchPage, openWorkbench, runFromCommandPalette, webviewContent, saveScreenshot, notificationToast } from '../../scripts/vscode-harness/browser';
+import { repoRoot, slhfLogOf, startCodeServer, type CodeServer } from '../../scripts/vscode-harness/codeServer';
 import { makeFixtureModel } from '../../scripts/vscode-harness/fixtures';
 import { ensureToolchain } from '../../scripts/vscode-harness/install';
 
@@ -57,21 +57,16 @@ function slhfActivityBarItem(): Locator {
 }
 
 function notification(text: string): Locator {
-  return page.locator('.notifications-toasts .notification-toast', { hasText: text });
+  return notificationToast(page, text);
 }
 
-async function screenshot(name: string): Promise<void> {
-  mkdirSync(resultsDir, { recursive: true });
-  const file = join(resultsDir, name);
-  await page.screenshot({ path: file });
-  console.log(`screenshot: ${file}`);
+function screenshot(name: string): Promise<void> {
+  return saveScreenshot(page, resultsDir, name);
 }
 
 /** The extension's own log (the "SLHF" output channel), for failure reports. */
 function slhfLog(): string {
-  if (!server) return '';
-  const logs = (readdirSync(join(server.userDataDir, 'logs'), { recursive: true }) as string[]).filter((file) => /SLHF\.log$/.test(file));
-  return logs.map((file) => `--- ${file}\n${readFileSync(join(server!.userDataDir, 'logs', file), 'utf8')}`).join('\n');
+  return server ? slhfLogOf(server.userDataDir) : '';
 }
 
 /** A UI test that saves a screenshot of the workbench under test-results/ when it fails. */

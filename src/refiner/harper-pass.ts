@@ -13,7 +13,7 @@ import { promptMessages, renderPrompt } from '../models/prompts';
 import type { PromptParts } from '../models/generation-record';
 import type { ModelHost } from './host';
 import { joinPieces, splitSentences } from './segment';
-import { isBuiltInModel } from './sentence-round';
+import { isBuiltInModel, isBuiltInSpec } from './sentence-round';
 import { resolveSettings, type GeneratedText, type GenerationSettings } from './settings';
 
 /** The round's modelId: what made its text. */
@@ -149,7 +149,7 @@ export async function harperFirstRound(host: ModelHost, request: FirstPassReques
   // Decided from the configured spec, so that another model is not loaded (or exported, for minutes)
   // here, before the loop has said which round it is working on.
   const spec = host.specOf('follower');
-  if (spec === undefined || !isBuiltInModel(`${spec}#`)) return null;
+  if (spec === undefined || !isBuiltInSpec(spec)) return null;
   return host.use('follower', async (loaded) => {
     if (!isBuiltInModel(loaded.source.modelId)) return null;
     const linter = harper ?? (await loadHarper());

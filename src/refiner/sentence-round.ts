@@ -16,7 +16,11 @@ import { joinedRound } from './split-round';
 
 /** Whether `modelId` (spec#hash, see prepareModel) is the built-in model's folder. */
 export function isBuiltInModel(modelId: string): boolean {
-  const spec = modelId.slice(0, modelId.lastIndexOf('#'));
+  return isBuiltInSpec(modelId.slice(0, modelId.lastIndexOf('#')));
+}
+
+/** Whether a configured spec (a path or a hub id) names the built-in model. */
+export function isBuiltInSpec(spec: string): boolean {
   try {
     return resolve(spec) === resolve(defaultModelDir());
   } catch {

@@ -13,7 +13,7 @@ import { promptMessages, renderPrompt } from '../models/prompts';
 import type { PromptParts } from '../models/generation-record';
 import type { ModelHost } from './host';
 import { joinPieces, splitSentences } from './segment';
-import { isBuiltInModel, isBuiltInSpec } from './sentence-round';
+import { isBuiltInSpec } from './sentence-round';
 import { resolveSettings, type GeneratedText, type GenerationSettings } from './settings';
 
 /** The round's modelId: what made its text. */
@@ -151,7 +151,6 @@ export async function harperFirstRound(host: ModelHost, request: FirstPassReques
   const spec = host.specOf('follower');
   if (spec === undefined || !isBuiltInSpec(spec)) return null;
   return host.use('follower', async (loaded) => {
-    if (!isBuiltInModel(loaded.source.modelId)) return null;
     const linter = harper ?? (await loadHarper());
     const guard = (input: string, result: GeneratedText) => guardByLints(linter, input, result);
     const t0 = performance.now();

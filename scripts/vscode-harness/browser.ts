@@ -31,12 +31,23 @@ export async function openWorkbench(page: Page, url: string): Promise<void> {
  * workbench to give it focus; `keepFocus` skips that, so an editor's selection survives.
  */
 export async function runFromCommandPalette(page: Page, label: string, options: { keepFocus?: boolean } = {}): Promise<void> {
-  if (!options.keepFocus) await page.locator('.monaco-workbench').click({ position: { x: 600, y: 400 } });
-  await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input');
-  await input.fill(`>${label}`);
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: label }).first().waitFor();
-  await input.press('Enter');
+  // The palette closes when focus moves, and a command that ended just before may still move it (an
+  // Accept shows its document after the diff closed): then open it again, as a user would.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (!options.keepFocus) await page.locator('.monaco-workbench').click({ position: { x: 600, y: 400 } });
+      await page.keyboard.press('F1');
+      await input.fill(`>${label}`, { timeout: 10_000 });
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: label }).first().waitFor({ timeout: 15_000 });
+      await input.press('Enter');
+      return;
+    } catch (error) {
+      if (attempt === 3) throw error;
+      console.log(`the command palette closed before "${label}" ran (attempt ${attempt}); opening it again`);
+      await page.keyboard.press('Escape');
+    }
+  }
 }
 
 /** The content frame of the (single) visible webview. */

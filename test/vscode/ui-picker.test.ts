@@ -129,7 +129,11 @@ async function decideInTitleBar(diffTab: Locator, action: 'Accept Refinement' | 
   await button.click();
   await diffTab.waitFor({ state: 'detached' });
 }
-const acceptInTitleBar = (diffTab: Locator) => decideInTitleBar(diffTab, 'Accept Refinement');
+/** Accept, and wait until it ended: it writes the decision, then shows the document (moving focus). */
+async function acceptInTitleBar(diffTab: Locator): Promise<void> {
+  await decideInTitleBar(diffTab, 'Accept Refinement');
+  await notification('SLHF: Applied round').waitFor();
+}
 
 uiTest('Train waits for decisions: disabled with none, and says why', async () => {
   const panel = await openPanelTab('training');

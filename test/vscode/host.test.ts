@@ -12,7 +12,7 @@ test('code-server and Node 24 are installed in the cache', { timeout: 15 * 60_00
   await ensureToolchain();
 });
 
-test('in-host tests pass in an untrusted workspace that tries to set model paths', { timeout: 9 * 60_000 }, async () => {
+test('in-host tests pass in an untrusted workspace that tries to set model paths', { timeout: 14 * 60_000 }, async () => {
   const root = mkdtempSync(join(tmpdir(), 'slhf-host-'));
   const workspace = join(root, 'workspace');
   try {
@@ -22,7 +22,7 @@ test('in-host tests pass in an untrusted workspace that tries to set model paths
     writeFileSync(join(workspace, 'notes.md'), 'teh quick brown fox\n');
     // The Follower comes from the user settings, which an untrusted workspace cannot override.
     const machineSettings = { 'slhf.follower.model': model, 'slhf.modelCacheDir': join(root, 'model-cache') };
-    const { exitCode, report } = await runHostTests(workspace, { timeoutMs: 8 * 60_000, machineSettings, userSettings: { 'slhf.refine.maxNewTokens': 12, 'slhf.review.confirmFlagged': false } });
+    const { exitCode, report } = await runHostTests(workspace, { timeoutMs: 13 * 60_000, machineSettings, userSettings: { 'slhf.refine.maxNewTokens': 12, 'slhf.review.confirmFlagged': false } });
     console.log(report);
     assert.equal(exitCode, 0, `in-host tests failed:\n${report}`);
     assert.match(report, /# in-host tests: \d+ passed, 0 failed/);

@@ -66,7 +66,7 @@ async function cleanUp(): Promise<string[]> {
   return notes;
 }
 
-export async function runAll(timeoutMs = 30_000): Promise<void> {
+export async function runAll(timeoutMs = 90_000): Promise<void> {
   let failed = 0;
   for (const [index, { name, fn, timeoutMs: own }] of tests.entries()) {
     currentPhase = '';

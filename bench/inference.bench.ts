@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { parseDecoderConfig, type DecoderConfig } from '../src/models/config';
 import { decoderTensorLayout } from '../src/models/weights-layout';
-import { seededRandom } from '../src/models/seeded-random';
+import { seededRandom } from '../src/base/seeded-random';
 import { chooseToken } from '../src/refiner/sampler';
 import { type BenchContext, type BenchRow, PYTHON, OPENBLAS_HINT, median, peerEnv, torchPeer, withHalfBillionShape } from './framework';
 import { hardwareLimits, hardwareRowsOnce } from './hardware.bench';

@@ -7,11 +7,11 @@
 import { StreamingExtractor } from './extract';
 import { KvDecoder } from './kv-decoder';
 import { checkContext, checkMemoryBudget, PREFILL_CHUNK_TOKENS } from './limits';
-import type { PromptParts } from '../models/generation-record';
+import type { PromptParts } from '../base/generation-record';
 import { promptMessages, renderPrompt } from '../models/prompts';
 import { chooseToken, type TokenChoice } from './sampler';
 import type { LoadedModel } from './host';
-import { seededRandom } from '../models/seeded-random';
+import { seededRandom } from '../base/seeded-random';
 import type { GeneratedText, GenerationSettings, Role, StopReason } from './settings';
 import { draftTokensSetting, emptySpeculationCounters, lookupDraft, type SpeculationCounters } from './speculation';
 

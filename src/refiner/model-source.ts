@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../onnx/atomic-file';
+import { writeFileAtomic } from '../base/atomic-file';
 import { checkModelFolder, PICKLE_PATTERN } from '../models/checkpoint';
 import { readModelText } from '../models/model-file';
 import { exportOnnx, onnxFileNames } from '../models/export';

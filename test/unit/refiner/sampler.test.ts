@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chooseToken, type SamplingParams } from '../../../src/refiner/sampler';
-import { seededRandom } from '../../../src/models/seeded-random';
+import { seededRandom } from '../../../src/base/seeded-random';
 
 const logits = Float32Array.from([2.0, 1.0, 0.5, -1.0, 3.0, -0.5, 0.0, 1.5]);
 const base: SamplingParams = { temperature: 1, topP: 1, topK: 0, repetitionPenalty: 1 };

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { initLoraAdapter, type LoraConfig } from '../../../src/models/lora';
-import { seededRandom } from '../../../src/models/seeded-random';
+import { seededRandom } from '../../../src/base/seeded-random';
 import { followerWinRate, gameSamples, trainOnline, type OnlineTask } from '../../../src/training/online';
 import { Policy } from '../../../src/training/policy';
 import { drawToken, Sampler } from '../../../src/training/sampler';

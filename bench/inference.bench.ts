@@ -13,7 +13,7 @@ import { basename, dirname, join } from 'node:path';
 import { parseDecoderConfig, type DecoderConfig } from '../src/models/config';
 import { decoderTensorLayout } from '../src/models/weights-layout';
 import { seededRandom } from '../src/base/seeded-random';
-import { chooseToken } from '../src/refiner/sampler';
+import { chooseToken } from '../src/models/token-choice';
 import { type BenchContext, type BenchRow, PYTHON, OPENBLAS_HINT, median, peerEnv, torchPeer, withHalfBillionShape } from './framework';
 import { hardwareLimits, hardwareRowsOnce } from './hardware.bench';
 import type { ExportOptions } from '../src/models/export';

@@ -9,7 +9,7 @@ import { KvDecoder } from './kv-decoder';
 import { checkContext, checkMemoryBudget, PREFILL_CHUNK_TOKENS } from './limits';
 import type { PromptParts } from '../base/generation-record';
 import { promptMessages, renderPrompt } from '../models/prompts';
-import { chooseToken, type TokenChoice } from './sampler';
+import { chooseToken, type TokenChoice } from '../models/token-choice';
 import type { LoadedModel } from './host';
 import { seededRandom } from '../base/seeded-random';
 import type { GeneratedText, GenerationSettings, Role, StopReason } from './settings';

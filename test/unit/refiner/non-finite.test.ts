@@ -2,7 +2,7 @@
 // step (issue 18), instead of decoding token 0 (NUL text) that later fails as a misleading store error.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chooseToken, ModelOutputError } from '../../../src/refiner/sampler';
+import { chooseToken, ModelOutputError } from '../../../src/models/token-choice';
 import { seededRandom } from '../../../src/base/seeded-random';
 
 const greedy = { temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1 };

@@ -1,6 +1,6 @@
 // One generation (a draft or a refinement round) on a hosted model. We run the model's ONNX Runtime
 // session ourselves (kv-decoder.ts): the prompt in chunks, then one pass per step; each step's token
-// is chosen by sampler.ts with a seeded random stream and its log-probs recorded. With speculation
+// is chosen by chooseToken (src/models/token-choice.ts) with a seeded random stream and its log-probs recorded. With speculation
 // (speculation.ts) a step also verifies tokens drafted from the text being refined, and accepts
 // each one only where the token choice picks it anyway, so the result does not depend on it.
 // Cancellation is checked between passes. transformers.js still provides the tokenizer and template.

@@ -8,7 +8,6 @@ export { HARPER_MODEL_ID } from './harper-pass';
 export { type PieceRound } from './split-round';
 export { isGarbled, joinPieces, keepLineEnding, splitSentences, type Piece } from './segment';
 export { decodeUtf8Strict, checkText } from './limits';
-export { GRAPH_BUILDER_VERSION, prepareModel, type ModelSource } from './model-source';
 export {
   DEFAULT_FOLLOWER_INSTRUCTION, PRESETS, presetFor, leaderMessages, followerMessages, renderPrompt,
   type ChatMessage, type Preset,

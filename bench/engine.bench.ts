@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from '../src/onnx';
-import { seededRandom } from '../src/models/seeded-random';
+import { seededRandom } from '../src/base/seeded-random';
 import { type BlockConfig, blockTensorShapes, transformerBlock, loraNames } from '../test/unit/onnx/block';
 import { type BenchContext, type BenchRow, PYTHON, OPENBLAS_HINT, peerEnv, timeMs, torchPeer } from './framework';
 

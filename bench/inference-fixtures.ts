@@ -10,7 +10,7 @@ import { exportOnnx, type ExportOptions } from '../src/models/export';
 import { makeTinyModel, TINY_SHAPE, QWEN25_05B_SHAPE, type TinyModelShape } from '../src/models/fixtures/tiny-model';
 import type { FixtureTokenizerKind } from '../src/models/fixtures/tokenizers';
 import type { ModelType } from '../src/models/config';
-import { prepareModel } from '../src/refiner/model-source';
+import { prepareModel } from '../src/models/export-cache';
 
 export interface InferenceFixture {
   /** Row-name prefix in the table. */

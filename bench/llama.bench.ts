@@ -24,7 +24,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { loadavg } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { CPU_DEFAULT_FORMAT, exportOnnx, type ExportOptions } from '../src/models/export';
-import type { PromptParts } from '../src/models/generation-record';
+import type { PromptParts } from '../src/base/generation-record';
 import { DEFAULT_FOLLOWER_INSTRUCTION, promptMessages, renderPrompt } from '../src/models/prompts';
 import { type BenchContext, type BenchRow, median, withHalfBillionShape } from './framework';
 import type { DecodeJob, DecodeResult } from './gguf/decode-child';

@@ -19,7 +19,7 @@ import type { DecoderConfig } from '../src/models/config';
 import { defaultModelDir } from '../src/models/default-model';
 import { exportOnnx, onnxFileNames, transformersDType, type ExportOptions } from '../src/models/export';
 import { pastName, presentName } from '../src/models/graphs';
-import { collectGarbage } from '../src/models/memory';
+import { collectGarbage } from '../src/base/memory';
 import { loadTokenizer, type TextTokenizer } from '../src/models/tokenizer';
 import { logProbDrift } from '../src/models/quantize';
 import { type Feed, type Session, createSession } from '../src/onnx';

@@ -12,7 +12,7 @@ import { loadDecoderWeights } from '../src/models/export';
 import { makeTinyModel, QWEN25_05B_SHAPE, type TinyModelShape } from '../src/models/fixtures/tiny-model';
 import { initLoraAdapter, type LoraConfig, LORA_TARGETS } from '../src/models/lora';
 import { savePeftAdapter } from '../src/models/peft';
-import { seededRandom } from '../src/models/seeded-random';
+import { seededRandom } from '../src/base/seeded-random';
 import type { ScoreRow } from '../src/models/score';
 import { Policy } from '../src/training/policy';
 import { termCoefficients } from '../src/training/objective';

@@ -4,7 +4,7 @@
 // refiner's thread setting, generateText decodes it); llama.cpp gets the same prompt token ids.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PromptParts } from '../../src/models/generation-record';
+import type { PromptParts } from '../../src/base/generation-record';
 import { generateText } from '../../src/refiner/generate';
 import { ModelHost } from '../../src/refiner/host';
 import { FIXTURE_ROOT } from '../inference-fixtures';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { openCheckpoint } from '../../src/models/checkpoint';
 import { loadDecoderWeights } from '../../src/models/export';
 import { savePeftAdapter } from '../../src/models/peft';
-import { seededRandom } from '../../src/models/seeded-random';
+import { seededRandom } from '../../src/base/seeded-random';
 import { loadTokenizer, type TextTokenizer } from '../../src/models/tokenizer';
 import { ModelHost, refine, type GeneratedText } from '../../src/refiner';
 import { SCHEMA_VERSION, sessionPairs, trainingSamples, type Decision, type SessionRecord } from '../../src/store';

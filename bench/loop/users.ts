@@ -1,7 +1,7 @@
 // Simulated users for the closed-loop benchmark. Each writes drafts and knows the text it wants
 // for each; it accepts a refinement only when it is exactly that text, and otherwise rejects it or
 // corrects it by hand (accepted-edited), as a demanding user would.
-import { pickOne as pick } from '../../src/models/seeded-random';
+import { pickOne as pick } from '../../src/base/seeded-random';
 
 export interface Task {
   draft: string;

@@ -11,7 +11,7 @@
 // DPO sees one annotator's vote per judge call (a Bernoulli draw from p, as a user's single
 // accept/reject), so its expected loss is Bradley-Terry's on the judge's own probabilities.
 import { initLoraAdapter, type LoraAdapter } from '../../src/models/lora';
-import { pickOne, seededRandom } from '../../src/models/seeded-random';
+import { pickOne, seededRandom } from '../../src/base/seeded-random';
 import type { TrainingPair } from '../../src/training/data';
 import { trainDpo } from '../../src/training/dpo';
 import { loraFeeds } from '../../src/models/graphs';

@@ -2,7 +2,7 @@
 // output, rounds 1..K) and transfer (a Follower refining the drafts of Leaders it never trained
 // with). Both are measured by sampling at the bench's temperature and asking the judge.
 import type { Feed } from '../../src/onnx';
-import { seededRandom } from '../../src/models/seeded-random';
+import { seededRandom } from '../../src/base/seeded-random';
 import type { Sampler } from '../../src/training/sampler';
 import { mean } from './game';
 import { preference } from './judge';

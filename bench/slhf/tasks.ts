@@ -1,7 +1,7 @@
 // The bench's sentences: short stems of common words (the built-in model copies these reliably, so
 // what is measured is the choice of ending and the typo fixes, not its copying), split into
 // training and held-out stems, and typo versions of them for the task with a transitive part.
-import { seededRandom } from '../../src/models/seeded-random';
+import { seededRandom } from '../../src/base/seeded-random';
 import { corrupt, type CorruptionKind } from '../../src/training/corruption';
 import { ENDINGS } from './judge';
 

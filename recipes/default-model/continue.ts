@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { readDecoderConfig, type DecoderConfig } from '../../src/models/config';
 import { readDecoderWeights } from '../../src/models/export';
 import type { WeightMap } from '../../src/models/graphs';
-import { seededRandom } from '../../src/models/seeded-random';
+import { seededRandom } from '../../src/base/seeded-random';
 import { writeSafetensors } from '../../src/models/safetensors-writer';
 import { decoderTensorLayout } from '../../src/models/weights-layout';
 import { trainFullSft } from '../../src/training/full-sft';

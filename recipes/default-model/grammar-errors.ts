@@ -9,7 +9,7 @@
 // the fortune files rarely name a weekday, a month or a city, and a model cannot learn to capitalize
 // "tuesday" from sentences that never hold it. Nothing here is taken from the hand-written held-out
 // set of bench/default/set.ts; `heldOutOverlap` checks that.
-import { pickOne as pick, seededRandom } from '../../src/models/seeded-random';
+import { pickOne as pick, seededRandom } from '../../src/base/seeded-random';
 
 type Rand = () => number;
 

@@ -4,7 +4,7 @@
 // answers with the refined text and <|im_end|>. A model this small cannot follow instructions, so
 // the template drops them rather than spend its context on them.
 import { makeRefinementPairs, type RefinementPair } from '../../src/training/corruption';
-import { pickOne, seededRandom } from '../../src/models/seeded-random';
+import { pickOne, seededRandom } from '../../src/base/seeded-random';
 import type { SftExample } from '../../src/training/sft';
 import type { TinyModelShape } from '../../src/models/fixtures/tiny-model';
 import { followerMessages, PRESETS, renderPrompt } from '../../src/models/prompts';

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
-import { writeFileAtomic } from '../onnx/atomic-file';
+import { writeFileAtomic } from '../base/atomic-file';
 import { createInterface } from 'node:readline';
 import { requireString, UsageError, type CliIO, type Command, type ParsedArgs } from './command';
 import {

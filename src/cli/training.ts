@@ -8,7 +8,7 @@ import { initLoraAdapter } from '../models/lora';
 import { DEVICES, type Device } from '../onnx';
 import { loraFeeds } from '../models/graphs';
 import { loadPeftAdapter } from '../models/peft';
-import { seededRandom } from '../models/seeded-random';
+import { seededRandom } from '../base/seeded-random';
 import { ModelSpecError, resolveModelSpec } from '../models/spec';
 import { followerSuffixIds, trainingTokenizer } from '../models/tokenizer';
 import { createLogger, PreferenceStore, sampleSummary, trainingSamples, type TrainingSample } from '../store';

@@ -1,7 +1,9 @@
-// The three graphs built from the one decoder definition: the transformers.js inference graph with
-// its KV cache, the scoring graph (per-token log-probs of given tokens), and the training graph (the
-// same log-probs with LoRA A/B and dropout masks as inputs, for the trainer to differentiate).
-import { Graph, type Feed, type Tensor, type TypedArray, cast, gatherElements, logSoftmax, squeeze, unsqueeze } from '../onnx';
+// The graphs built from the one decoder definition: the transformers.js inference graph with its KV
+// cache, the scoring graph (per-token log-probs of given tokens), the training graph (the same
+// log-probs with LoRA A/B and dropout masks as inputs, for the trainer to differentiate), and online
+// training's sampling graph (the last position's logits, LoRA A/B as inputs). The LoRA inputs of the
+// last two come from one builder, loraGraphInputs.
+import { Graph, type Feed, type Tensor, type TypedArray, cast, gatherElements, logSoftmax, slice, squeeze, unsqueeze } from '../onnx';
 import type { DecoderConfig } from './config';
 import { decoderForward, type KvTensors, type LoraTensors, type WeightSource } from './decoder';
 import { encodeHalf } from './half';
@@ -180,35 +182,65 @@ export const dropoutInputName = (module: string): string => `dropout_mask.${modu
  */
 export function buildLogProbGraph(config: DecoderConfig, weights: WeightMap, options: LogProbGraphOptions = {}): LogProbGraph {
   const graph = new Graph(options.lora ? 'decoder_train' : 'decoder_score');
-  const dims = ['batch_size', 'sequence_length'];
-  const inputIds = graph.input('input_ids', 'int64', dims);
-  const attentionMask = graph.input('attention_mask', 'int64', dims);
-  const positionIds = graph.input('position_ids', 'int64', dims);
-  const targetIds = graph.input('target_ids', 'int64', dims);
-  const lora: LoraPairInputs[] = [];
-  let loraTensors: LoraTensors | undefined;
-  if (options.lora) {
-    const rank = options.lora.rank;
-    const dtype = options.dtype ?? 'float32';
-    loraTensors = { scale: loraScale(options.lora), modules: new Map() };
-    const p = options.lora.dropout;
-    const dropout = options.dropout;
-    if (dropout && !(p > 0)) throw new Error('buildLogProbGraph: dropout requested but lora.dropout is 0');
-    loraSlots(config, options.lora).forEach((slot, i) => {
-      const a = graph.input(loraInputName(slot.module, 'A'), dtype, [rank, slot.inFeatures]);
-      const b = graph.input(loraInputName(slot.module, 'B'), dtype, [slot.outFeatures, rank]);
-      const dropoutMask = dropout === 'inputs' ? graph.input(dropoutInputName(slot.module), dtype, [...dims, slot.inFeatures]) : undefined;
-      // Each projection gets its own seed, or all would draw the same mask sequence.
-      const drawn = typeof dropout === 'object' ? { p, seed: dropout.seed + i } : undefined;
-      lora.push({ slot, a, b, dropoutMask });
-      loraTensors!.modules.set(slot.module, { a, b, dropoutMask, dropout: drawn });
-    });
-  }
+  const { inputIds, attentionMask, positionIds } = sequenceInputs(graph);
+  const targetIds = graph.input('target_ids', 'int64', SEQUENCE_DIMS);
+  const adapter = options.lora ? loraGraphInputs(graph, config, options.lora, options.dtype ?? 'float32', options.dropout) : undefined;
+  const lora = adapter?.pairs ?? [];
+  const loraTensors = adapter?.tensors;
   const weight = initializerSource(graph, config, weights, options);
   const logitScale = options.temperature ? graph.input(INVERSE_TEMPERATURE, options.dtype ?? 'float32', ['batch_size']) : undefined;
   const { logits } = decoderForward(config, weight, { inputIds, attentionMask, positionIds, lora: loraTensors, logitScale });
   const logProbs = graph.output(tokenLogProbs(logits, targetIds), 'token_logprobs');
   return { graph, inputIds, attentionMask, positionIds, targetIds, tokenLogProbs: logProbs, lora };
+}
+
+const SEQUENCE_DIMS = ['batch_size', 'sequence_length'];
+
+/** input_ids, attention_mask and position_ids over whole sequences (no KV cache), [batch, seq] each. */
+function sequenceInputs(graph: Graph): { inputIds: Tensor; attentionMask: Tensor; positionIds: Tensor } {
+  return {
+    inputIds: graph.input('input_ids', 'int64', SEQUENCE_DIMS),
+    attentionMask: graph.input('attention_mask', 'int64', SEQUENCE_DIMS),
+    positionIds: graph.input('position_ids', 'int64', SEQUENCE_DIMS),
+  };
+}
+
+/**
+ * Every adapted projection's LoRA factors as graph inputs (A [r, in], B [out, r], PEFT names), and
+ * its dropout (LogProbGraphOptions.dropout): the one builder of LoRA inputs for every graph that takes them.
+ */
+function loraGraphInputs(graph: Graph, config: DecoderConfig, lora: LoraConfig, dtype: WeightDType, dropout?: 'inputs' | { seed: number }): { pairs: LoraPairInputs[]; tensors: LoraTensors } {
+  const pairs: LoraPairInputs[] = [];
+  const tensors: LoraTensors = { scale: loraScale(lora), modules: new Map() };
+  const p = lora.dropout;
+  if (dropout && !(p > 0)) throw new Error('buildLogProbGraph: dropout requested but lora.dropout is 0');
+  loraSlots(config, lora).forEach((slot, i) => {
+    const a = graph.input(loraInputName(slot.module, 'A'), dtype, [lora.rank, slot.inFeatures]);
+    const b = graph.input(loraInputName(slot.module, 'B'), dtype, [slot.outFeatures, lora.rank]);
+    const dropoutMask = dropout === 'inputs' ? graph.input(dropoutInputName(slot.module), dtype, [...SEQUENCE_DIMS, slot.inFeatures]) : undefined;
+    // Each projection gets its own seed, or all would draw the same mask sequence.
+    const drawn = typeof dropout === 'object' ? { p, seed: dropout.seed + i } : undefined;
+    pairs.push({ slot, a, b, dropoutMask });
+    tensors.modules.set(slot.module, { a, b, dropoutMask, dropout: drawn });
+  });
+  return { pairs, tensors };
+}
+
+/** The sampling graph's output: logits at the last position, [batch, vocab]. */
+export const LAST_LOGITS = 'last_logits';
+
+/**
+ * Online training's sampling graph: the decoder with the LoRA factors as float32 inputs and no KV
+ * cache, output LAST_LOGITS. Each new token re-runs the whole sequence: fine for the short samples
+ * and small models online training uses.
+ */
+export function buildLastLogitsGraph(config: DecoderConfig, weights: WeightMap, lora: LoraConfig): Graph {
+  const graph = new Graph('decoder_sample');
+  const { inputIds, attentionMask, positionIds } = sequenceInputs(graph);
+  const { tensors } = loraGraphInputs(graph, config, lora, 'float32');
+  const { logits } = decoderForward(config, initializerSource(graph, config, weights), { inputIds, attentionMask, positionIds, lora: tensors });
+  graph.output(squeeze(slice(logits, [-1], [2 ** 31 - 1], [1]), [1]), LAST_LOGITS);
+  return graph;
 }
 
 /** Feeds for a log-prob graph's LoRA inputs from an adapter's A/B values. */

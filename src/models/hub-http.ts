@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { dirname } from 'node:path';
-import { DownloadError, httpRequest, MIN_BYTES_PER_WINDOW, receiveBody } from '../onnx/download';
+import { DownloadError, httpRequest, MIN_BYTES_PER_WINDOW, receiveBody } from '../base/download';
 
 export type HubErrorCode = 'not-found' | 'unauthorized' | 'gated' | 'offline-missing' | 'integrity' | 'network' | 'bad-repo-id' | 'no-safetensors' | 'cancelled';
 

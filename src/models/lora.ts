@@ -2,7 +2,7 @@
 // B zero, so a fresh adapter leaves the model unchanged), dropout masks, and merging an adapter into
 // the base weights for export. The PEFT file layout lives in peft.ts.
 import type { DecoderConfig } from './config';
-import { seededRandom } from './seeded-random';
+import { seededRandom } from '../base/seeded-random';
 
 export const LORA_TARGETS = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const;
 export type LoraTarget = (typeof LORA_TARGETS)[number];

@@ -2,7 +2,7 @@
 // adapter trained here loads with `PeftModel.from_pretrained(base, dir)` in Python and vice versa.
 import { existsSync, readdirSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../onnx/atomic-file';
+import { writeFileAtomic } from '../base/atomic-file';
 import type { DecoderConfig } from './config';
 import { loraSlots, LORA_TARGET_MODULES, LORA_TARGETS, validateLoraConfig, type LoraAdapter, type LoraConfig, type LoraTarget } from './lora';
 import { SafetensorsFile, type FloatDtype } from './safetensors';

@@ -3,13 +3,10 @@
 // the assistant's turn, then the follower instruction as a user turn (the SLHF reference format).
 // A model-format concern: the refiner renders them to generate, the store to replay what generated
 // a text, and training to tokenize it.
-import type { PromptParts } from './generation-record';
+import { DOCUMENT_KINDS, type DocumentKind, type PromptParts } from '../base/generation-record';
 import { checkChatTemplate, TemplateBudgetError } from './template-budget';
 
 export const DEFAULT_FOLLOWER_INSTRUCTION = 'Improve the previous answer. Phrase it as if it was the original response.';
-
-export type DocumentKind = 'prose' | 'code-comment' | 'commit-message' | 'docstring';
-export const DOCUMENT_KINDS: readonly DocumentKind[] = ['prose', 'code-comment', 'commit-message', 'docstring'];
 
 export interface Preset {
   kind: DocumentKind;

@@ -9,7 +9,7 @@ import { openCheckpoint, type Checkpoint } from './checkpoint';
 import type { DecoderConfig } from './config';
 import { loadDecoderWeights, mergeAdapterDir } from './export';
 import { buildLogProbGraph } from './graphs';
-import { collectGarbage } from './memory';
+import { collectGarbage } from '../base/memory';
 
 export interface ScoreRow {
   ids: number[];

@@ -8,10 +8,10 @@
 import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { chmod, mkdir, rename, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fsyncPath } from './atomic-file';
-import { DownloadError, downloadFile, type DownloadOptions } from './download';
-import { extractZipEntry, readZipDirectory, readZipEntry, ZipError, type ZipEntry } from './zip';
-import { processAlive } from './process-alive';
+import { fsyncPath } from '../base/atomic-file';
+import { DownloadError, downloadFile, type DownloadOptions } from '../base/download';
+import { extractZipEntry, readZipDirectory, readZipEntry, ZipError, type ZipEntry } from '../base/zip';
+import { processAlive } from '../base/process-alive';
 
 export const CUDA_PACKAGE_ID = 'Microsoft.ML.OnnxRuntime.Gpu.Linux';
 export const NUGET_FLAT_CONTAINER = 'https://api.nuget.org/v3-flatcontainer/';

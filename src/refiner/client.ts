@@ -8,7 +8,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { forkEntry, killProcess, residentBytes, watchMemory, type ProcessEntry } from '../onnx/child-process';
+import { forkEntry, killProcess, residentBytes, watchMemory, type ProcessEntry } from '../base/child-process';
 import { EventQueue } from './event-queue';
 import { defaultMemoryLimitBytes, formatGiB, memoryExceededMessage } from './limits';
 import type { RefineEvent, RefineRequest } from './loop';

@@ -1,17 +1,17 @@
 // One generation (a draft or a refinement round) on a hosted model. We run the model's ONNX Runtime
 // session ourselves (kv-decoder.ts): the prompt in chunks, then one pass per step; each step's token
-// is chosen by sampler.ts with a seeded random stream and its log-probs recorded. With speculation
+// is chosen by chooseToken (src/models/token-choice.ts) with a seeded random stream and its log-probs recorded. With speculation
 // (speculation.ts) a step also verifies tokens drafted from the text being refined, and accepts
 // each one only where the token choice picks it anyway, so the result does not depend on it.
 // Cancellation is checked between passes. transformers.js still provides the tokenizer and template.
 import { StreamingExtractor } from './extract';
 import { KvDecoder } from './kv-decoder';
 import { checkContext, checkMemoryBudget, PREFILL_CHUNK_TOKENS } from './limits';
-import type { PromptParts } from '../models/generation-record';
+import type { PromptParts } from '../base/generation-record';
 import { promptMessages, renderPrompt } from '../models/prompts';
-import { chooseToken, type TokenChoice } from './sampler';
+import { chooseToken, type TokenChoice } from '../models/token-choice';
 import type { LoadedModel } from './host';
-import { seededRandom } from '../models/seeded-random';
+import { seededRandom } from '../base/seeded-random';
 import type { GeneratedText, GenerationSettings, Role, StopReason } from './settings';
 import { draftTokensSetting, emptySpeculationCounters, lookupDraft, type SpeculationCounters } from './speculation';
 

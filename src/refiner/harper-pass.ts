@@ -10,7 +10,7 @@
 // (no behaviour log-probs, no importance weights), as it treats the user's own edits.
 import { loadHarper, newLints, type Harper, type HarperLint } from '../models/harper';
 import { promptMessages, renderPrompt } from '../models/prompts';
-import type { PromptParts } from '../models/generation-record';
+import type { PromptParts } from '../base/generation-record';
 import type { ModelHost } from './host';
 import { joinPieces, splitSentences } from './segment';
 import { isBuiltInSpec } from './sentence-round';

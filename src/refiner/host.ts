@@ -6,10 +6,9 @@ import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { explainProviderFailure } from '../onnx/provider-hints';
 import { readJson } from '../models/checkpoint';
-import { readModelText } from '../models/model-file';
 import { resolveDevice, type DeviceSetting } from './device';
 import { defaultMemoryLimitBytes, modelDims, type ModelDims } from './limits';
-import { exportedDType, prepareModel, type ModelSource, type SourceOptions } from './model-source';
+import { prepareModel, type PreparedModel, type SourceOptions } from '../models/export-cache';
 import { samplingDefaults, type GenerationSettings, type Role } from './settings';
 
 export interface HostOptions extends SourceOptions {
@@ -64,7 +63,7 @@ export interface LoadedModel {
   /** transformers.js PreTrainedModel and tokenizer. */
   model: any;
   tokenizer: any;
-  source: ModelSource;
+  source: PreparedModel;
   device: string;
   contextLength: number;
   /** The sizes its working memory grows with (checkMemoryBudget). */
@@ -99,7 +98,7 @@ function serially<T>(fn: () => Promise<T>): Promise<T> {
   return next;
 }
 
-async function loadTransformers(source: ModelSource, device: DeviceSetting, memoryLimitBytes: number, threads: number, log: (m: string) => void): Promise<LoadedModel> {
+async function loadTransformers(source: PreparedModel, device: DeviceSetting, memoryLimitBytes: number, threads: number, log: (m: string) => void): Promise<LoadedModel> {
   const { env, AutoModelForCausalLM, AutoTokenizer } = await import('@huggingface/transformers');
   return serially(async () => {
     env.allowRemoteModels = false;
@@ -111,7 +110,7 @@ async function loadTransformers(source: ModelSource, device: DeviceSetting, memo
     if (note) log(note);
     // Named, because transformers.js would otherwise pick a dtype by device; our exports are fp32
     // unless the user exported a half or quantized folder and pointed us at it.
-    const dtype = (exportedDType(source.dir) ?? 'fp32') as any;
+    const dtype = source.dtype as any;
     // One sequence at a time: ops run one after another, each on `threads` threads.
     const session_options = threads > 0 ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {};
     let model: any;
@@ -124,7 +123,10 @@ async function loadTransformers(source: ModelSource, device: DeviceSetting, memo
       used = 'cpu';
       model = await AutoModelForCausalLM.from_pretrained(id, { device: 'cpu', dtype, session_options });
     }
-    const config = JSON.parse(readModelText(join(source.dir, 'config.json')));
+    // Read once by prepareModel; transformers.js has just loaded the folder, so null means the file
+    // changed under us or is over the size limit of readModelText.
+    const config = source.config;
+    if (!config) throw new Error(`${join(source.dir, 'config.json')} is missing, too large or not JSON`);
     const generation = readJson(join(source.dir, 'generation_config.json'));
     return {
       model, tokenizer, source, device: used, contextLength: config.max_position_embeddings ?? 2048,
@@ -136,7 +138,7 @@ async function loadTransformers(source: ModelSource, device: DeviceSetting, memo
 
 export class ModelHost {
   private roles = new Map<Role, RoleConfig>();
-  private sources = new Map<string, Promise<ModelSource>>();
+  private sources = new Map<string, Promise<PreparedModel>>();
   private entries = new Map<string, Entry>();
   /** The entry key each role is bound to, once it has been resolved. */
   private bound = new Map<Role, string>();

@@ -8,11 +8,11 @@ export { HARPER_MODEL_ID } from './harper-pass';
 export { type PieceRound } from './split-round';
 export { isGarbled, joinPieces, keepLineEnding, splitSentences, type Piece } from './segment';
 export { decodeUtf8Strict, checkText } from './limits';
-export { GRAPH_BUILDER_VERSION, prepareModel, type ModelSource } from './model-source';
 export {
-  DEFAULT_FOLLOWER_INSTRUCTION, DOCUMENT_KINDS, PRESETS, presetFor, leaderMessages, followerMessages, renderPrompt,
-  type ChatMessage, type DocumentKind, type Preset,
+  DEFAULT_FOLLOWER_INSTRUCTION, PRESETS, presetFor, leaderMessages, followerMessages, renderPrompt,
+  type ChatMessage, type Preset,
 } from '../models/prompts';
+export { DOCUMENT_KINDS, type DocumentKind } from '../base/generation-record';
 export type { WorkerConfig } from './protocol';
 export {
   DEFAULT_SETTINGS, MAX_NEW_TOKENS, MAX_ROUNDS, RefinerInputError, resolveSettings,

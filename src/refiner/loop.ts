@@ -9,8 +9,8 @@ import { checkText } from './limits';
 import { harperFirstRound } from './harper-pass';
 import { guardWhole, isBuiltInModel, needsSentences, refineBySentence } from './sentence-round';
 import { planPieces, refineInPieces } from './split-round';
-import type { PromptParts } from '../models/generation-record';
-import { DEFAULT_FOLLOWER_INSTRUCTION, presetFor, type DocumentKind } from '../models/prompts';
+import type { DocumentKind, PromptParts } from '../base/generation-record';
+import { DEFAULT_FOLLOWER_INSTRUCTION, presetFor } from '../models/prompts';
 import { MAX_ROUNDS, RefinerInputError, resolveSettings, type GeneratedText, type GenerationSettings, type Role } from './settings';
 
 export interface RefineRequest {

@@ -8,7 +8,7 @@
 // off-policy (no behaviour log-probs, no importance weights). `sentences` keeps each generation.
 import { resolve } from 'node:path';
 import { defaultModelDir } from '../models/default-model';
-import type { PromptParts, SamplingSettings } from '../models/generation-record';
+import type { PromptParts, SamplingSettings } from '../base/generation-record';
 import type { LoadedModel } from './host';
 import { isGarbled, joinPieces, keepLineEnding, splitSentences } from './segment';
 import type { GeneratedText } from './settings';

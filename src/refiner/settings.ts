@@ -1,9 +1,9 @@
 // Sampling settings, the errors users see, and the records a generation leaves behind. The shared
-// record parts come from src/models/generation-record.ts; the rest mirrors src/store/schema.ts
+// record parts come from src/base/generation-record.ts; the rest mirrors src/store/schema.ts
 // (GenerationInfo, FollowerRound) structurally, since the store sits on the same layer, and
 // test/unit/refiner/schema-compat.test.ts keeps the two in step.
-import type { GenerationPrompt, GenerationTimings, SamplingSettings } from '../models/generation-record';
-import type { Role } from '../models/generation-record';
+import type { GenerationPrompt, GenerationTimings, SamplingSettings } from '../base/generation-record';
+import type { Role } from '../base/generation-record';
 
 /** A problem with the user's input or settings; the message is meant for the user as is. */
 export class RefinerInputError extends Error {

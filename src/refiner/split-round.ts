@@ -11,7 +11,7 @@
 // produced the round's text from that prompt (training treats it as off-policy); `pieces` keeps each
 // piece's generation with the exact prompt the model saw.
 import { promptMessages, renderPrompt, type ChatTokenizer } from '../models/prompts';
-import type { PromptParts, SamplingSettings } from '../models/generation-record';
+import type { PromptParts, SamplingSettings } from '../base/generation-record';
 import type { LoadedModel } from './host';
 import { promptTokenBudget, SPLIT_ABOVE_BYTES, unsplittableMessage } from './limits';
 import { joinPieces, paragraphSpans, piecesFromSpans, sentenceSpans, type Span } from './segment';

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { renderPrompt } from '../models/prompts';
 import type { TextTokenizer } from '../models/tokenizer';
-import type { Role } from '../models/generation-record';
+import type { Role } from '../base/generation-record';
 import { gameSamples, type GamePrompt, type GameSample } from './game';
 import type { StoreRecord } from './schema';
 

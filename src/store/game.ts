@@ -12,7 +12,7 @@
 import { contextOf, DEFAULT_FOLLOWER_INSTRUCTION, promptMessages, refinementMessages, type ChatMessage } from '../models/prompts';
 import type { Completion, FollowerRound, GenerationPrompt, ImportedPairRecord, Prompt, SessionRecord, StoreRecord } from './schema';
 
-import type { Role } from '../models/generation-record';
+import type { Role } from '../base/generation-record';
 
 /** A prompt as a model saw it: the messages it was rendered from, and its rendering when one was recorded. */
 export interface GamePrompt {

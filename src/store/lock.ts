@@ -1,13 +1,13 @@
-// The store's cross-process lock: the generic lock file of src/onnx/file-lock.ts with the store's
+// The store's cross-process lock: the generic lock file of src/base/file-lock.ts with the store's
 // messages. Several VS Code windows (separate extension hosts) share one store, so every write and
 // every rewrite runs under it; rewrites refresh its heartbeat and check they still own it before
 // they rename their temp file over the store.
-import { FileLock, type LockHolder } from '../onnx/file-lock';
+import { FileLock, type LockHolder } from '../base/file-lock';
 import { storeIoError, StoreError } from './errors';
 import type { FsLayer } from './fsLayer';
 import type { Logger } from './logger';
 
-export type { HeldLock } from '../onnx/file-lock';
+export type { HeldLock } from '../base/file-lock';
 
 export interface StoreLockOptions {
   fs: FsLayer;

@@ -1,6 +1,7 @@
 // Brings records written by earlier schema versions up to the current one. Old lines stay on disk
 // as they are until a compaction rewrites them in the current layout.
-import { DEFAULT_FOLLOWER_INSTRUCTION, DOCUMENT_KINDS, presetFor, type DocumentKind } from '../models/prompts';
+import { DEFAULT_FOLLOWER_INSTRUCTION, presetFor } from '../models/prompts';
+import { DOCUMENT_KINDS, type DocumentKind } from '../base/generation-record';
 import { SCHEMA_VERSION, type Decision, type FollowerRound, type GenerationInfo, type PromptParts, type SessionRecord, type StoreRecord } from './schema';
 import { SchemaError, validateRecord } from './validate';
 

@@ -3,8 +3,8 @@
 
 export const SCHEMA_VERSION = 3;
 
-export type { GenerationPrompt, GenerationTimings, PromptParts, SamplingSettings } from '../models/generation-record';
-import type { GenerationPrompt, GenerationTimings, SamplingSettings } from '../models/generation-record';
+export type { GenerationPrompt, GenerationTimings, PromptParts, SamplingSettings } from '../base/generation-record';
+import type { GenerationPrompt, GenerationTimings, SamplingSettings } from '../base/generation-record';
 
 /**
  * How a model produced a text. The refiner fills this in at generation time; `logprobs` are the

@@ -1,6 +1,6 @@
 // Checks that a value read from disk or from an import is a well-formed current-version record.
 // The checked value is returned as is, so fields added by a later minor change survive a rewrite.
-import { DOCUMENT_KINDS } from '../models/prompts';
+import { DOCUMENT_KINDS } from '../base/generation-record';
 import { DECISION_KINDS, SCHEMA_VERSION, type ChatMessage, type StoreRecord } from './schema';
 
 /** A record that does not match the schema; the message names the offending field. */

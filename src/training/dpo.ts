@@ -5,7 +5,7 @@
 // (grad log pi(chosen) - grad log pi(rejected)): constant per-token coefficients on the shared
 // training graph, computed from one probe per micro-batch like SLHF's.
 import { initLoraAdapter, type LoraAdapter } from '../models/lora';
-import { seededRandom } from '../models/seeded-random';
+import { seededRandom } from '../base/seeded-random';
 import type { Sample, TrainingPair } from './data';
 import type { Policy } from './policy';
 import { shuffle, type TrainSettings } from './settings';

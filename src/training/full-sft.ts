@@ -6,7 +6,7 @@ import { AdamW, Graph, clipGradNorm, createSession, grad, mul, reduceSum, serial
 import type { DecoderConfig } from '../models/config';
 import { decoderForward, type WeightSource } from '../models/decoder';
 import { tokenLogProbs, type WeightMap } from '../models/graphs';
-import { seededRandom } from '../models/seeded-random';
+import { seededRandom } from '../base/seeded-random';
 import { logProbBatch } from '../models/score';
 import { decoderTensorLayout } from '../models/weights-layout';
 import type { Sample } from './data';

@@ -6,13 +6,13 @@
 // b is the constant 0.5 or, for a sample whose context was answered several times, the mean score
 // of the other answers (leave-one-out, RLOO).
 
-import type { Role } from '../models/generation-record';
+import type { Role } from '../base/generation-record';
 
 export type KlEstimator = 'k1' | 'k2' | 'k3';
 export const KL_ESTIMATORS: readonly KlEstimator[] = ['k1', 'k2', 'k3'];
 
 /** Which policy a sampled sequence came from (and which term of the game it enters). */
-export type { Role } from '../models/generation-record';
+export type { Role } from '../base/generation-record';
 
 export interface ObjectiveSettings {
   /** KL penalty weight (paper: about 1e-3); the Leader's, and the Follower's unless followerBeta is set. */

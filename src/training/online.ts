@@ -7,7 +7,7 @@
 // separateAdapters), the frozen base otherwise.
 import { loraFeeds } from '../models/graphs';
 import { initLoraAdapter, type LoraAdapter } from '../models/lora';
-import { seededRandom } from '../models/seeded-random';
+import { seededRandom } from '../base/seeded-random';
 import type { Sample } from './data';
 import type { Policy } from './policy';
 import type { SampleSettings, Sampler } from './sampler';

@@ -3,7 +3,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { forkEntry, type ProcessEntry } from '../onnx/child-process';
+import { forkEntry, type ProcessEntry } from '../base/child-process';
 import type { ErrorKind, TrainJob, WorkerMessage } from './protocol';
 import type { VersionMeta } from './versions';
 

@@ -1,12 +1,12 @@
-// Sampling from the policy for online training: a logits graph (the decoder with the LoRA factors
-// as inputs, last position only) and a plain sampling loop. Without a KV cache each new token
-// re-runs the whole sequence: fine for the short samples and small models online training uses.
-import { Graph, createSession, serialize, slice, squeeze, type Device, type Feed, type Session } from '../onnx';
+// Sampling from the policy for online training: the sampling graph of src/models/graphs.ts (last
+// position's logits, LoRA factors as inputs) and a plain sampling loop whose tokens and behaviour
+// log-probs come from the refiner's chooseToken (src/models/token-choice.ts).
+import { createSession, serialize, type Device, type Feed, type Session } from '../onnx';
 import type { DecoderConfig } from '../models/config';
-import { decoderForward, type LoraTensors } from '../models/decoder';
-import { initializerSource, loraInputName, type WeightMap } from '../models/graphs';
-import { loraScale, loraSlots, type LoraConfig } from '../models/lora';
+import { buildLastLogitsGraph, LAST_LOGITS, type WeightMap } from '../models/graphs';
+import type { LoraConfig } from '../models/lora';
 import { logProbBatch } from '../models/score';
+import { chooseToken, temperedSampling } from '../models/token-choice';
 
 export interface SampleSettings {
   maxNewTokens: number;
@@ -26,20 +26,7 @@ export class Sampler {
   private constructor(private readonly session: Session, readonly padId: number, readonly vocab: number) {}
 
   static async create(config: DecoderConfig, weights: WeightMap, lora: LoraConfig, intraOpThreads?: number, device: Device = 'cpu'): Promise<Sampler> {
-    const graph = new Graph('decoder_sample');
-    const dims = ['batch_size', 'sequence_length'];
-    const inputIds = graph.input('input_ids', 'int64', dims);
-    const attentionMask = graph.input('attention_mask', 'int64', dims);
-    const positionIds = graph.input('position_ids', 'int64', dims);
-    const tensors: LoraTensors = { scale: loraScale(lora), modules: new Map() };
-    for (const slot of loraSlots(config, lora)) {
-      const a = graph.input(loraInputName(slot.module, 'A'), 'float32', [lora.rank, slot.inFeatures]);
-      const b = graph.input(loraInputName(slot.module, 'B'), 'float32', [slot.outFeatures, lora.rank]);
-      tensors.modules.set(slot.module, { a, b });
-    }
-    const { logits } = decoderForward(config, initializerSource(graph, config, weights), { inputIds, attentionMask, positionIds, lora: tensors });
-    graph.output(squeeze(slice(logits, [-1], [2 ** 31 - 1], [1]), [1]), 'last_logits');
-    const session = await createSession(serialize(graph), { device, intraOpThreads });
+    const session = await createSession(serialize(buildLastLogitsGraph(config, weights, lora)), { device, intraOpThreads });
     return new Sampler(session, config.padTokenId ?? config.eosTokenIds[0] ?? 0, config.vocabSize);
   }
 
@@ -48,15 +35,16 @@ export class Sampler {
     const out: Sampled[] = prompts.map(() => ({ ids: [], behaviour: [] }));
     const done = prompts.map(() => false);
     const eos = new Set(s.eos);
+    const params = temperedSampling(s.temperature);
     for (let t = 0; t < s.maxNewTokens && done.includes(false); t++) {
       const rows = prompts.map((p, i) => ({ ids: [...p, ...out[i].ids], from: 1 }));
       const inputs = { ...logProbBatch(rows, this.padId).feeds };
       delete inputs.target_ids;
-      const result = await this.session.run({ ...inputs, ...lora }, ['last_logits']);
-      const logits = result.last_logits.data as Float32Array;
+      const result = await this.session.run({ ...inputs, ...lora }, [LAST_LOGITS]);
+      const logits = result[LAST_LOGITS].data as Float32Array;
       prompts.forEach((_, i) => {
         if (done[i]) return;
-        const { token, logprob } = drawToken(logits.subarray(i * this.vocab, (i + 1) * this.vocab), s.temperature, rand);
+        const { token, logprob } = chooseToken(logits.subarray(i * this.vocab, (i + 1) * this.vocab), [], params, rand);
         out[i].ids.push(token);
         out[i].behaviour.push(logprob);
         if (eos.has(token)) done[i] = true;
@@ -68,23 +56,4 @@ export class Sampler {
   release(): Promise<void> {
     return this.session.release();
   }
-}
-
-/** A token from softmax(logits / temperature), and its log-prob under that distribution. */
-export function drawToken(logits: ArrayLike<number>, temperature: number, rand: () => number): { token: number; logprob: number } {
-  let max = -Infinity;
-  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i] / temperature);
-  let z = 0;
-  for (let i = 0; i < logits.length; i++) z += Math.exp(logits[i] / temperature - max);
-  const logZ = max + Math.log(z);
-  let u = rand() * z;
-  let token = logits.length - 1;
-  for (let i = 0; i < logits.length; i++) {
-    u -= Math.exp(logits[i] / temperature - max);
-    if (u <= 0) {
-      token = i;
-      break;
-    }
-  }
-  return { token, logprob: logits[token] / temperature - logZ };
 }

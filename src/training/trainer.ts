@@ -7,7 +7,7 @@
 import { AdamW, clipGradNorm } from '../onnx';
 import type { Feed } from '../onnx';
 import { initLoraAdapter, type LoraAdapter } from '../models/lora';
-import { seededRandom } from '../models/seeded-random';
+import { seededRandom } from '../base/seeded-random';
 import type { ScoreRow } from '../models/score';
 import { loraInputName } from '../models/graphs';
 import type { Sample } from './data';

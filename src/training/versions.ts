@@ -6,8 +6,8 @@
 // their own version. Names read from disk are checked, so a damaged active.json cannot point outside.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsyncPath, writeFileAtomic } from '../onnx/atomic-file';
-import { FileLock } from '../onnx/file-lock';
+import { fsyncPath, writeFileAtomic } from '../base/atomic-file';
+import { FileLock } from '../base/file-lock';
 import type { BaseModelIdentity } from '../models/base-identity';
 import type { DecoderConfig } from '../models/config';
 import type { LoraAdapter } from '../models/lora';

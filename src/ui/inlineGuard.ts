@@ -6,7 +6,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { setPriority } from 'node:os';
 import * as vscode from 'vscode';
-import { forkEntry, killProcess } from '../onnx/child-process';
+import { forkEntry, killProcess } from '../base/child-process';
 import type { PlacedLint } from './hunks';
 import type { GuardReply, GuardRequest } from './inlineGuardWorker';
 

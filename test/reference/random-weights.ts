@@ -1,7 +1,7 @@
 // Seeded random weights under Hugging Face tensor names, for reference checks that must not depend
 // on the fixture writer. Values are rounded to float32 so an fp32 graph and the float64 reference
 // start from identical numbers.
-import { seededRandom } from '../../src/models/seeded-random';
+import { seededRandom } from '../../src/base/seeded-random';
 import type { RefTensor, RefWeights } from './decoder-ref';
 
 function tensor(shape: number[], rand: () => number, center: number, spread: number): RefTensor {

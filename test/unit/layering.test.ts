@@ -42,8 +42,16 @@ test('only src/extension.ts and src/ui/ import vscode', () => {
   assert.deepEqual(offenders, [], `these files import vscode but live below the UI layer: ${offenders.join(', ')}`);
 });
 
-// Lower layers never import upper ones: onnx -> models -> (refiner, training, store) -> ui/extension.
-const rank: Record<string, number> = { onnx: 0, models: 1, refiner: 2, training: 2, store: 2, ui: 3 };
+// Lower layers never import upper ones: base -> onnx -> models -> (refiner, training, store) -> ui/extension.
+// src/base is the floor (files, processes, downloads, records): it imports nothing of ours.
+const rank: Record<string, number> = { base: 0, onnx: 1, models: 2, refiner: 3, training: 3, store: 3, ui: 4 };
+
+/** The files under src/ that `file` (a path under src/) imports, as paths under src/ without extension. */
+function localImports(file: string): string[] {
+  return importedModules(readFileSync(join(root, 'src', file), 'utf8'))
+    .filter((spec) => spec.startsWith('.'))
+    .map((spec) => relative(join(root, 'src'), join(root, 'src', file, '..', spec)).split('\\').join('/'));
+}
 
 test('each layer imports only from layers below it', () => {
   const violations: string[] = [];
@@ -51,14 +59,25 @@ test('each layer imports only from layers below it', () => {
     const rel = relative(join(root, 'src'), file).split('\\').join('/');
     const layer = rel.split('/')[0];
     if (!(layer in rank)) continue;
-    for (const spec of importedModules(readFileSync(file, 'utf8'))) {
-      if (!spec.startsWith('.')) continue;
-      const target = relative(join(root, 'src'), join(file, '..', spec)).split('\\').join('/');
+    for (const target of localImports(rel)) {
       const targetLayer = target.split('/')[0];
       if (target.startsWith('..') || targetLayer === layer) continue;
       const targetRank = targetLayer in rank ? rank[targetLayer] : Infinity; // cli.ts, extension.ts: top
-      if (targetRank >= rank[layer]) violations.push(`${rel} imports ${spec}`);
+      if (targetRank >= rank[layer]) violations.push(`${rel} imports ${target}`);
     }
   }
   assert.deepEqual(violations, []);
+});
+
+test('the store uses the ML stack only for prompts and tokenizer types, never for I/O', () => {
+  // Locks, atomic writes and process checks come from src/base; what is left below is what a
+  // decision means for a model: how its prompt was rendered and how it tokenizes.
+  const allowed = new Set(['models/prompts', 'models/tokenizer']);
+  const used = new Set<string>();
+  for (const file of sources(join(root, 'src', 'store'))) {
+    const rel = relative(join(root, 'src'), file).split('\\').join('/');
+    for (const target of localImports(rel)) if (/^(onnx|models)\//.test(target)) used.add(target);
+  }
+  assert.deepEqual([...used].filter((target) => !allowed.has(target)), []);
+  assert.ok(used.has('models/prompts'), 'the allow-list names what the store really imports');
 });

@@ -11,7 +11,7 @@ import { basename, dirname, join } from 'node:path';
 import { exportOnnx } from '../../../src/models/export';
 import { makeTinyModel } from '../../../src/models/fixtures/tiny-model';
 import { f16BitsToF32 } from '../../../src/models/half';
-import { seededRandom } from '../../../src/models/seeded-random';
+import { seededRandom } from '../../../src/base/seeded-random';
 import { checkpointToGguf, interleaveRotaryRows, type GgufFileType } from '../../../bench/gguf/from-checkpoint';
 import { loadLlamaCpp } from '../../../bench/gguf/llama-cpp';
 import { encodeTensor } from '../../../bench/gguf/quants';

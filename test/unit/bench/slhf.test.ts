@@ -3,7 +3,7 @@
 // typo part is transitive, and E[1 - p] computed from answer probabilities matches sampling.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { seededRandom } from '../../../src/models/seeded-random';
+import { seededRandom } from '../../../src/base/seeded-random';
 import { bestResponse, ENDINGS, preference, splitEnding } from '../../../bench/slhf/judge';
 import { editDistance } from '../../../src/training/word-edits';
 import { expectedScore, summarize, type EndingProbs } from '../../../bench/slhf/metrics';

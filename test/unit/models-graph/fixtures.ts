@@ -5,7 +5,7 @@ import { parseDecoderConfig, type DecoderConfig } from '../../../src/models/conf
 import type { WeightMap } from '../../../src/models/graphs';
 import { decoderTensorLayout } from '../../../src/models/weights-layout';
 import { initLoraAdapter, loraScale, type LoraAdapter, type LoraConfig } from '../../../src/models/lora';
-import { seededRandom } from '../../../src/models/seeded-random';
+import { seededRandom } from '../../../src/base/seeded-random';
 import { createSession, type Session, type Graph } from '../../../src/onnx';
 import type { RefLora, RefWeights } from '../../reference/decoder-ref';
 import { randomWeights, tinyConfigs } from '../../reference/random-weights';

@@ -8,7 +8,7 @@ import {
   dropoutMask, initLoraAdapter, loraScale, mergeLoraPair, parseLoraTarget, validateLoraConfig, LoraConfigError, type LoraAdapter, type LoraConfig,
 } from '../../../src/models/lora';
 import { scoreRows, logProbBatch, type ScoreRow } from '../../../src/models/score';
-import { seededRandom } from '../../../src/models/seeded-random';
+import { seededRandom } from '../../../src/base/seeded-random';
 import { Graph, grad, mul, reduceSum, serialize, createSession, type Feed } from '../../../src/onnx';
 import { dropoutMaskLike } from '../../../src/models/dropout';
 import { refTokenLogProbs } from '../../reference/decoder-ref';

@@ -18,7 +18,7 @@ import { openCheckpoint } from '../../../src/models/checkpoint';
 import { loadDecoderWeights } from '../../../src/models/export';
 import { buildInferenceGraph, pastName } from '../../../src/models/graphs';
 import type { DecoderConfig } from '../../../src/models/config';
-import { seededRandom } from '../../../src/models/seeded-random';
+import { seededRandom } from '../../../src/base/seeded-random';
 import { i64, maxAbsDiff, sessionOf, tinyModel } from './fixtures';
 
 /**

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { downloadModel, HubError } from '../../../src/models/hub';
 import { downloadTo, type TransferOptions } from '../../../src/models/hub-http';
-import { startScriptedServer, type Handler, type ScriptedServer } from '../onnx/scripted-server';
+import { startScriptedServer, type Handler, type ScriptedServer } from '../base/scripted-server';
 import { COMMIT } from './hub-server';
 
 let root: string;

@@ -9,7 +9,7 @@ import { openCheckpoint } from '../../../src/models/checkpoint';
 import { makeTinyModel } from '../../../src/models/fixtures/tiny-model';
 import { writeSafetensors } from '../../../src/models/safetensors-writer';
 import { COMMIT, FakeHub } from './hub-server';
-import { startProxy } from '../onnx/proxy-server';
+import { startProxy } from '../base/proxy-server';
 
 let hub: FakeHub;
 let root: string;

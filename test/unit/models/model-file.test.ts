@@ -82,7 +82,7 @@ test('model files that are FIFOs are refused without blocking on the open', { sk
 });
 
 test('the refiner checks a folder before transformers.js reads it: a FIFO tokenizer.json, a config with 1e9 layers', { skip: !posix && 'no FIFOs' }, async () => {
-  const { prepareModel } = await import('../../../src/refiner/model-source');
+  const { prepareModel } = await import('../../../src/models/export-cache');
   let dir = copy();
   rmSync(join(dir, 'tokenizer.json'));
   assert.equal(spawnSync('mkfifo', [join(dir, 'tokenizer.json')]).status, 0);

@@ -4,7 +4,7 @@
 import {
   Graph, type Tensor, type DType, grad, mul, reduceSum, serialize, createSession, type Session, type Shape, type Feed,
 } from '../../../src/onnx';
-import { seededRandom } from '../../../src/models/seeded-random';
+import { seededRandom } from '../../../src/base/seeded-random';
 
 export interface CaseInput {
   /** Shape fed at run time. */

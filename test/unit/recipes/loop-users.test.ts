@@ -2,7 +2,7 @@
 // best ending), and its plot draws one line per user and method.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { seededRandom } from '../../../src/models/seeded-random';
+import { seededRandom } from '../../../src/base/seeded-random';
 import { acceptancePlot } from '../../../bench/loop/plot';
 import { britishUser, cyclicUser, fixerUser, tidyUser } from '../../../bench/loop/users';
 

@@ -11,7 +11,7 @@ import { initLoraAdapter } from '../../../src/models/lora';
 import { savePeftAdapter } from '../../../src/models/peft';
 import { ModelHost, physicalCores, refinerThreads, type LoadedModel } from '../../../src/refiner/host';
 import { refine } from '../../../src/refiner/loop';
-import { exportedDType, prepareModel } from '../../../src/refiner/model-source';
+import { exportedDType, prepareModel } from '../../../src/models/export-cache';
 import { exportOnnx } from '../../../src/models/export';
 import { FakeHub } from '../models/hub-server';
 import { collect, results, tempRoot, tinyModel } from './fixtures';
@@ -50,6 +50,9 @@ test('a checkpoint is exported once; the second start builds nothing', async () 
   assert.equal(statSync(join(first.dir, 'onnx', 'model.onnx')).mtimeMs, stamp);
   assert.match(first.modelId, /#[0-9a-f]{12}$/);
   assert.equal(first.adapterVersion, null);
+  // The folder comes with what loading it needs: its config.json and the dtype to load.
+  assert.deepEqual(first.config, JSON.parse(readFileSync(join(first.dir, 'config.json'), 'utf8')));
+  assert.equal(first.dtype, 'fp32');
   // An adapter is a separate export, keyed by its content.
   const withA = await prepareModel(modelDir, adapterA, { cacheDir });
   const withB = await prepareModel(modelDir, adapterB, { cacheDir });
@@ -83,7 +86,7 @@ test('half and quantized exports are used as is and loaded in their own dtype', 
     await exportOnnx(modelDir, dir, options);
     assert.equal(exportedDType(dir), name);
     const source = await prepareModel(dir, null, { cacheDir });
-    assert.deepEqual([source.dir, source.built], [dir, false], 'used as is, not exported again');
+    assert.deepEqual([source.dir, source.built, source.dtype], [dir, false, name], 'used as is, not exported again');
     const r = await generate(dir);
     // The same greedy start as the float32 model, with a log-prob that differs by rounding only.
     assert.equal(r.tokenIds[0], full.tokenIds[0], name);

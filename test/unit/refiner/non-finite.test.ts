@@ -2,8 +2,8 @@
 // step (issue 18), instead of decoding token 0 (NUL text) that later fails as a misleading store error.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chooseToken, ModelOutputError } from '../../../src/refiner/sampler';
-import { seededRandom } from '../../../src/models/seeded-random';
+import { chooseToken, ModelOutputError } from '../../../src/models/token-choice';
+import { seededRandom } from '../../../src/base/seeded-random';
 
 const greedy = { temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1 };
 const sampling = { temperature: 0.7, topP: 0.9, topK: 50, repetitionPenalty: 1.1 };

@@ -6,8 +6,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { forkEntry } from '../../../src/onnx/child-process';
-import { processAlive } from '../../../src/onnx/process-alive';
+import { forkEntry } from '../../../src/base/child-process';
+import { processAlive } from '../../../src/base/process-alive';
 import { RefinerClient } from '../../../src/refiner/client';
 import type { RefineEvent, RefineRequest } from '../../../src/refiner/loop';
 import type { FromWorker, ToWorker } from '../../../src/refiner/protocol';

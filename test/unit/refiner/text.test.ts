@@ -9,7 +9,7 @@ import { checkContext, checkText, decodeUtf8Strict } from '../../../src/refiner/
 import { DEFAULT_FOLLOWER_INSTRUCTION, followerMessages, leaderMessages, PLAIN_STOP_STRINGS, presetFor, PRESETS, renderPrompt } from '../../../src/models/prompts';
 import { RefinerInputError } from '../../../src/refiner/settings';
 import { makeTinyModel } from '../../../src/models/fixtures/tiny-model';
-import { seededRandom } from '../../../src/models/seeded-random';
+import { seededRandom } from '../../../src/base/seeded-random';
 import { tempRoot, tinyModel } from './fixtures';
 
 const { root, cleanup } = tempRoot('text');

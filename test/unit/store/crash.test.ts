@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger, PreferenceStore } from '../../../src/store';
 import { bundleChild } from './fixtures/bundle';
-import { seededRandom } from '../../../src/models/seeded-random';
+import { seededRandom } from '../../../src/base/seeded-random';
 import { tempDir } from './fixtures/records';
 
 const ITERATIONS = 200;

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger, PreferenceStore, type StoreRecord } from '../../../src/store';
 import { frameLine } from '../../../src/store/log';
-import { seededRandom } from '../../../src/models/seeded-random';
+import { seededRandom } from '../../../src/base/seeded-random';
 import { round, session, tempDir } from './fixtures/records';
 
 const TRIALS = 150;

@@ -3,7 +3,7 @@
 // controllable clean rate and honest records of what it applied.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { seededRandom } from '../../../src/models/seeded-random';
+import { seededRandom } from '../../../src/base/seeded-random';
 import { applyCorruption, corrupt, CORRUPTION_KINDS, makeRefinementPairs, MISSPELLINGS } from '../../../src/training/corruption';
 
 const SENTENCE = 'The quick brown fox believes their friend, until tomorrow.';

@@ -4,7 +4,7 @@
 // pairs the same preference.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { seededRandom } from '../../../src/models/seeded-random';
+import { seededRandom } from '../../../src/base/seeded-random';
 import type { Sample, TrainingPair } from '../../../src/training/data';
 import { dpoObjective, trainDpo } from '../../../src/training/dpo';
 import { evaluatePairs } from '../../../src/training/evaluate';

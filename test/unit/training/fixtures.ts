@@ -9,7 +9,7 @@ import { main } from '../../../src/cli';
 import { loadDecoderWeights } from '../../../src/models/export';
 import { makeTinyModel } from '../../../src/models/fixtures/tiny-model';
 import type { WeightMap } from '../../../src/models/graphs';
-import { seededRandom } from '../../../src/models/seeded-random';
+import { seededRandom } from '../../../src/base/seeded-random';
 import type { Sample, TrainingPair } from '../../../src/training/data';
 import { createHash } from 'node:crypto';
 import { DEFAULT_FOLLOWER_INSTRUCTION } from '../../../src/models/prompts';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { Feed } from '../../../src/onnx';
 import { loraInputName } from '../../../src/models/graphs';
 import { initLoraAdapter, type LoraConfig } from '../../../src/models/lora';
-import { seededRandom } from '../../../src/models/seeded-random';
+import { seededRandom } from '../../../src/base/seeded-random';
 import type { ScoreRow } from '../../../src/models/score';
 import { termCoefficients } from '../../../src/training/objective';
 import { Policy } from '../../../src/training/policy';

@@ -8,7 +8,7 @@ import { gameScores } from '../../../src/training/trainer';
 import type { Sample } from '../../../src/training/data';
 import { splitPairs } from '../../../src/training/data';
 import { epochBatches, learningRate, resolveSettings, sampleLength } from '../../../src/training/settings';
-import { seededRandom } from '../../../src/models/seeded-random';
+import { seededRandom } from '../../../src/base/seeded-random';
 import { pairSamples, syntheticPairs } from './fixtures';
 
 const close = (a: number, b: number, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${a} vs ${b}`);

@@ -1,13 +1,14 @@
 // Online SLHF with a programmatic judge: fresh Leader and Follower samples each step, scored by a
 // judge that prefers text with more lowercase letters. The judge's win rate of the Follower over
-// the (frozen) Leader rises; the sampler draws from softmax(logits / T) and records its log-probs.
+// the (frozen) Leader rises. How the sampler draws and records log-probs: test/unit/models/token-choice.test.ts
+// and test/unit/training/behaviour-logprobs.test.ts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { initLoraAdapter, type LoraConfig } from '../../../src/models/lora';
-import { seededRandom } from '../../../src/models/seeded-random';
+import { seededRandom } from '../../../src/base/seeded-random';
 import { followerWinRate, gameSamples, trainOnline, type OnlineTask } from '../../../src/training/online';
 import { Policy } from '../../../src/training/policy';
-import { drawToken, Sampler } from '../../../src/training/sampler';
+import { Sampler } from '../../../src/training/sampler';
 import { judgeByName, tokenSetJudge } from '../../../src/training/judges';
 import { resolveSettings } from '../../../src/training/settings';
 import { zeroAdapter, type StepProgress } from '../../../src/training/trainer';
@@ -36,21 +37,6 @@ after(async () => {
   await policy.release();
   await sampler.release();
   f.cleanup();
-});
-
-test('drawToken samples softmax(logits / T) and returns the log-prob under it', () => {
-  const logits = [2, 0, -1, 1];
-  const T = 0.7;
-  const z = logits.reduce((a, l) => a + Math.exp(l / T), 0);
-  const probs = logits.map((l) => Math.exp(l / T) / z);
-  const rand = seededRandom(1);
-  const counts = [0, 0, 0, 0];
-  for (let i = 0; i < 20000; i++) {
-    const { token, logprob } = drawToken(logits, T, rand);
-    counts[token] += 1;
-    assert.ok(Math.abs(logprob - Math.log(probs[token])) < 1e-12);
-  }
-  counts.forEach((c, i) => assert.ok(Math.abs(c / 20000 - probs[i]) < 0.015, `token ${i}: ${c / 20000} vs ${probs[i]}`));
 });
 
 test('the judge\'s win rate of the Follower over the Leader rises from about 0.5 to at least 0.75', async () => {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initLoraAdapter } from '../../../src/models/lora';
 import { loadPeftAdapter } from '../../../src/models/peft';
-import { seededRandom } from '../../../src/models/seeded-random';
+import { seededRandom } from '../../../src/base/seeded-random';
 import { activate, activeAdapterDir, adaptersDir, LEADER_ADAPTER_DIR, listVersions, loadVersion, readActive, readMeta, rollback, saveVersion } from '../../../src/training/versions';
 import { runJob } from '../../../src/training/job';
 import type { TrainJob } from '../../../src/training/protocol';

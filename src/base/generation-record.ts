@@ -1,6 +1,10 @@
-// What a generation records about how it was made. The refiner fills these in; the store keeps them.
-// They live here, below both, because the layering forbids the refiner and the store to import each other.
-import type { DocumentKind } from './prompts';
+// What a generation records about how it was made. The refiner fills these in, the store keeps them and
+// training replays them, so they live in the floor below all three. The document kinds are part of the
+// record (a preset's name), so they are listed here too; src/models/prompts.ts gives each its prompt.
+
+/** The presets' names. */
+export type DocumentKind = 'prose' | 'code-comment' | 'commit-message' | 'docstring';
+export const DOCUMENT_KINDS: readonly DocumentKind[] = ['prose', 'code-comment', 'commit-message', 'docstring'];
 
 /** The two players of the game: the Leader drafts, the Follower refines a draft. */
 export type Role = 'leader' | 'follower';

@@ -2,8 +2,8 @@
 // top-k / top-p supports, seeded reproducibility, and draw frequencies against the filtered distribution.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chooseToken, type SamplingParams } from '../../../src/refiner/sampler';
-import { seededRandom } from '../../../src/models/seeded-random';
+import { chooseToken, temperedSampling, type SamplingParams } from '../../../src/models/token-choice';
+import { seededRandom } from '../../../src/base/seeded-random';
 
 const logits = Float32Array.from([2.0, 1.0, 0.5, -1.0, 3.0, -0.5, 0.0, 1.5]);
 const base: SamplingParams = { temperature: 1, topP: 1, topK: 0, repetitionPenalty: 1 };
@@ -90,4 +90,19 @@ test('the one-pass normalizer: a maximum that keeps growing, -Infinity entries, 
   for (const bad of [Float32Array.from([-Infinity, -Infinity]), Float32Array.from([1, NaN, 2])]) {
     for (const temperature of [0, 1]) assert.throws(() => chooseToken(bad, [], { ...base, temperature }, () => 0.5), /non-finite logits/);
   }
+});
+
+test('tempered sampling (online training) draws from softmax(logits / T) and returns the log-prob under it', () => {
+  const logits = Float32Array.from([2, 0, -1, 1]);
+  const T = 0.7;
+  const z = Array.from(logits).reduce((a, l) => a + Math.exp(l / T), 0);
+  const probs = Array.from(logits, (l) => Math.exp(l / T) / z);
+  const rand = seededRandom(1);
+  const counts = [0, 0, 0, 0];
+  for (let i = 0; i < 20000; i++) {
+    const { token, logprob } = chooseToken(logits, [], temperedSampling(T), rand);
+    counts[token] += 1;
+    assert.ok(Math.abs(logprob - Math.log(probs[token])) < 1e-9);
+  }
+  counts.forEach((c, i) => assert.ok(Math.abs(c / 20000 - probs[i]) < 0.015, `token ${i}: ${c / 20000} vs ${probs[i]}`));
 });

@@ -1,7 +1,9 @@
 // Token choice with a seeded generator, and the log-probs training needs, both from one step's logits.
-// transformers.js 4.3 samples with its own global Math-style generator and has no top-p, so the whole
-// choice happens here and transformers.js only runs the model and the KV cache.
-import type { GenerationSettings } from './settings';
+// The one home of both: the refiner's decoding loop and training's online sampler call chooseToken, so
+// the behaviour log-probs they record are the same function of the logits (log softmax(logits / T) at
+// the token), which the trainer's log-prob graph recomputes. transformers.js 4.3 samples with its own
+// global Math-style generator and has no top-p, so the whole choice happens here.
+import type { SamplingSettings } from '../base/generation-record';
 
 export interface TokenChoice {
   token: number;
@@ -42,7 +44,12 @@ function logSumExpArgmax(values: ArrayLike<number>, scale: number): { normalizer
   return { normalizer: max + Math.log(sum), argmax };
 }
 
-export type SamplingParams = Pick<GenerationSettings, 'temperature' | 'topP' | 'topK' | 'repetitionPenalty'>;
+export type SamplingParams = Pick<SamplingSettings, 'temperature' | 'topP' | 'topK' | 'repetitionPenalty'>;
+
+/** Plain sampling from softmax(logits / T): no penalty, no filters (online training's samples). */
+export function temperedSampling(temperature: number): SamplingParams {
+  return { temperature, topP: 1, topK: 0, repetitionPenalty: 1 };
+}
 
 /**
  * Chooses the next token. Order as in Hugging Face: repetition penalty, temperature, top-k, top-p.

@@ -9,8 +9,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DownloadError, downloadFile, proxyFor } from '../../../src/onnx/download';
-import { fakeLibrary, FakeNuget } from './nuget-server';
+import { DownloadError, downloadFile, proxyFor } from '../../../src/base/download';
+import { fakeLibrary, FakeNuget } from '../onnx/nuget-server';
 import { startProxy } from './proxy-server';
 
 const dir = mkdtempSync(join(tmpdir(), 'slhf-download-'));

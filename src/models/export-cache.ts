@@ -1,16 +1,17 @@
-// A model SPEC becomes a folder transformers.js can load: a ready transformers.js folder is used as
-// is; a Hugging Face checkpoint (local or from the hub), with an optional LoRA adapter merged in, is
-// exported once into the cache, keyed by the content of both plus the builder version, so a second
-// start builds nothing.
+// A model SPEC becomes a folder transformers.js can load, in one call (prepareModel): a ready
+// transformers.js folder is used as is; a Hugging Face checkpoint (local or from the hub), with an
+// optional LoRA adapter merged in, is exported once into the cache, keyed by the content of both plus
+// the builder version, so a second start builds nothing. The folder's config.json is read once here
+// and handed over with it (the dtype to load, the limits the refiner checks).
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../onnx/atomic-file';
-import { checkModelFolder, PICKLE_PATTERN } from '../models/checkpoint';
-import { readModelText } from '../models/model-file';
-import { exportOnnx, onnxFileNames } from '../models/export';
-import type { HubOptions } from '../models/hub';
-import { resolveModelSpec } from '../models/spec';
+import { writeFileAtomic } from '../base/atomic-file';
+import { checkModelFolder, PICKLE_PATTERN } from './checkpoint';
+import { readModelText } from './model-file';
+import { exportOnnx, onnxFileNames } from './export';
+import type { HubOptions } from './hub';
+import { resolveModelSpec } from './spec';
 
 /**
  * Bump when the models layer's exported graphs change in a way cached exports must not survive.
@@ -19,7 +20,8 @@ import { resolveModelSpec } from '../models/spec';
 export const GRAPH_BUILDER_VERSION = 'decoder-graph-4';
 const MARKER = 'slhf-export.json';
 
-export interface ModelSource {
+/** A model spec made loadable (not to be confused with src/onnx's ModelSource, a graph to open). */
+export interface PreparedModel {
   /** A folder with config.json, tokenizer files and onnx/model.onnx. */
   dir: string;
   /** The spec as given, with a short content hash: names exactly which weights generated a text. */
@@ -28,6 +30,22 @@ export interface ModelSource {
   adapterVersion: string | null;
   /** Whether this call exported the graph (false: ready folder or cache hit). */
   built: boolean;
+  /** The folder's config.json; null when it is missing or not JSON (transformers.js then says why). */
+  config: ModelConfigJson | null;
+  /** The transformers.js dtype to load (see exportedDType); fp32 when the folder names none. */
+  dtype: string;
+}
+
+/** config.json as Hugging Face writes it: read for limits, dims and token ids, not validated here. */
+export type ModelConfigJson = Record<string, any>;
+
+/** A folder's config.json, or null when it is missing, too large or not JSON. */
+function readConfigJson(dir: string): ModelConfigJson | null {
+  try {
+    return JSON.parse(readModelText(join(dir, 'config.json')));
+  } catch {
+    return null;
+  }
 }
 
 export interface SourceOptions {
@@ -93,15 +111,11 @@ const EXPORT_DTYPES = ['fp32', 'fp16', 'q8', 'q4'];
  * config.json names, as our fp16 and quantized exports do, else the first present; null when the
  * folder holds none.
  */
-export function exportedDType(dir: string): string | null {
+export function exportedDType(dir: string, config: ModelConfigJson | null = readConfigJson(dir)): string | null {
   const present = EXPORT_DTYPES.filter((d) => existsSync(join(dir, onnxFileNames(d).model)));
   if (present.length === 0) return null;
-  let named: unknown;
-  try {
-    named = JSON.parse(readModelText(join(dir, 'config.json')))['transformers.js_config']?.dtype;
-  } catch {
-    named = undefined; // transformers.js reports a missing or broken config.json itself
-  }
+  // Without a readable config.json the first present: transformers.js reports the config itself.
+  const named: unknown = config?.['transformers.js_config']?.dtype;
   return typeof named === 'string' && present.includes(named) ? named : present[0];
 }
 
@@ -110,7 +124,7 @@ export function isTransformersJsFolder(dir: string): boolean {
 }
 
 /** Resolves a spec (and adapter folder) to a loadable folder, exporting into the cache when needed. */
-export async function prepareModel(spec: string, adapterDir: string | null, options: SourceOptions): Promise<ModelSource> {
+export async function prepareModel(spec: string, adapterDir: string | null, options: SourceOptions): Promise<PreparedModel> {
   const folder = await resolveModelSpec(spec, options.hub);
   // Before anything reads it (the hash below skips non-regular files; transformers.js would not).
   checkModelFolder(folder);
@@ -118,13 +132,17 @@ export async function prepareModel(spec: string, adapterDir: string | null, opti
   const modelId = `${spec.trim()}#${hash.slice(0, 12)}`;
   const adapterHash = adapterDir ? await folderHash(adapterDir, options.cacheDir) : null;
   const adapterVersion = adapterHash ? adapterHash.slice(0, 12) : null;
+  const loadable = (dir: string, built: boolean): PreparedModel => {
+    const config = readConfigJson(dir);
+    return { dir, modelId, adapterVersion, built, config, dtype: exportedDType(dir, config) ?? 'fp32' };
+  };
   if (isTransformersJsFolder(folder)) {
     if (adapterDir) throw new Error(`${spec} is an exported ONNX folder; an adapter can only be merged into a Hugging Face checkpoint folder.`);
-    return { dir: folder, modelId, adapterVersion, built: false };
+    return loadable(folder, false);
   }
   const key = createHash('sha256').update(`${GRAPH_BUILDER_VERSION}\n${hash}\n${adapterHash ?? ''}`).digest('hex').slice(0, 24);
   const dir = join(options.cacheDir, 'onnx', key);
-  if (existsSync(join(dir, MARKER))) return { dir, modelId, adapterVersion, built: false };
+  if (existsSync(join(dir, MARKER))) return loadable(dir, false);
   const tmp = `${dir}.${process.pid}.${Date.now()}.tmp`;
   options.log?.(`exporting ${spec}${adapterDir ? ` with adapter ${adapterVersion}` : ''} to ONNX (cache key ${key})`);
   try {
@@ -134,8 +152,8 @@ export async function prepareModel(spec: string, adapterDir: string | null, opti
     renameSync(tmp, dir);
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
-    if (existsSync(join(dir, MARKER))) return { dir, modelId, adapterVersion, built: false }; // another process won
+    if (existsSync(join(dir, MARKER))) return loadable(dir, false); // another process won
     throw err;
   }
-  return { dir, modelId, adapterVersion, built: true };
+  return loadable(dir, true);
 }

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:f
 import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DownloadError, downloadFile } from '../../../src/onnx/download';
+import { DownloadError, downloadFile } from '../../../src/base/download';
 import { startScriptedServer, type ScriptedServer } from './scripted-server';
 
 let root: string;

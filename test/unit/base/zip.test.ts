@@ -6,8 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { extractZipEntry, readZipDirectory, readZipEntry, ZipError } from '../../../src/onnx/zip';
-import { buildZip, fakeLibrary } from './nuget-server';
+import { extractZipEntry, readZipDirectory, readZipEntry, ZipError } from '../../../src/base/zip';
+import { buildZip, fakeLibrary } from '../onnx/nuget-server';
 
 const dir = mkdtempSync(join(tmpdir(), 'slhf-zip-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));

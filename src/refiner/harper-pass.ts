@@ -145,13 +145,18 @@ export interface FirstPass {
  * The first pass, or null when it does not apply (the Follower is not the built-in model). Its round
  * is null when Harper changes nothing (a round that returns its input would end the loop).
  */
-export async function harperFirstRound(host: ModelHost, request: FirstPassRequest, text: string, harper?: Harper): Promise<FirstPass | null> {
+export async function harperFirstRound(host: ModelHost, request: FirstPassRequest, text: string, loadLinter: () => Promise<Harper> = loadHarper): Promise<FirstPass | null> {
   // Decided from the configured spec, so that another model is not loaded (or exported, for minutes)
   // here, before the loop has said which round it is working on.
   const spec = host.specOf('follower');
   if (spec === undefined || !isBuiltInSpec(spec)) return null;
+  // Harper's setup (seconds: it loads its dictionary) starts now, while the model loads, rather than
+  // after it: the first refinement waited for both in turn. Awaited below; the catch only keeps a
+  // failure from going unhandled when the model's load fails first.
+  const linting = loadLinter();
+  linting.catch(() => undefined);
   return host.use('follower', async (loaded) => {
-    const linter = harper ?? (await loadHarper());
+    const linter = await linting;
     const guard = (input: string, result: GeneratedText) => guardByLints(linter, input, result);
     const t0 = performance.now();
     const startedAt = new Date().toISOString();

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { loadHarper, type Harper } from '../../../src/models/harper';
 import { defaultModelDir } from '../../../src/models/default-model';
 import { ModelHost } from '../../../src/refiner/host';
-import { droppedWord, guardByLints, newCapital, HARPER_MODEL_ID, harperFix } from '../../../src/refiner/harper-pass';
+import { droppedWord, guardByLints, harperFirstRound, newCapital, HARPER_MODEL_ID, harperFix } from '../../../src/refiner/harper-pass';
 import type { GeneratedText } from '../../../src/refiner/settings';
-import { refine } from '../../../src/refiner/loop';
+import { refine, type RefineEvent } from '../../../src/refiner/loop';
 import { collect, results, tempRoot, tinyModel } from './fixtures';
 
 const { root, cleanup } = tempRoot('harper-pass');
@@ -77,6 +77,51 @@ test('another model gets no Harper round, and is not loaded for the first pass',
     assert.equal(rounds.length, 1);
     assert.notEqual(rounds[0].modelId, HARPER_MODEL_ID);
     assert.equal(uses, 1, 'the model is used once, by its round');
+  } finally {
+    await host.unloadAll();
+  }
+});
+
+test("Harper's setup starts before the built-in model has loaded, and the pass still fixes the text", async () => {
+  const host = new ModelHost({ cacheDir: root });
+  host.configure({ follower: { spec: defaultModelDir() } });
+  const order: string[] = [];
+  const use = host.use.bind(host);
+  host.use = (role, fn) => use(role, (loaded) => {
+    order.push('model loaded');
+    return fn(loaded);
+  });
+  try {
+    const draft = 'i will see you on monday';
+    const pass = await harperFirstRound(host, { round: 1, prompt: { preset: 'prose', instruction: '', context: '', refined: draft }, seed: 1 }, draft, () => {
+      order.push('Harper requested');
+      return loadHarper();
+    });
+    assert.deepEqual(order, ['Harper requested', 'model loaded']);
+    assert.equal(pass?.round?.text, 'I will see you on Monday');
+  } finally {
+    await host.unloadAll();
+  }
+});
+
+test('Cancel while the built-in model and Harper load ends the request at once, with no round', async () => {
+  const host = new ModelHost({ cacheDir: root });
+  host.configure({ follower: { spec: defaultModelDir() } });
+  try {
+    const controller = new AbortController();
+    const events: RefineEvent[] = [];
+    // Cancel once the request has begun: the model's load (and Harper's setup, where this process
+    // has not done it yet) is under way.
+    setImmediate(() => controller.abort());
+    for await (const event of refine(host, { draft: 'i will see you on monday', rounds: 1, settings: { seed: 1 } }, controller.signal)) events.push(event);
+    assert.deepEqual(events.map((e) => e.type), ['done']);
+    const done = events[0] as Extract<RefineEvent, { type: 'done' }>;
+    assert.equal(done.stoppedBy, 'cancelled');
+    assert.deepEqual(done.rounds, []);
+    // The next request, not cancelled, gets Harper's round and the model's.
+    const rounds = results(await collect(refine(host, { draft: 'i will see you on monday', rounds: 1, settings: { seed: 1 } })));
+    assert.equal(rounds[0].modelId, HARPER_MODEL_ID);
+    assert.equal(rounds.length, 2);
   } finally {
     await host.unloadAll();
   }

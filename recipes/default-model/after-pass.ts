@@ -20,7 +20,7 @@
 // pairs around each of its errors) never occur in a training sentence, and `heldOutOverlap` checks that
 // no training sentence shares five words in a row with it; the nouns, verbs and adjectives below were
 // chosen apart from it.
-import { pickOne, seededRandom } from '../../src/models/seeded-random';
+import { pickOne, seededRandom } from '../../src/base/seeded-random';
 import type { Harper } from '../../src/models/harper';
 import { harperFix } from '../../src/refiner/harper-pass';
 

@@ -94,6 +94,8 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       break;
     case 'status':
       statuses[message.tab].textContent = message.text;
+      // Train's outcome: a run that failed or was cancelled before its first step leaves nothing to wait for.
+      if (message.command === 'slhf.trainFollower') training.trainingEnded();
       break;
     case 'models':
       showModels(message.status);

@@ -156,7 +156,7 @@ export interface TrainingMetrics {
 export type HostMessage =
   | { readonly type: 'settings'; readonly settings: PanelSettings }
   /** The outcome of something asked from one tab, shown in that tab only (a training failure is no news on History). */
-  | { readonly type: 'status'; readonly text: string; readonly tab: PanelTab }
+  | { readonly type: 'status'; readonly text: string; readonly tab: PanelTab; /** Set when this is the outcome of a command the panel ran. */ readonly command?: PanelCommand }
   | { readonly type: 'models'; readonly status: PanelModelStatus }
   | { readonly type: 'history'; readonly sessions: readonly SessionSummary[]; readonly total: number }
   | { readonly type: 'training'; readonly counts: TrainingCounts }

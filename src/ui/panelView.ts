@@ -90,7 +90,7 @@ export class PanelViewProvider implements vscode.WebviewViewProvider, vscode.Dis
           await Promise.all([this.refreshHistory(), this.refreshTraining(), this.refreshVersions()]);
           break;
         case 'runCommand':
-          this.post({ type: 'status', text: (await this.backend.runCommand(message.command)).message, tab: messageTab(message) });
+          this.post({ type: 'status', text: (await this.backend.runCommand(message.command)).message, tab: messageTab(message), command: message.command });
           break;
         case 'queryHistory':
           this.query = { text: message.text, filter: message.filter };

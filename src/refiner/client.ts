@@ -12,6 +12,7 @@ import { forkEntry, killProcess, residentBytes, watchMemory, type ProcessEntry }
 import { EventQueue } from './event-queue';
 import { defaultMemoryLimitBytes, formatGiB, memoryExceededMessage } from './limits';
 import type { RefineEvent, RefineRequest } from './loop';
+import { requestPreset } from './preset';
 import type { FromWorker, ToWorker, WorkerConfig } from './protocol';
 import { RefinerInputError, type GeneratedText } from './settings';
 
@@ -174,7 +175,7 @@ export class RefinerClient {
     if (!pending) return;
     this.options.onLog?.(`a cancelled refinement did not stop within ${this.cancelGraceMs} ms; killing the refiner process (it restarts with the next request)`);
     const draft = pending.draft ?? pending.request.draft ?? '';
-    pending.queue.push({ type: 'done', draft, rounds: pending.rounds, stoppedBy: 'cancelled' });
+    pending.queue.push({ type: 'done', preset: requestPreset(pending.request), draft, rounds: pending.rounds, stoppedBy: 'cancelled' });
     this.finish(id, pending);
     this.kill(new Error('the refiner was restarted to stop a cancelled refinement that did not end; run this one again'));
   }

@@ -23,6 +23,7 @@ export function followerRound(result: GeneratedText): FollowerRound {
 
 export interface NewRefinement {
   readonly languageId: string;
+  /** The preset the refiner chose (RefineEvent 'done'). */
   readonly preset: string;
   readonly context: string;
   readonly instruction: string;
@@ -64,8 +65,7 @@ export class HistoryService {
     const session = await store.createSession({
       workspace: workspaceTag(),
       languageId: refinement.languageId,
-      // The preset the refiner actually used (it sees the text being refined, which a Leader draft is not yet).
-      preset: refinement.rounds[0]?.prompt.preset ?? refinement.preset,
+      preset: refinement.preset,
       context: refinement.context,
       instruction: refinement.instruction,
       draft: refinement.leaderDraft

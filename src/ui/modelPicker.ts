@@ -9,7 +9,7 @@ import { downloadModel, parseRepoId, type HubOptions } from '../models/hub';
 import { DEFAULT_MODEL_LABEL, DEFAULT_MODEL_PATH } from '../models/default-model';
 import { downloadRecommended, RECOMMENDED_MODELS } from './modelPickerDownload';
 import { describeSource } from './modelPickerScope';
-import { modelSettingInForce, writeSettingInForce } from './modelPickerSettings';
+import { modelSettingInForce, writeSettingInForce } from './slhf-settings';
 import type { FlowOutcome } from './refineFlow';
 
 interface Choice extends vscode.QuickPickItem {

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { describeLeaderPlan, type LeaderPlan } from './leaderTraining';
-import { modelSettingInForce, writeSettingInForce } from './modelPickerSettings';
+import { modelSettingInForce, readDevice, readTrainLeader, writeSettingInForce } from './slhf-settings';
 import {
   messageTab, parsePanelMessage, type DecisionSample, type HistoryFilter, type HostMessage, type PanelCommand, type PanelModelStatus, type PanelSettings,
   type SessionSummary, type TrainingCounts, type VersionList,
@@ -124,7 +124,6 @@ export class PanelViewProvider implements vscode.WebviewViewProvider, vscode.Dis
   }
 
   private settings(): PanelSettings {
-    const config = vscode.workspace.getConfiguration('slhf');
     const plan = this.backend.leaderPlan();
     const leader = modelSettingInForce('leader.model');
     const follower = modelSettingInForce('follower.model');
@@ -133,8 +132,8 @@ export class PanelViewProvider implements vscode.WebviewViewProvider, vscode.Dis
       leaderSource: leader.source,
       followerModel: follower.value,
       followerSource: follower.source,
-      device: config.get<string>('device', 'auto'),
-      trainLeader: config.get<boolean>('training.leader', true),
+      device: readDevice(),
+      trainLeader: readTrainLeader(),
       leaderTrains: plan === 'shared',
       leaderNote: describeLeaderPlan(plan),
     };

@@ -21,6 +21,7 @@ import type { HarperGuard } from './inlineGuard';
 import type { InlineReview } from './inlineReview';
 import { applySpanEdits, spanIntact, type TrackedSpan } from './rangeTracker';
 import { REVIEW_SCHEME, type ReviewDocuments } from './reviewDocuments';
+import { readConfirmFlagged, readSideBySide } from './slhf-settings';
 
 export type ConflictChoice = 'rerun' | 'apply' | 'discard';
 /** The answer to "this round is flagged, apply it anyway?", given in advance. */
@@ -77,16 +78,6 @@ export interface ReviewState {
 export interface ReviewOutcome {
   readonly ok: boolean;
   readonly message: string;
-}
-
-/** Whether Accept asks before applying a flagged proposal (`slhf.review.confirmFlagged`). */
-function confirmFlagged(): boolean {
-  return vscode.workspace.getConfiguration('slhf').get<boolean>('review.confirmFlagged', true);
-}
-
-/** Whether a review also opens the side-by-side diff beside the document (`slhf.review.sideBySide`). */
-function sideBySide(): boolean {
-  return vscode.workspace.getConfiguration('slhf').get<boolean>('review.sideBySide', true);
 }
 
 export class ReviewController implements vscode.Disposable {
@@ -229,7 +220,7 @@ export class ReviewController implements vscode.Disposable {
     // Opened by itself, the diff takes the document's place in its group, as before the in-place review
     // (the tests and habits built on that layout hold); from the review's button it opens beside it.
     const column = this.diffColumn();
-    if (column !== undefined || sideBySide()) await this.showDiff({ column: column ?? 'same' });
+    if (column !== undefined || readSideBySide()) await this.showDiff({ column: column ?? 'same' });
     else await this.revealSource();
   }
 
@@ -415,7 +406,7 @@ export class ReviewController implements vscode.Disposable {
     }
     // Asked after the changed-text question: Discard there makes this one moot.
     const warnings = this.warnings(r, text, lints);
-    if (warnings.length > 0 && confirmFlagged()) {
+    if (warnings.length > 0 && readConfirmFlagged()) {
       const choice = flagged ?? (await this.askOnFlagged(warnings));
       this.log.info(`accept: the proposal is flagged (${warnings.length} warning(s)); choice: ${choice}`);
       if (choice !== 'apply') return { ok: false, message: 'SLHF: Nothing applied; the review is still open.' };

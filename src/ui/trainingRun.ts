@@ -11,12 +11,8 @@ import type { VersionMeta } from '../training/versions';
 import { describeLeaderPlan, leaderPlan, type LeaderPlan } from './leaderTraining';
 import type { FlowOutcome } from './refineFlow';
 import type { TrainingMetrics, VersionList } from './panelProtocol';
-import { modelLabel, ModelsNotConfiguredError, readModelSettings } from './refinerService';
-
-/** `slhf.training.leader`: train the Leader with the Follower (shared adapter) where they share a base model. */
-export function readTrainLeader(): boolean {
-  return vscode.workspace.getConfiguration('slhf').get<boolean>('training.leader', true);
-}
+import { modelLabel, ModelsNotConfiguredError } from './refinerService';
+import { readModelSettings, readTrainLeader } from './slhf-settings';
 
 export interface TrainOptions {
   /** Passed to `slhf train --epochs` (tests use 1). */

@@ -1,7 +1,64 @@
-// Reading and writing the slhf settings where they apply in this window: the value in force and its
-// scope (modelPickerScope.ts decides), for the model picker, the Models tab and the panel's checkbox.
+// The one home in the editor for the `slhf.*` settings: every read goes through here (the models,
+// the device, the refinement request, training and review options), and so does every write, to
+// the scope where the value applies in this window (modelPickerScope.ts decides).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import * as vscode from 'vscode';
+import type { DeviceSetting } from '../refiner/device';
+import { DEFAULT_MODEL_PATH } from '../models/default-model';
+import { readGenerationRequest, type GenerationRequest } from './generationSettings';
 import { describeSource, settingInForce, writeScope, type SettingSource } from './modelPickerScope';
+
+function config(): vscode.WorkspaceConfiguration {
+  return vscode.workspace.getConfiguration('slhf');
+}
+
+export interface ModelSettings {
+  readonly leader: string;
+  readonly follower: string;
+  /** No model is configured and the Follower is the embedded tiny demo model. */
+  readonly builtIn: boolean;
+  readonly device: DeviceSetting;
+  readonly cacheDir: string;
+}
+
+/** `slhf.device`. */
+export function readDevice(): DeviceSetting {
+  return config().get<DeviceSetting>('device', 'auto');
+}
+
+export function readModelSettings(globalStorage: vscode.Uri, extensionUri: vscode.Uri): ModelSettings {
+  const slhf = config();
+  const leader = slhf.get<string>('leader.model', '').trim();
+  const follower = slhf.get<string>('follower.model', '').trim() || leader;
+  const cacheDir = slhf.get<string>('modelCacheDir', '').trim() || join(globalStorage.fsPath, 'models');
+  const device = readDevice();
+  // Either setting alone is enough: the Follower defaults to the Leader, and without a Leader the
+  // Follower's base checkpoint drafts (the refiner's default). With neither, the embedded model.
+  if (follower) return { leader, follower, builtIn: false, device, cacheDir };
+  const builtIn = join(extensionUri.fsPath, DEFAULT_MODEL_PATH);
+  return { leader, follower: existsSync(join(builtIn, 'config.json')) ? builtIn : '', builtIn: true, device, cacheDir };
+}
+
+/** The refinement settings (rounds, tokens, temperature, instruction, Harper's first pass), bounded, with notes on values out of range. */
+export function readRefineSettings(): GenerationRequest {
+  return readGenerationRequest(config(), vscode.workspace.isTrusted);
+}
+
+/** `slhf.training.leader`: train the Leader with the Follower (shared adapter) where they share a base model. */
+export function readTrainLeader(): boolean {
+  return config().get<boolean>('training.leader', true);
+}
+
+/** Whether Accept asks before applying a flagged proposal (`slhf.review.confirmFlagged`). */
+export function readConfirmFlagged(): boolean {
+  return config().get<boolean>('review.confirmFlagged', true);
+}
+
+/** Whether a review also opens the side-by-side diff beside the document (`slhf.review.sideBySide`). */
+export function readSideBySide(): boolean {
+  return config().get<boolean>('review.sideBySide', true);
+}
 
 export type ModelSection = 'follower.model' | 'leader.model';
 

@@ -101,17 +101,7 @@ export function activate(context: vscode.ExtensionContext): SlhfExtensionApi {
       picker ??= new ModelPicker(log, (text) => panel.post({ type: 'status', text, tab: 'models' }), context.extensionUri);
       return picker.pick();
     },
-    installCudaSupport: async () => {
-      const { installCudaSupport } = await import('./ui/gpu-install');
-      const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'SLHF: Installing CUDA support', cancellable: true }, (progress, token) => {
-        const abort = new AbortController();
-        token.onCancellationRequested(() => abort.abort());
-        return installCudaSupport({ report: (update) => progress.report(update), signal: abort.signal });
-      });
-      const show = outcome.kind === 'failed' ? vscode.window.showErrorMessage : vscode.window.showInformationMessage;
-      void show(`SLHF: ${outcome.message}`);
-      return { ok: outcome.kind === 'installed' || outcome.kind === 'already-installed', message: `SLHF: ${outcome.message}`, cancelled: outcome.kind === 'cancelled' };
-    },
+    installCudaSupport: async () => (await import('./ui/gpu-install')).installCudaSupportCommand(),
   };
 
   const panel = new PanelViewProvider(context.extensionUri, log, {

@@ -105,11 +105,6 @@ export class RefinerClient {
     this.post({ type: 'unload' }, false);
   }
 
-  /** Test only: kills the process from inside. */
-  crashForTest(how: 'exit' | 'throw'): void {
-    this.post({ type: 'crash', how }, true);
-  }
-
   /** Test only: the process stops reading messages for `ms`, as in a long native call. */
   blockForTest(ms: number): void {
     this.post({ type: 'block', ms }, true);

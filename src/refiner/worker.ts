@@ -54,12 +54,6 @@ process.on('message', (message: ToWorker) => {
     case 'unload':
       void host?.unloadAll();
       break;
-    case 'crash':
-      if (message.how === 'exit') process.exit(70);
-      setImmediate(() => {
-        throw new Error('refiner process: crash requested by a test');
-      });
-      break;
     case 'block':
       for (const end = Date.now() + message.ms; Date.now() < end;) {
         // busy, like a native call: the event loop reads nothing meanwhile

@@ -6,7 +6,8 @@ import { openCheckpoint } from '../models/checkpoint';
 import { readModelText } from '../models/model-file';
 import { PeftAdapterError } from '../models/peft';
 import { ModelSpecError, resolveModelSpec } from '../models/spec';
-import { activate, importAdapterVersion, listVersions, readActive, readMeta, rollback, type VersionMeta } from '../training';
+import { importAdapterVersion } from '../training/adapter-import';
+import { activate, listVersions, readActive, readMeta, rollback, type VersionMeta } from '../training/versions';
 
 const USAGE = [
   'Usage: slhf adapters --out DIR [--activate vNNNN|base] [--rollback] [--json]',

@@ -4,7 +4,14 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { defaultModelDir, DEFAULT_MODEL_LABEL, SUGGESTED_MODEL } from '../models/default-model';
 import { choiceOption, numberOption, optionalString, UsageError, type Command, type ParsedArgs } from './command';
-import { DEVICE_SETTINGS, DOCUMENT_KINDS, HARPER_MODEL_ID, MAX_NEW_TOKENS, MAX_ROUNDS, ModelHost, refine, RefinerInputError, type DeviceSetting, type DocumentKind, type GeneratedText, type PieceRound, type SentenceRound } from '../refiner';
+import { DOCUMENT_KINDS, type DocumentKind } from '../models/prompts';
+import { DEVICE_SETTINGS, type DeviceSetting } from '../refiner/device';
+import { HARPER_MODEL_ID } from '../refiner/harper-pass';
+import { ModelHost } from '../refiner/host';
+import { refine } from '../refiner/loop';
+import type { SentenceRound } from '../refiner/sentence-round';
+import { MAX_NEW_TOKENS, MAX_ROUNDS, RefinerInputError, type GeneratedText } from '../refiner/settings';
+import type { PieceRound } from '../refiner/split-round';
 
 /** Where exported graphs are cached: --cache-dir, $SLHF_CACHE_DIR, else ~/.cache/slhf-refine. */
 function cacheDir(args: ParsedArgs): string {

@@ -5,17 +5,27 @@ import { choiceOption, numberOption, optionalString, requireString, UsageError, 
 import { openCheckpoint } from '../models/checkpoint';
 import { loadDecoderWeights } from '../models/export';
 import { initLoraAdapter } from '../models/lora';
-import { DEVICES, type Device } from '../onnx';
+import { DEVICES, type Device } from '../onnx/runtime';
 import { loraFeeds } from '../models/graphs';
 import { loadPeftAdapter } from '../models/peft';
 import { seededRandom } from '../models/seeded-random';
 import { ModelSpecError, resolveModelSpec } from '../models/spec';
 import { followerSuffixIds, trainingTokenizer } from '../models/tokenizer';
-import { createLogger, PreferenceStore, sampleSummary, trainingSamples, type TrainingSample } from '../store';
-import {
-  activeAdapterDir, DEFAULT_TRAIN_SETTINGS, evaluateSamples, KL_ESTIMATORS, Policy,
-  JUDGE_NAMES, notActivatedMessage, notActivatedReason, Sampler, splitPairs, startTraining, zeroAdapter, type FollowerReference, type KlEstimator, type TrainSettings, type WorkerMessage,
-} from '../training';
+import { sampleSummary, trainingSamples, type TrainingSample } from '../store/game-tokens';
+import { createLogger } from '../store/logger';
+import { PreferenceStore } from '../store/store';
+import { notActivatedMessage, notActivatedReason } from '../training/activation';
+import { splitPairs, type FollowerReference } from '../training/data';
+import { evaluateSamples } from '../training/evaluate';
+import { JUDGE_NAMES } from '../training/judges';
+import { KL_ESTIMATORS, type KlEstimator } from '../training/objective';
+import { Policy } from '../training/policy';
+import { startTraining } from '../training/process';
+import type { WorkerMessage } from '../training/protocol';
+import { Sampler } from '../training/sampler';
+import { DEFAULT_TRAIN_SETTINGS, type TrainSettings } from '../training/settings';
+import { zeroAdapter } from '../training/trainer';
+import { activeAdapterDir } from '../training/versions';
 
 const HELD_OUT = 0.2;
 /** A run asked to stop (Ctrl+C) that has not ended this long after is killed (issue 18: Cancel within 2 s). */

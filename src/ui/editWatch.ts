@@ -4,7 +4,7 @@
 // happens (and a redo restores the acceptance); an edited text becomes 'accepted-edited' with the
 // final text when the watch ends (editOutcome.ts decides which).
 import * as vscode from 'vscode';
-import type { Decision } from '../store';
+import type { Decision } from '../store/schema';
 import { acceptedDecision, decisionAfterEdits, decisionOnChange, type RecordedAcceptance } from './editOutcome';
 import { applySpanEdits, type TrackedSpan } from './rangeTracker';
 

@@ -2,7 +2,9 @@
 // folder, opened on first use, with every session tagged by the workspace it happened in.
 import { createHash } from 'node:crypto';
 import * as vscode from 'vscode';
-import { createLogger, PreferenceStore, type Decision, type FollowerRound, type GenerationInfo, type SessionRecord } from '../store';
+import { createLogger } from '../store/logger';
+import type { Decision, FollowerRound, GenerationInfo, SessionRecord } from '../store/schema';
+import { PreferenceStore } from '../store/store';
 import type { GeneratedText } from '../refiner/settings';
 
 /** A stable, non-identifying tag for the open workspace (a hash of its first folder's URI). */

@@ -3,22 +3,22 @@
 // loads ORT and the models) starts on the first refinement.
 import * as vscode from 'vscode';
 import { registerSlhfCommands, runSlhfCommand, type CommandFeatures } from './ui/commands';
-import { AcceptedEditWatcher } from './ui/editWatch';
+import { AcceptedEditWatcher } from './ui/edit-watch';
 import { HistoryService } from './ui/history';
-import { HistoryActions } from './ui/historyActions';
-import { HarperGuard } from './ui/inlineGuard';
-import { InlineReview } from './ui/inlineReview';
-import type { VersionList } from './ui/panelProtocol';
-import { PANEL_VIEW_ID, PanelViewProvider } from './ui/panelView';
-import { RefineFlow, type StreamEvent } from './ui/refineFlow';
-import { RefinerService } from './ui/refinerService';
+import { HistoryActions } from './ui/history-actions';
+import { HarperGuard } from './ui/inline-guard';
+import { InlineReview } from './ui/inline-review';
+import type { VersionList } from './ui/panel-protocol';
+import { PANEL_VIEW_ID, PanelViewProvider } from './ui/panel-view';
+import { RefineFlow, type StreamEvent } from './ui/refine-flow';
+import { RefinerService } from './ui/refiner-service';
 import { readModelSettings } from './ui/slhf-settings';
 import { ReviewController, type ReviewState } from './ui/review';
-import { REVIEW_SCHEME, ReviewDocuments } from './ui/reviewDocuments';
-import { createStatusBar } from './ui/statusBar';
-import { WalkthroughState } from './ui/walkthroughState';
-import { TrainingRunner } from './ui/trainingRun';
-import { REVIEW_ENDED, streamMessage } from './ui/streamView';
+import { REVIEW_SCHEME, ReviewDocuments } from './ui/review-documents';
+import { createStatusBar } from './ui/status-bar';
+import { WalkthroughState } from './ui/walkthrough-state';
+import { TrainingRunner } from './ui/training-run';
+import { REVIEW_ENDED, streamMessage } from './ui/stream-view';
 
 /** What `activate` returns; other extensions and the in-host tests see it as `extension.exports`. */
 export interface SlhfExtensionApi {
@@ -63,7 +63,7 @@ export function activate(context: vscode.ExtensionContext): SlhfExtensionApi {
   const actions = new HistoryActions(history, documents, log, (input) => review.open(input));
   const status = createStatusBar();
   status.update(refiner.status());
-  let picker: import('./ui/modelPicker').ModelPicker | undefined;
+  let picker: import('./ui/model-picker').ModelPicker | undefined;
 
   const features: CommandFeatures = {
     refineSelection: () => flow.refineSelection(),
@@ -87,7 +87,7 @@ export function activate(context: vscode.ExtensionContext): SlhfExtensionApi {
     exportHistory: () => actions.exportPairs(),
     train: async (options) => {
       // The palette's Train waits for new decisions like the panel's button.
-      const { trainGate } = await import('./ui/trainGate');
+      const { trainGate } = await import('./ui/train-gate');
       const gate = trainGate(await actions.training(await trainer.lastTrained()));
       if (!gate.ready) {
         const message = `SLHF: ${gate.note}`;
@@ -97,7 +97,7 @@ export function activate(context: vscode.ExtensionContext): SlhfExtensionApi {
       return trainer.train(options);
     },
     selectModels: async () => {
-      const { ModelPicker } = await import('./ui/modelPicker');
+      const { ModelPicker } = await import('./ui/model-picker');
       picker ??= new ModelPicker(log, (text) => panel.post({ type: 'status', text, tab: 'models' }), context.extensionUri);
       return picker.pick();
     },
@@ -117,7 +117,7 @@ export function activate(context: vscode.ExtensionContext): SlhfExtensionApi {
     leaderPlan: () => trainer.leaderPlan(),
   });
   const refreshPanel = () => void Promise.all([panel.refreshHistory(), panel.refreshTraining()]).catch((error: Error) => log.error(`panel refresh: ${error.message}`));
-  // The walkthrough's steps tick on what happened (walkthroughState.ts).
+  // The walkthrough's steps tick on what happened (walkthrough-state.ts).
   const walkthrough = new WalkthroughState();
   const markWalkthrough = () => {
     walkthrough.mark('realModel', !readModelSettings(context.globalStorageUri, context.extensionUri).builtIn);

@@ -1,9 +1,9 @@
 // The History tab: sessions newest first, each with its rounds as word-level diffs against the
 // draft and its decision, plus search, a decision filter, delete, re-open, what it teaches and export.
-import { wordDiff } from '../src/ui/wordDiff';
-import type { HistoryFilter, PanelMessage, SessionSummary } from '../src/ui/panelProtocol';
+import { wordDiff } from '../src/ui/word-diff';
+import type { HistoryFilter, PanelMessage, SessionSummary } from '../src/ui/panel-protocol';
 import { custom, element, icon } from './dom';
-import { historyRounds, historySummary } from './historyText';
+import { historyRounds, historySummary } from './history-text';
 
 const DECISION_LABELS: Record<SessionSummary['decision'], string> = {
   pending: 'undecided', accepted: 'accepted', 'accepted-edited': 'accepted, then edited', rejected: 'rejected: kept the original', undone: 'accepted, then undone: kept the original',

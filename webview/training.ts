@@ -1,11 +1,11 @@
 // The Training tab: how many game samples the store's decisions make, whether the Leader trains too, the Train
 // button, the chart area for loss, KL and judge score (filled while a training run reports its
 // steps), and what the decision picked in History teaches (its game samples).
-import type { DecisionSample, PanelMessage, PanelSettings, TrainingCounts, TrainingMetrics } from '../src/ui/panelProtocol';
-import { formatValue, polylinePoints, seriesLegend, seriesRange, type ChartBox } from './chartScale';
-import { trainGate } from '../src/ui/trainGate';
+import type { DecisionSample, PanelMessage, PanelSettings, TrainingCounts, TrainingMetrics } from '../src/ui/panel-protocol';
+import { formatValue, polylinePoints, seriesLegend, seriesRange, type ChartBox } from './chart-scale';
+import { trainGate } from '../src/ui/train-gate';
 import { custom, element, svg } from './dom';
-import { chartNote, runEnded, type ChartRun } from './trainingNote';
+import { chartNote, runEnded, type ChartRun } from './training-note';
 
 // The plot area sits right of the loss axis' labels and above the step axis'.
 const AXIS_LEFT = 40;

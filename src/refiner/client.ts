@@ -13,7 +13,7 @@ import { EventQueue } from './event-queue';
 import { defaultMemoryLimitBytes, formatGiB, memoryExceededMessage } from './limits';
 import type { RefineEvent, RefineRequest } from './loop';
 import { requestPreset } from './preset';
-import type { FromWorker, ToWorker, WorkerConfig } from './protocol';
+import type { FromWorker, ToWorker, WorkerConfig } from './refiner-protocol';
 import { RefinerInputError, type GeneratedText } from './settings';
 
 /** The refiner process died on its own (not killed by the client); it restarts with the next request. */
@@ -22,7 +22,7 @@ export class WorkerCrashedError extends Error {
 }
 
 export interface RefinerClientOptions {
-  /** The process's script; by default out/refiner-worker.js beside the bundle, or worker.ts (run through tsx) from source. */
+  /** The process's script; by default out/refiner-worker.js beside the bundle, or refiner-worker.ts (run through tsx) from source. */
   workerFile?: string;
   onLog?: (message: string) => void;
   /** Told about every crash (the process restarts on the next request). */
@@ -35,9 +35,9 @@ export interface RefinerClientOptions {
 
 function entryFor(file: string | undefined): ProcessEntry {
   if (file) return { path: file, execArgv: file.endsWith('.ts') ? ['--import', 'tsx'] : [] };
-  if (__filename.endsWith('.ts')) return { path: join(__dirname, 'worker.ts'), execArgv: ['--import', 'tsx'] };
+  if (__filename.endsWith('.ts')) return { path: join(__dirname, 'refiner-worker.ts'), execArgv: ['--import', 'tsx'] };
   const bundled = join(__dirname, 'refiner-worker.js');
-  if (!existsSync(bundled)) throw new Error(`the refiner worker bundle is missing: ${bundled} (build it from src/refiner/worker.ts)`);
+  if (!existsSync(bundled)) throw new Error(`the refiner worker bundle is missing: ${bundled} (build it from src/refiner/refiner-worker.ts)`);
   return { path: bundled, execArgv: [] };
 }
 

@@ -2,7 +2,7 @@
 // cancellable progress notification, and its outcome in a message.
 import * as vscode from 'vscode';
 import { installCudaSupport } from './gpu-install-download';
-import type { FlowOutcome } from './refineFlow';
+import type { FlowOutcome } from './refine-flow';
 
 export async function installCudaSupportCommand(): Promise<FlowOutcome> {
   const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'SLHF: Installing CUDA support', cancellable: true }, (progress, token) => {

@@ -1,13 +1,13 @@
 // The one home in the editor for the `slhf.*` settings: every read goes through here (the models,
 // the device, the refinement request, training and review options), and so does every write, to
-// the scope where the value applies in this window (modelPickerScope.ts decides).
+// the scope where the value applies in this window (model-picker-scope.ts decides).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { DeviceSetting } from '../refiner/device';
 import { DEFAULT_MODEL_PATH } from '../models/default-model';
-import { readGenerationRequest, type GenerationRequest } from './generationSettings';
-import { describeSource, settingInForce, writeScope, type SettingSource } from './modelPickerScope';
+import { readGenerationRequest, type GenerationRequest } from './generation-settings';
+import { describeSource, settingInForce, writeScope, type SettingSource } from './model-picker-scope';
 
 function config(): vscode.WorkspaceConfiguration {
   return vscode.workspace.getConfiguration('slhf');

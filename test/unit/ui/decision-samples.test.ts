@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { GameSample } from '../../../src/store/game';
-import { decisionSamples, excerpt, promptText, PROMPT_EXCERPT_CHARS, teachingNote } from '../../../src/ui/decisionSamples';
+import { decisionSamples, excerpt, promptText, PROMPT_EXCERPT_CHARS, teachingNote } from '../../../src/ui/decision-samples';
 
 const context = [{ role: 'user' as const, content: 'Fix this.' }];
 const follower: GameSample = {

@@ -1,7 +1,7 @@
 // The History tab's summary: a search that finds nothing says so (it said "No refinements recorded yet").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { historyRounds, historySummary } from '../../../webview/historyText';
+import { historyRounds, historySummary } from '../../../webview/history-text';
 
 test('no match is not "nothing recorded"; counts and pages are stated', () => {
   assert.equal(historySummary(0, 0, { text: 'quick', filter: null }), 'No match for "quick".');

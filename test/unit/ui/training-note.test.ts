@@ -2,7 +2,7 @@
 // left it at "waiting for the first step…" for good.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chartNote, runEnded, type ChartRun } from '../../../webview/trainingNote';
+import { chartNote, runEnded, type ChartRun } from '../../../webview/training-note';
 
 test('a run that ends before its first step stops waiting; one with steps keeps its count', () => {
   const waiting: ChartRun = { kind: 'waiting' };

@@ -6,10 +6,10 @@ import * as vscode from 'vscode';
 import type { RefineEvent, RefineRequest } from '../refiner/loop';
 import type { DocumentKind } from '../models/prompts';
 import type { GeneratedText } from '../refiner/settings';
-import { pickTarget, type DraftTarget } from './draftTarget';
-import type { AcceptedEditWatcher } from './editWatch';
+import { pickTarget, type DraftTarget } from './draft-target';
+import type { AcceptedEditWatcher } from './edit-watch';
 import type { HistoryService } from './history';
-import { ModelsNotConfiguredError, type RefinerService } from './refinerService';
+import { ModelsNotConfiguredError, type RefinerService } from './refiner-service';
 import type { ReviewController } from './review';
 import { readRefineSettings } from './slhf-settings';
 

@@ -2,7 +2,7 @@
 // one home of that mapping) as the Training tab shows them. Pure (no vscode import), unit-tested.
 import type { GamePrompt, GameSample } from '../store/game';
 import type { DecisionKind } from '../store/schema';
-import type { DecisionSample } from './panelProtocol';
+import type { DecisionSample } from './panel-protocol';
 
 /** How much of a prompt's end the panel shows: the text being refined and the instruction are at the end. */
 export const PROMPT_EXCERPT_CHARS = 320;

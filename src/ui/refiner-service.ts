@@ -8,10 +8,10 @@ import * as vscode from 'vscode';
 import type { RefinerClient } from '../refiner/client';
 import { resolveDevice } from '../refiner/device';
 import type { RefineEvent, RefineRequest } from '../refiner/loop';
-import type { WorkerConfig } from '../refiner/protocol';
+import type { WorkerConfig } from '../refiner/refiner-protocol';
 import { DEFAULT_MODEL_LABEL, SUGGESTED_MODEL } from '../models/default-model';
-import { leaderAdapterDir } from './leaderTraining';
-import type { PanelModelStatus } from './panelProtocol';
+import { leaderAdapterDir } from './leader-training';
+import type { PanelModelStatus } from './panel-protocol';
 import { readModelSettings, type ModelSettings } from './slhf-settings';
 
 export type ModelState = 'not-configured' | 'idle' | 'working' | 'loaded' | 'error';
@@ -52,7 +52,7 @@ async function activeAdapters(root: string, settings: ModelSettings): Promise<{ 
   const version = readActive(root)?.version;
   if (!dir || !version) return { follower: null, leader: null, version: null, note: '' };
   const meta = readMeta(root, version);
-  const { currentBase, notAppliedNote, sameBaseModel } = await import('./versionBase');
+  const { currentBase, notAppliedNote, sameBaseModel } = await import('./version-base');
   if (!sameBaseModel(meta, await currentBase(settings.follower))) {
     return { follower: null, leader: null, version: null, note: notAppliedNote(version, meta, modelLabel(settings)) };
   }

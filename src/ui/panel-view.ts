@@ -1,14 +1,14 @@
 // The SLHF side panel: a webview view with a strict Content-Security-Policy. The page itself is
 // webview/panel.ts, bundled to out/webview/panel.js. Every message from it is validated
-// (panelProtocol.ts); what the panel asks for is answered by a PanelBackend.
+// (panel-protocol.ts); what the panel asks for is answered by a PanelBackend.
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { describeLeaderPlan, type LeaderPlan } from './leaderTraining';
+import { describeLeaderPlan, type LeaderPlan } from './leader-training';
 import { modelSettingInForce, readDevice, readTrainLeader, writeSettingInForce } from './slhf-settings';
 import {
   messageTab, parsePanelMessage, type DecisionSample, type HistoryFilter, type HostMessage, type PanelCommand, type PanelModelStatus, type PanelSettings,
   type SessionSummary, type TrainingCounts, type VersionList,
-} from './panelProtocol';
+} from './panel-protocol';
 
 export const PANEL_VIEW_ID = 'slhf.panel';
 

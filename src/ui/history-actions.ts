@@ -9,12 +9,12 @@ import { gameSamples } from '../store/game';
 import { decidedSince } from '../store/query';
 import type { DecisionKind, SessionRecord } from '../store/schema';
 import { exportRows } from '../store/transfer';
-import { decisionSamples, teachingNote } from './decisionSamples';
+import { decisionSamples, teachingNote } from './decision-samples';
 import type { HistoryService } from './history';
-import type { DecisionSample, HistoryFilter, SessionSummary, TrainingCounts } from './panelProtocol';
+import type { DecisionSample, HistoryFilter, SessionSummary, TrainingCounts } from './panel-protocol';
 import type { ReviewInput, ReviewOutcome } from './review';
-import { uniqueOccurrence } from './reopenTarget';
-import { REVIEW_SCHEME, type ReviewDocuments } from './reviewDocuments';
+import { uniqueOccurrence } from './reopen-target';
+import { REVIEW_SCHEME, type ReviewDocuments } from './review-documents';
 
 const PAGE = 100;
 

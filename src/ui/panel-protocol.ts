@@ -1,7 +1,7 @@
 // Messages between the SLHF side panel (webview/panel.ts) and the extension. Pure data, no vscode
 // import, so the webview bundle can share it. Everything arriving from the webview is untrusted
 // and goes through parsePanelMessage before use: exact shapes only, bounded strings.
-import type { SettingSource } from './modelPickerScope';
+import type { SettingSource } from './model-picker-scope';
 
 /** Commands the panel's buttons may ask the extension to run. */
 export const panelCommands = ['slhf.showHistory', 'slhf.selectModels', 'slhf.trainFollower', 'slhf.exportHistory'] as const;

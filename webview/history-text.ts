@@ -1,6 +1,6 @@
 // The History tab's summary line and round list. Pure, unit-tested.
 import { groupLabel, roundGroups } from '../src/ui/hunks';
-import type { SessionSummary } from '../src/ui/panelProtocol';
+import type { SessionSummary } from '../src/ui/panel-protocol';
 
 /**
  * What the list shows: the count (and the page), "no match" for a search or filter that found

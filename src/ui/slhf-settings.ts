@@ -9,7 +9,7 @@ import { DEFAULT_MODEL_PATH } from '../models/default-model';
 import { readGenerationRequest, type GenerationRequest } from './generation-settings';
 import { describeSource, settingInForce, writeScope, type SettingSource } from './model-picker-scope';
 
-function config(): vscode.WorkspaceConfiguration {
+function slhfConfig(): vscode.WorkspaceConfiguration {
   return vscode.workspace.getConfiguration('slhf');
 }
 
@@ -24,11 +24,11 @@ export interface ModelSettings {
 
 /** `slhf.device`. */
 export function readDevice(): DeviceSetting {
-  return config().get<DeviceSetting>('device', 'auto');
+  return slhfConfig().get<DeviceSetting>('device', 'auto');
 }
 
 export function readModelSettings(globalStorage: vscode.Uri, extensionUri: vscode.Uri): ModelSettings {
-  const slhf = config();
+  const slhf = slhfConfig();
   const leader = slhf.get<string>('leader.model', '').trim();
   const follower = slhf.get<string>('follower.model', '').trim() || leader;
   const cacheDir = slhf.get<string>('modelCacheDir', '').trim() || join(globalStorage.fsPath, 'models');
@@ -42,22 +42,22 @@ export function readModelSettings(globalStorage: vscode.Uri, extensionUri: vscod
 
 /** The refinement settings (rounds, tokens, temperature, instruction, Harper's first pass), bounded, with notes on values out of range. */
 export function readRefineSettings(): GenerationRequest {
-  return readGenerationRequest(config(), vscode.workspace.isTrusted);
+  return readGenerationRequest(slhfConfig(), vscode.workspace.isTrusted);
 }
 
 /** `slhf.training.leader`: train the Leader with the Follower (shared adapter) where they share a base model. */
 export function readTrainLeader(): boolean {
-  return config().get<boolean>('training.leader', true);
+  return slhfConfig().get<boolean>('training.leader', true);
 }
 
 /** Whether Accept asks before applying a flagged proposal (`slhf.review.confirmFlagged`). */
 export function readConfirmFlagged(): boolean {
-  return config().get<boolean>('review.confirmFlagged', true);
+  return slhfConfig().get<boolean>('review.confirmFlagged', true);
 }
 
 /** Whether a review also opens the side-by-side diff beside the document (`slhf.review.sideBySide`). */
 export function readSideBySide(): boolean {
-  return config().get<boolean>('review.sideBySide', true);
+  return slhfConfig().get<boolean>('review.sideBySide', true);
 }
 
 export type ModelSection = 'follower.model' | 'leader.model';

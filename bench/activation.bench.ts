@@ -7,8 +7,8 @@ import * as esbuild from 'esbuild';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from '../scripts/vscode-harness/codeServer';
-import { runInExtensionHost } from '../scripts/vscode-harness/hostTests';
+import { repoRoot } from '../scripts/vscode-harness/code-server';
+import { runInExtensionHost } from '../scripts/vscode-harness/host-tests';
 import type { ActivationReport } from './activation-host';
 import { type BenchContext, type BenchRow, median } from './framework';
 

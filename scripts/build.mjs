@@ -9,9 +9,9 @@ const node = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', 
 const builds = [
   { ...node, entryPoints: { extension: 'src/extension.ts' }, outdir: 'out' },
   // Generation runs in this process, forked by the extension host (RefinerClient), so it can always be killed.
-  { ...node, entryPoints: { 'refiner-worker': 'src/refiner/worker.ts' }, outdir: 'out' },
+  { ...node, entryPoints: { 'refiner-worker': 'src/refiner/refiner-worker.ts' }, outdir: 'out' },
   // The review's Harper guard runs in a low-priority process: loading Harper blocks its thread for seconds.
-  { ...node, entryPoints: { 'harper-worker': 'src/ui/inlineGuardWorker.ts' }, outdir: 'out' },
+  { ...node, entryPoints: { 'harper-worker': 'src/ui/inline-guard-worker.ts' }, outdir: 'out' },
   // Training runs in its own process, so a crash or out-of-memory there cannot take VS Code down.
   { ...node, entryPoints: { 'train-worker': 'src/training/worker.ts' }, outdir: 'out' },
   // The CLI is run directly as a bin.

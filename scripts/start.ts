@@ -4,7 +4,7 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot, startCodeServer } from './vscode-harness/codeServer';
+import { repoRoot, startCodeServer } from './vscode-harness/code-server';
 
 async function main(): Promise<void> {
   const workspace = mkdtempSync(join(tmpdir(), 'slhf-sample-'));

@@ -3,21 +3,22 @@
 // loads ORT and the models) starts on the first refinement.
 import * as vscode from 'vscode';
 import { registerSlhfCommands, runSlhfCommand, type CommandFeatures } from './ui/commands';
-import { AcceptedEditWatcher } from './ui/editWatch';
+import { AcceptedEditWatcher } from './ui/edit-watch';
 import { HistoryService } from './ui/history';
-import { HistoryActions } from './ui/historyActions';
-import { HarperGuard } from './ui/inlineGuard';
-import { InlineReview } from './ui/inlineReview';
-import type { VersionList } from './ui/panelProtocol';
-import { PANEL_VIEW_ID, PanelViewProvider } from './ui/panelView';
-import { RefineFlow, type StreamEvent } from './ui/refineFlow';
-import { readModelSettings, RefinerService } from './ui/refinerService';
+import { HistoryActions } from './ui/history-actions';
+import { HarperGuard } from './ui/inline-guard';
+import { InlineReview } from './ui/inline-review';
+import type { VersionList } from './ui/panel-protocol';
+import { PANEL_VIEW_ID, PanelViewProvider } from './ui/panel-view';
+import { RefineFlow, type StreamEvent } from './ui/refine-flow';
+import { RefinerService } from './ui/refiner-service';
+import { readModelSettings } from './ui/slhf-settings';
 import { ReviewController, type ReviewState } from './ui/review';
-import { REVIEW_SCHEME, ReviewDocuments } from './ui/reviewDocuments';
-import { createStatusBar } from './ui/statusBar';
-import { WalkthroughState } from './ui/walkthroughState';
-import { TrainingRunner } from './ui/trainingRun';
-import { REVIEW_ENDED, streamMessage } from './ui/streamView';
+import { REVIEW_SCHEME, ReviewDocuments } from './ui/review-documents';
+import { createStatusBar } from './ui/status-bar';
+import { WalkthroughState } from './ui/walkthrough-state';
+import { TrainingRunner } from './ui/training-run';
+import { REVIEW_ENDED, streamMessage } from './ui/stream-view';
 
 /** What `activate` returns; other extensions and the in-host tests see it as `extension.exports`. */
 export interface SlhfExtensionApi {
@@ -62,7 +63,7 @@ export function activate(context: vscode.ExtensionContext): SlhfExtensionApi {
   const actions = new HistoryActions(history, documents, log, (input) => review.open(input));
   const status = createStatusBar();
   status.update(refiner.status());
-  let picker: import('./ui/modelPicker').ModelPicker | undefined;
+  let picker: import('./ui/model-picker').ModelPicker | undefined;
 
   const features: CommandFeatures = {
     refineSelection: () => flow.refineSelection(),
@@ -86,7 +87,7 @@ export function activate(context: vscode.ExtensionContext): SlhfExtensionApi {
     exportHistory: () => actions.exportPairs(),
     train: async (options) => {
       // The palette's Train waits for new decisions like the panel's button.
-      const { trainGate } = await import('./ui/trainGate');
+      const { trainGate } = await import('./ui/train-gate');
       const gate = trainGate(await actions.training(await trainer.lastTrained()));
       if (!gate.ready) {
         const message = `SLHF: ${gate.note}`;
@@ -96,21 +97,11 @@ export function activate(context: vscode.ExtensionContext): SlhfExtensionApi {
       return trainer.train(options);
     },
     selectModels: async () => {
-      const { ModelPicker } = await import('./ui/modelPicker');
+      const { ModelPicker } = await import('./ui/model-picker');
       picker ??= new ModelPicker(log, (text) => panel.post({ type: 'status', text, tab: 'models' }), context.extensionUri);
       return picker.pick();
     },
-    installCudaSupport: async () => {
-      const { installCudaSupport } = await import('./ui/gpu-install');
-      const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'SLHF: Installing CUDA support', cancellable: true }, (progress, token) => {
-        const abort = new AbortController();
-        token.onCancellationRequested(() => abort.abort());
-        return installCudaSupport({ report: (update) => progress.report(update), signal: abort.signal });
-      });
-      const show = outcome.kind === 'failed' ? vscode.window.showErrorMessage : vscode.window.showInformationMessage;
-      void show(`SLHF: ${outcome.message}`);
-      return { ok: outcome.kind === 'installed' || outcome.kind === 'already-installed', message: `SLHF: ${outcome.message}`, cancelled: outcome.kind === 'cancelled' };
-    },
+    installCudaSupport: async () => (await import('./ui/gpu-install')).installCudaSupportCommand(),
   };
 
   const panel = new PanelViewProvider(context.extensionUri, log, {
@@ -126,7 +117,7 @@ export function activate(context: vscode.ExtensionContext): SlhfExtensionApi {
     leaderPlan: () => trainer.leaderPlan(),
   });
   const refreshPanel = () => void Promise.all([panel.refreshHistory(), panel.refreshTraining()]).catch((error: Error) => log.error(`panel refresh: ${error.message}`));
-  // The walkthrough's steps tick on what happened (walkthroughState.ts).
+  // The walkthrough's steps tick on what happened (walkthrough-state.ts).
   const walkthrough = new WalkthroughState();
   const markWalkthrough = () => {
     walkthrough.mark('realModel', !readModelSettings(context.globalStorageUri, context.extensionUri).builtIn);

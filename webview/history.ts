@@ -1,9 +1,9 @@
 // The History tab: sessions newest first, each with its rounds as word-level diffs against the
 // draft and its decision, plus search, a decision filter, delete, re-open, what it teaches and export.
-import { wordDiff } from '../src/ui/wordDiff';
-import type { HistoryFilter, PanelMessage, SessionSummary } from '../src/ui/panelProtocol';
+import { wordDiff } from '../src/ui/word-diff';
+import type { HistoryFilter, PanelMessage, SessionSummary } from '../src/ui/panel-protocol';
 import { custom, element, icon } from './dom';
-import { historySummary } from './historyText';
+import { historyRounds, historySummary } from './history-text';
 
 const DECISION_LABELS: Record<SessionSummary['decision'], string> = {
   pending: 'undecided', accepted: 'accepted', 'accepted-edited': 'accepted, then edited', rejected: 'rejected: kept the original', undone: 'accepted, then undone: kept the original',
@@ -41,11 +41,9 @@ function sessionView(session: SessionSummary, send: (message: PanelMessage) => v
   item.append(header);
   if (session.instruction) item.append(element('p', { class: 'instruction' }, `Instruction: ${session.instruction}`));
   item.append(element('div', { class: 'label' }, session.draftSource === 'leader' ? 'Leader draft' : 'Your text'), element('pre', { class: 'draft' }, session.draft));
-  session.rounds.forEach((text, i) => {
-    const chosen = session.round === i;
-    const mark = !chosen ? '' : session.decision === 'undone' ? ' (accepted, then undone)' : ' (chosen)';
-    item.append(element('div', { class: `label${chosen ? ' chosen' : ''}` }, `Round ${i + 1}${mark}`), diffView(session.draft, text));
-  });
+  for (const round of historyRounds(session)) {
+    item.append(element('div', { class: `label${round.chosen ? ' chosen' : ''}` }, round.label), diffView(session.draft, round.text));
+  }
   if (session.finalText !== undefined && session.round !== undefined) {
     item.append(element('div', { class: 'label chosen' }, 'Your edit of the chosen round'), diffView(session.rounds[session.round] ?? '', session.finalText));
   }

@@ -1,5 +1,5 @@
 // The SLHF side panel page. Runs inside the webview with no access to Node or the network; it talks
-// to the extension only through postMessage (protocol in src/ui/panelProtocol.ts).
+// to the extension only through postMessage (protocol in src/ui/panel-protocol.ts).
 import '@vscode/codicons/dist/codicon.css';
 import './panel.css';
 import '@vscode-elements/elements/dist/vscode-tabs/index.js';
@@ -11,12 +11,12 @@ import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
-import type { HostMessage, PanelMessage, PanelModelStatus, PanelSettings, PanelTab } from '../src/ui/panelProtocol';
+import type { HostMessage, PanelMessage, PanelModelStatus, PanelSettings, PanelTab } from '../src/ui/panel-protocol';
 import { custom, element } from './dom';
 import { createHistoryTab } from './history';
 import { createTrainingTab } from './training';
 import { createVersionViews } from './versions';
-import { settingsText } from './settingsText';
+import { settingsText } from './settings-text';
 
 interface VsCodeApi {
   postMessage(message: PanelMessage): void;
@@ -94,6 +94,8 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       break;
     case 'status':
       statuses[message.tab].textContent = message.text;
+      // Train's outcome: a run that failed or was cancelled before its first step leaves nothing to wait for.
+      if (message.command === 'slhf.trainFollower') training.trainingEnded();
       break;
     case 'models':
       showModels(message.status);

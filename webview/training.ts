@@ -1,10 +1,11 @@
 // The Training tab: how many game samples the store's decisions make, whether the Leader trains too, the Train
 // button, the chart area for loss, KL and judge score (filled while a training run reports its
 // steps), and what the decision picked in History teaches (its game samples).
-import type { DecisionSample, PanelMessage, PanelSettings, TrainingCounts, TrainingMetrics } from '../src/ui/panelProtocol';
-import { formatValue, polylinePoints, seriesLegend, seriesRange, type ChartBox } from './chartScale';
-import { trainGate } from '../src/ui/trainGate';
+import type { DecisionSample, PanelMessage, PanelSettings, TrainingCounts, TrainingMetrics } from '../src/ui/panel-protocol';
+import { formatValue, polylinePoints, seriesLegend, seriesRange, type ChartBox } from './chart-scale';
+import { trainGate } from '../src/ui/train-gate';
 import { custom, element, svg } from './dom';
+import { chartNote, runEnded, type ChartRun } from './training-note';
 
 // The plot area sits right of the loss axis' labels and above the step axis'.
 const AXIS_LEFT = 40;
@@ -26,6 +27,8 @@ export interface TrainingTab {
   showVersionCount(n: number): void;
   /** A training run started from this panel: the last run's chart and notes go. */
   trainingStarted(): void;
+  /** That run's outcome arrived: if no step came, the chart stops waiting for one. */
+  trainingEnded(): void;
   /** The game samples of the session picked in History ("What it teaches"). */
   showTeaching(samples: readonly DecisionSample[], note: string): void;
 }
@@ -50,7 +53,8 @@ export function createTrainingTab(send: (message: PanelMessage) => void): Traini
   const trainNote = element('p', { id: 'train-note', class: 'note', role: 'status' });
   // Train needs decisions the newest version for this model has not seen: another run on the same
   // data only makes a copy (v0002, v0003 on one set of decisions).
-  let state = { leaderTrains: false, counts: null as TrainingCounts | null, versions: 0, ran: false };
+  let state = { leaderTrains: false, counts: null as TrainingCounts | null };
+  let run: ChartRun = { kind: 'none', versions: 0 };
   const showTrain = () => {
     train.textContent = state.leaderTrains ? 'Train Leader and Follower' : 'Train Follower';
     const c = state.counts;
@@ -93,13 +97,11 @@ export function createTrainingTab(send: (message: PanelMessage) => void): Traini
     return text;
   });
   const note = element('p', { id: 'training-note' });
-  const showNote = () => {
-    if (state.ran) return;
-    note.textContent = state.versions > 0
-      ? `No training run in this window yet; the ${state.versions} version(s) below were trained earlier. Loss, KL and judge score per step appear here during the next run.`
-      : 'No training run yet. Loss, KL and judge score per step appear here while the Follower trains.';
+  const showRun = (next: ChartRun) => {
+    run = next;
+    note.textContent = chartNote(run);
   };
-  showNote();
+  showRun(run);
   const teachingNote = element('p', { id: 'teaching-note', role: 'status' }, 'Choose "What it teaches" on a refinement in the History tab to see the game samples its decision adds to training.');
   const teaching = element('ul', { id: 'teaching', class: 'samples', 'aria-label': 'Game samples of the chosen decision' });
   return {
@@ -131,17 +133,17 @@ export function createTrainingTab(send: (message: PanelMessage) => void): Traini
       showTrain();
     },
     showVersionCount(n) {
-      state = { ...state, versions: n };
-      showNote();
+      if (run.kind === 'none') showRun({ kind: 'none', versions: n });
     },
     trainingStarted() {
-      state = { ...state, ran: true };
       SERIES.forEach((_, i) => lines[i].setAttribute('points', ''));
       for (const label of [lossMax, lossMin, stepFirst, stepLast]) label.textContent = '';
-      note.textContent = 'Training: waiting for the first step…';
+      showRun({ kind: 'waiting' });
+    },
+    trainingEnded() {
+      showRun(runEnded(run));
     },
     showMetrics(m) {
-      state = { ...state, ran: true };
       SERIES.forEach((s, i) => {
         lines[i].setAttribute('points', polylinePoints(m[s.key], BOX));
         legendItems[i].textContent = ` ${seriesLegend(s.label, m[s.key])}${s.key === 'loss' ? '' : ' (own scale)'}`;
@@ -152,7 +154,7 @@ export function createTrainingTab(send: (message: PanelMessage) => void): Traini
       stepFirst.textContent = m.loss.length ? '1' : '';
       stepLast.textContent = m.loss.length > 1 ? String(m.loss.length) : '';
       chart.setAttribute('aria-label', `Training metrics over ${m.loss.length} steps: ${SERIES.map((s) => seriesLegend(s.label, m[s.key])).join('; ')}`);
-      note.textContent = `${m.loss.length} step(s).`;
+      showRun({ kind: 'steps', steps: m.loss.length });
     },
   };
 }

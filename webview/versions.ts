@@ -1,8 +1,8 @@
 // Trained Follower versions: a switcher for the Models tab and a list with metrics and roll back for
 // the Training tab. Both send the extension a version to activate; it answers with the new list.
-import type { PanelMessage, VersionList } from '../src/ui/panelProtocol';
+import type { PanelMessage, VersionList } from '../src/ui/panel-protocol';
 import { custom, element } from './dom';
-import { versionLine } from './versionText';
+import { versionLine } from './version-text';
 
 export function createVersionViews(send: (message: PanelMessage) => void): {
   switcher: HTMLElement;

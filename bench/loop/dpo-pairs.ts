@@ -4,7 +4,9 @@
 // refinements: one prompt per session, whichever round a text came from. SLHF trains on game
 // samples instead, each under the prompt that produced it (src/store/game.ts).
 import type { TextTokenizer } from '../../src/models/tokenizer';
-import { completionText, sessionPairs, type PairSide, type SessionRecord } from '../../src/store';
+import { completionText } from '../../src/store/game';
+import { sessionPairs, type PairSide } from '../../src/store/pairs';
+import type { SessionRecord } from '../../src/store/schema';
 import type { TokenSide, TrainingPair } from '../../src/training/data';
 
 export function dpoPairs(records: SessionRecord[], tokenizer: TextTokenizer, endOfTurn: number): TrainingPair[] {

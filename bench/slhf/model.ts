@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loraScale, mergeLoraPair, type LoraAdapter, type LoraConfig } from '../../src/models/lora';
 import { loadPeftAdapter, savePeftAdapter } from '../../src/models/peft';
-import { followerMessages, leaderMessages, PRESETS, renderPrompt } from '../../src/refiner';
+import { followerMessages, leaderMessages, PRESETS, renderPrompt } from '../../src/models/prompts';
 import { Policy } from '../../src/training/policy';
 import { resolveSettings } from '../../src/training/settings';
 import { trainSft, type SftExample } from '../../src/training/sft';

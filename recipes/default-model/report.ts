@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DecoderConfig } from '../../src/models/config';
-import { ModelHost } from '../../src/refiner';
+import { ModelHost } from '../../src/refiner/host';
 import { refineOnce } from '../../bench/loop/simulate';
 import type { RefinementPair } from '../../src/training/corruption';
 import { fixMetrics, type FixMetrics } from '../../src/training/fix-metrics';

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from './codeServer';
+import { repoRoot } from './code-server';
 
 /** Writes a tiny random-weight Qwen2-shaped checkpoint with a byte tokenizer into `dir` (via the CLI). */
 export function makeFixtureModel(dir: string): string {

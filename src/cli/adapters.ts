@@ -1,12 +1,13 @@
 // `slhf adapters`: a training folder's adapter versions (list, activate, roll back), and
 // `slhf adapters import`, which brings an adapter trained elsewhere (docs/scale-out.md) in as a version.
 import { join, resolve } from 'node:path';
-import { requireString, UsageError, type CliIO, type Command, type ParsedArgs } from './command';
+import { optionalString, requireString, UsageError, type CliIO, type Command, type ParsedArgs } from './command';
 import { openCheckpoint } from '../models/checkpoint';
 import { readModelText } from '../models/model-file';
 import { PeftAdapterError } from '../models/peft';
 import { ModelSpecError, resolveModelSpec } from '../models/spec';
-import { activate, importAdapterVersion, listVersions, readActive, readMeta, rollback, type VersionMeta } from '../training';
+import { importAdapterVersion } from '../training/adapter-import';
+import { activate, listVersions, readActive, readMeta, rollback, type VersionMeta } from '../training/versions';
 
 const USAGE = [
   'Usage: slhf adapters --out DIR [--activate vNNNN|base] [--rollback] [--json]',
@@ -23,14 +24,9 @@ const USAGE = [
   '  --any-base-name    accept another base_model_name_or_path (same weights under another name); shapes are still checked',
 ].join('\n');
 
-function text(args: ParsedArgs, name: string): string | undefined {
-  const v = args.values[name];
-  return typeof v === 'string' && v !== '' ? v : undefined;
-}
-
 /** The base model to check an import against: --follower, else the one DIR's newest version was made for. */
 function baseSpec(args: ParsedArgs, out: string): string {
-  const given = text(args, 'follower');
+  const given = optionalString(args, 'follower');
   if (given) return given;
   const newest = listVersions(out).at(-1);
   const recorded = newest ? readMeta(out, newest).baseModel : null;
@@ -107,7 +103,7 @@ export const adaptersCommand: Command = {
     }
     if (sub !== undefined) throw new UsageError(`unknown subcommand ${JSON.stringify(sub)} (the only one is import).\n\n${USAGE}`);
     const out = resolve(requireString(args, 'out', this));
-    const target = text(args, 'activate');
+    const target = optionalString(args, 'activate');
     try {
       if (target) activate(out, target === 'base' ? null : target);
       if (args.values.rollback) rollback(out);

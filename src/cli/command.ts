@@ -52,6 +52,19 @@ export function requireString(args: ParsedArgs, name: string, command: Command):
   return value;
 }
 
+/** A string option's value; undefined when it is absent or empty. */
+export function optionalString(args: ParsedArgs, name: string): string | undefined {
+  const value = args.values[name];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** A --name value that must be one of `allowed` (the error lists them joined by `separator`); undefined when absent. */
+export function choiceOption<T extends string>(args: ParsedArgs, name: string, allowed: readonly T[], separator = ', '): T | undefined {
+  const value = optionalString(args, name);
+  if (value !== undefined && !(allowed as readonly string[]).includes(value)) throw new UsageError(`--${name} must be one of ${allowed.join(separator)}, got ${JSON.stringify(value)}.`);
+  return value as T | undefined;
+}
+
 interface NumberLimits { min?: number; max?: number; integer?: boolean }
 
 /** Parses a numeric option, with bounds, or returns the fallback when absent. */

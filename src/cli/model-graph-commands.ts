@@ -1,6 +1,6 @@
 // `slhf export-onnx` and `slhf score`: the decoder graphs from the command line.
 import { existsSync, statSync } from 'node:fs';
-import { numberOption, requireString, UsageError, type CliIO, type Command, type ParsedArgs } from './command';
+import { choiceOption, numberOption, optionalString, requireString, UsageError, type CliIO, type Command, type ParsedArgs } from './command';
 import { exportOnnx, type ExportOptions } from '../models/export';
 import { ModelSpecError, resolveModelSpec } from '../models/spec';
 import { openScorer, type Scorer } from '../models/score';
@@ -20,19 +20,6 @@ async function resolveModel(spec: string, io: CliIO): Promise<string> {
     if (err instanceof ModelSpecError) throw new UsageError(`--model: ${err.message}`);
     throw err;
   }
-}
-
-function optionalString(args: ParsedArgs, name: string): string | undefined {
-  const value = args.values[name];
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-/** A --name value that must be one of `choices`; undefined when the option is absent. */
-function choiceOption<T extends string>(args: ParsedArgs, name: string, choices: readonly T[]): T | undefined {
-  const value = optionalString(args, name);
-  if (value === undefined) return undefined;
-  if (!(choices as readonly string[]).includes(value)) throw new UsageError(`--${name} must be one of ${choices.join(', ')}, got ${JSON.stringify(value)}.`);
-  return value as T;
 }
 
 function exportOptions(args: ParsedArgs): ExportOptions {

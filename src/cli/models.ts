@@ -1,13 +1,8 @@
-import { numberOption, requireString, UsageError, type Command } from './command';
+import { choiceOption, numberOption, requireString, type Command } from './command';
 import { SUPPORTED_MODEL_TYPES, type ModelType } from '../models/config';
 import { makeTinyModel } from '../models/fixtures/tiny-model';
 import { FIXTURE_TOKENIZERS, type FixtureTokenizerKind } from '../models/fixtures/tokenizers';
 import { modelGraphCommands } from './model-graph-commands';
-
-function choice<T extends string>(value: string, allowed: readonly T[], name: string): T {
-  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}.`);
-  return value as T;
-}
 
 const makeTinyModelCommand: Command = {
   name: 'make-tiny-model',
@@ -38,10 +33,12 @@ const makeTinyModelCommand: Command = {
     force: { type: 'boolean' },
   },
   async run(args, io) {
-    const arch = choice<ModelType>(requireString(args, 'arch', this), SUPPORTED_MODEL_TYPES, 'arch');
-    const tokenizer = choice<FixtureTokenizerKind>(requireString(args, 'tokenizer', this), FIXTURE_TOKENIZERS, 'tokenizer');
+    requireString(args, 'arch', this);
+    requireString(args, 'tokenizer', this);
+    const arch = choiceOption<ModelType>(args, 'arch', SUPPORTED_MODEL_TYPES)!;
+    const tokenizer = choiceOption<FixtureTokenizerKind>(args, 'tokenizer', FIXTURE_TOKENIZERS)!;
     const out = requireString(args, 'out', this);
-    const dtype = choice(typeof args.values.dtype === 'string' ? args.values.dtype : 'f32', ['f32', 'bf16'] as const, 'dtype');
+    const dtype = choiceOption(args, 'dtype', ['f32', 'bf16'] as const) ?? 'f32';
     const size = (name: string) => (args.values[name] === undefined ? undefined : numberOption(args, name, 0, { integer: true, min: 1, max: 1 << 20 }));
     const started = performance.now();
     const model = await makeTinyModel({

@@ -3,19 +3,15 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { defaultModelDir, DEFAULT_MODEL_LABEL, SUGGESTED_MODEL } from '../models/default-model';
-import { numberOption, UsageError, type Command, type ParsedArgs } from './command';
-import { DEVICE_SETTINGS, DOCUMENT_KINDS, HARPER_MODEL_ID, MAX_NEW_TOKENS, MAX_ROUNDS, ModelHost, refine, RefinerInputError, type DeviceSetting, type DocumentKind, type GeneratedText, type PieceRound, type SentenceRound } from '../refiner';
-
-function optionalString(args: ParsedArgs, name: string): string | undefined {
-  const value = args.values[name];
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-function oneOf<T extends string>(args: ParsedArgs, name: string, allowed: readonly T[]): T | undefined {
-  const value = optionalString(args, name);
-  if (value !== undefined && !allowed.includes(value as T)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}.`);
-  return value as T | undefined;
-}
+import { choiceOption, numberOption, optionalString, UsageError, type Command, type ParsedArgs } from './command';
+import { DOCUMENT_KINDS, type DocumentKind } from '../base/generation-record';
+import { DEVICE_SETTINGS, type DeviceSetting } from '../refiner/device';
+import { HARPER_MODEL_ID } from '../refiner/harper-pass';
+import { ModelHost } from '../refiner/host';
+import { refine } from '../refiner/loop';
+import type { SentenceRound } from '../refiner/sentence-round';
+import { MAX_NEW_TOKENS, MAX_ROUNDS, RefinerInputError, type GeneratedText } from '../refiner/settings';
+import type { PieceRound } from '../refiner/split-round';
 
 /** Where exported graphs are cached: --cache-dir, $SLHF_CACHE_DIR, else ~/.cache/slhf-refine. */
 function cacheDir(args: ParsedArgs): string {
@@ -84,7 +80,7 @@ export const refineCommand: Command = {
     const rounds = numberOption(args, 'rounds', 2, { integer: true, min: 1, max: MAX_ROUNDS });
     const draft = leaderDraft ? undefined : await io.stdin();
     if (io.signal?.aborted) return 1; // Ctrl+C before the draft was complete: nothing to refine (exit 130)
-    const host = new ModelHost({ cacheDir: cacheDir(args), device: oneOf<DeviceSetting>(args, 'device', DEVICE_SETTINGS), log: (m) => io.stderr(`${m}\n`) });
+    const host = new ModelHost({ cacheDir: cacheDir(args), device: choiceOption<DeviceSetting>(args, 'device', DEVICE_SETTINGS), log: (m) => io.stderr(`${m}\n`) });
     host.configure({ leader: leader ? { spec: leader } : null, follower: { spec: follower, adapter: optionalString(args, 'adapter') ?? null } });
     try {
       const events = refine(host, {
@@ -92,7 +88,7 @@ export const refineCommand: Command = {
         context: optionalString(args, 'context'),
         followerInstruction: optionalString(args, 'follower-instruction'),
         languageId: optionalString(args, 'language'),
-        kind: oneOf<DocumentKind>(args, 'kind', DOCUMENT_KINDS),
+        kind: choiceOption<DocumentKind>(args, 'kind', DOCUMENT_KINDS),
         harperFirstPass: !args.values['no-harper'],
       }, io.signal); // Ctrl+C stops within one decoding step
       for await (const event of events) {

@@ -3,10 +3,12 @@ import { basename } from 'node:path';
 import { writeFileAtomic } from '../base/atomic-file';
 import { createInterface } from 'node:readline';
 import { requireString, UsageError, type CliIO, type Command, type ParsedArgs } from './command';
-import {
-  createLogger, exportRows, ImportParser, PreferenceStore, STACKELBERG_PROMPTS_FORMAT, stackelbergPromptRows, storeIoError, TRANSFER_FORMATS,
-  type LogLevel, type StoreRecord, type TransferFormat,
-} from '../store';
+import { storeIoError } from '../store/errors';
+import { createLogger, type LogLevel } from '../store/logger';
+import type { StoreRecord } from '../store/schema';
+import { STACKELBERG_PROMPTS_FORMAT, stackelbergPromptRows } from '../store/stackelberg-export';
+import { PreferenceStore } from '../store/store';
+import { exportRows, ImportParser, TRANSFER_FORMATS, type TransferFormat } from '../store/transfer';
 
 const FORMATS = TRANSFER_FORMATS.join('|');
 const EXPORT_FORMATS = `${FORMATS}|${STACKELBERG_PROMPTS_FORMAT}`;

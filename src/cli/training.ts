@@ -1,21 +1,31 @@
 // `slhf train` and `slhf eval`: SLHF fine-tuning of the Follower on the store's decisions, and
 // held-out evaluation (the versions they make: src/cli/adapters.ts).
 import { resolve } from 'node:path';
-import { numberOption, requireString, UsageError, type CliIO, type Command, type ParsedArgs } from './command';
+import { choiceOption, numberOption, optionalString, requireString, UsageError, type CliIO, type Command, type ParsedArgs } from './command';
 import { openCheckpoint } from '../models/checkpoint';
 import { loadDecoderWeights } from '../models/export';
 import { initLoraAdapter } from '../models/lora';
-import { DEVICES, type Device } from '../onnx';
+import { DEVICES, type Device } from '../onnx/runtime';
 import { loraFeeds } from '../models/graphs';
 import { loadPeftAdapter } from '../models/peft';
 import { seededRandom } from '../base/seeded-random';
 import { ModelSpecError, resolveModelSpec } from '../models/spec';
 import { followerSuffixIds, trainingTokenizer } from '../models/tokenizer';
-import { createLogger, PreferenceStore, sampleSummary, trainingSamples, type TrainingSample } from '../store';
-import {
-  activeAdapterDir, DEFAULT_TRAIN_SETTINGS, evaluateSamples, KL_ESTIMATORS, Policy,
-  JUDGE_NAMES, notActivatedMessage, notActivatedReason, Sampler, splitPairs, startTraining, zeroAdapter, type FollowerReference, type KlEstimator, type TrainSettings, type WorkerMessage,
-} from '../training';
+import { sampleSummary, trainingSamples, type TrainingSample } from '../store/game-tokens';
+import { createLogger } from '../store/logger';
+import { PreferenceStore } from '../store/store';
+import { notActivatedMessage, notActivatedReason } from '../training/activation';
+import { splitPairs, type FollowerReference } from '../training/data';
+import { evaluateSamples } from '../training/evaluate';
+import { JUDGE_NAMES } from '../training/judges';
+import { KL_ESTIMATORS, type KlEstimator } from '../training/objective';
+import { Policy } from '../training/policy';
+import { startTraining } from '../training/process';
+import type { WorkerMessage } from '../training/protocol';
+import { Sampler } from '../training/sampler';
+import { DEFAULT_TRAIN_SETTINGS, type TrainSettings } from '../training/settings';
+import { zeroAdapter } from '../training/trainer';
+import { activeAdapterDir } from '../training/versions';
 
 const HELD_OUT = 0.2;
 /** A run asked to stop (Ctrl+C) that has not ended this long after is killed (issue 18: Cancel within 2 s). */
@@ -23,11 +33,6 @@ const CANCEL_GRACE_MS = 2000;
 
 /** A metric for the terminal; 'n/a' where there was nothing to measure (no decision held out). */
 const fixed = (value: number | null, digits: number): string => (value === null || !Number.isFinite(value) ? 'n/a' : value.toFixed(digits));
-
-function text(args: ParsedArgs, name: string): string | undefined {
-  const v = args.values[name];
-  return typeof v === 'string' && v !== '' ? v : undefined;
-}
 
 /** A model folder, or a hub id downloaded first (Ctrl+C stops the download; its partial file resumes next time). */
 async function model(spec: string, flag: string, signal?: AbortSignal): Promise<string> {
@@ -62,20 +67,13 @@ const commonOptions = {
   store: { type: 'string' as const }, follower: { type: 'string' as const }, seed: { type: 'string' as const }, 'held-out': { type: 'string' as const },
 };
 
-function deviceOption(args: ParsedArgs): Device {
-  const device = text(args, 'device') ?? 'cpu';
-  if (!DEVICES.includes(device as Device)) throw new UsageError(`--device must be one of ${DEVICES.join('|')}, got ${JSON.stringify(device)}.`);
-  return device as Device;
-}
-
 function settingsFrom(args: ParsedArgs, trainLeader: boolean): Partial<TrainSettings> {
   const d = DEFAULT_TRAIN_SETTINGS;
-  const kl = text(args, 'kl') ?? d.kl;
-  if (!KL_ESTIMATORS.includes(kl as KlEstimator)) throw new UsageError(`--kl must be one of ${KL_ESTIMATORS.join('|')}, got ${JSON.stringify(kl)}.`);
+  const kl = choiceOption<KlEstimator>(args, 'kl', KL_ESTIMATORS, '|') ?? d.kl;
   const steps = args.values.steps === undefined ? null : numberOption(args, 'steps', 1, { min: 1, integer: true });
   const rank = numberOption(args, 'lora-r', d.lora.rank, { min: 1, integer: true });
   return {
-    steps, trainLeader, kl: kl as KlEstimator,
+    steps, trainLeader, kl,
     epochs: numberOption(args, 'epochs', d.epochs, { min: 1, integer: true }),
     lr: numberOption(args, 'lr', d.lr, { min: 1e-12 }),
     beta: numberOption(args, 'beta', d.beta, { min: 0 }),
@@ -91,7 +89,7 @@ function settingsFrom(args: ParsedArgs, trainLeader: boolean): Partial<TrainSett
     seed: numberOption(args, 'seed', d.seed, { integer: true }),
     followerReference: args.values['leader-free-kl'] ? 'leader-free' : 'standard',
     lora: { ...d.lora, rank, alpha: numberOption(args, 'lora-alpha', 2 * rank, { min: 1e-9 }) },
-    device: deviceOption(args),
+    device: choiceOption<Device>(args, 'device', DEVICES, '|') ?? 'cpu',
   };
 }
 
@@ -154,14 +152,13 @@ const trainCommand: Command = {
     'separate-adapters': { type: 'boolean' }, temperature: { type: 'string' }, 'drafts-per-prompt': { type: 'string' }, 'refinements-per-draft': { type: 'string' },
   },
   async run(args, io) {
-    const mode = text(args, 'mode') ?? 'offline';
+    const mode = optionalString(args, 'mode') ?? 'offline';
     if (mode !== 'offline' && mode !== 'online') throw new UsageError(`--mode must be offline or online, got ${JSON.stringify(mode)}.`);
-    const judge = text(args, 'judge') ?? 'shorter';
-    if (mode === 'online' && !JUDGE_NAMES.includes(judge)) throw new UsageError(`--judge must be one of ${JUDGE_NAMES.join('|')}, got ${JSON.stringify(judge)}.`);
+    const judge = (mode === 'online' ? choiceOption(args, 'judge', JUDGE_NAMES, '|') : optionalString(args, 'judge')) ?? 'shorter';
     const followerDir = await model(requireString(args, 'follower', this), 'follower', io.signal);
     const dryRun = Boolean(args.values['dry-run']);
     const out = dryRun ? '' : resolve(requireString(args, 'out', this));
-    const leader = text(args, 'leader');
+    const leader = optionalString(args, 'leader');
     const trainLeader = leader !== undefined && (leader === 'same' || resolve(await model(leader, 'leader', io.signal)) === resolve(followerDir));
     if (leader && !trainLeader) io.stderr('slhf train: the Leader is a different model; it stays frozen and only the Follower trains.\n');
     const settings = settingsFrom(args, trainLeader);
@@ -234,7 +231,7 @@ const evalCommand: Command = {
     const followerDir = await model(requireString(args, 'follower', this), 'follower', io.signal);
     const seed = numberOption(args, 'seed', DEFAULT_TRAIN_SETTINGS.seed, { integer: true });
     const { heldOut, tokenizer, eos } = await storeSamples(args, this, io, followerDir, seed, { leader: false, followerReference: 'standard' });
-    const loraDir = text(args, 'lora') ?? (text(args, 'out') ? activeAdapterDir(resolve(text(args, 'out')!)) : null);
+    const loraDir = optionalString(args, 'lora') ?? (optionalString(args, 'out') ? activeAdapterDir(resolve(optionalString(args, 'out')!)) : null);
     const examples = numberOption(args, 'samples', 0, { min: 0, max: 50, integer: true });
     const { result, refinements } = await evaluate(followerDir, loraDir, heldOut, { count: examples, eos, seed });
     const decoded = refinements.map((r) => ({ before: tokenizer.decode(r.before, { skip_special_tokens: true }), after: tokenizer.decode(r.after, { skip_special_tokens: true }) }));

@@ -12,7 +12,8 @@ import { forkEntry, killProcess, residentBytes, watchMemory, type ProcessEntry }
 import { EventQueue } from './event-queue';
 import { defaultMemoryLimitBytes, formatGiB, memoryExceededMessage } from './limits';
 import type { RefineEvent, RefineRequest } from './loop';
-import type { FromWorker, ToWorker, WorkerConfig } from './protocol';
+import { requestPreset } from './preset';
+import type { FromWorker, ToWorker, WorkerConfig } from './refiner-protocol';
 import { RefinerInputError, type GeneratedText } from './settings';
 
 /** The refiner process died on its own (not killed by the client); it restarts with the next request. */
@@ -21,7 +22,7 @@ export class WorkerCrashedError extends Error {
 }
 
 export interface RefinerClientOptions {
-  /** The process's script; by default out/refiner-worker.js beside the bundle, or worker.ts (run through tsx) from source. */
+  /** The process's script; by default out/refiner-worker.js beside the bundle, or refiner-worker.ts (run through tsx) from source. */
   workerFile?: string;
   onLog?: (message: string) => void;
   /** Told about every crash (the process restarts on the next request). */
@@ -34,9 +35,9 @@ export interface RefinerClientOptions {
 
 function entryFor(file: string | undefined): ProcessEntry {
   if (file) return { path: file, execArgv: file.endsWith('.ts') ? ['--import', 'tsx'] : [] };
-  if (__filename.endsWith('.ts')) return { path: join(__dirname, 'worker.ts'), execArgv: ['--import', 'tsx'] };
+  if (__filename.endsWith('.ts')) return { path: join(__dirname, 'refiner-worker.ts'), execArgv: ['--import', 'tsx'] };
   const bundled = join(__dirname, 'refiner-worker.js');
-  if (!existsSync(bundled)) throw new Error(`the refiner worker bundle is missing: ${bundled} (build it from src/refiner/worker.ts)`);
+  if (!existsSync(bundled)) throw new Error(`the refiner worker bundle is missing: ${bundled} (build it from src/refiner/refiner-worker.ts)`);
   return { path: bundled, execArgv: [] };
 }
 
@@ -104,11 +105,6 @@ export class RefinerClient {
     this.post({ type: 'unload' }, false);
   }
 
-  /** Test only: kills the process from inside. */
-  crashForTest(how: 'exit' | 'throw'): void {
-    this.post({ type: 'crash', how }, true);
-  }
-
   /** Test only: the process stops reading messages for `ms`, as in a long native call. */
   blockForTest(ms: number): void {
     this.post({ type: 'block', ms }, true);
@@ -174,7 +170,7 @@ export class RefinerClient {
     if (!pending) return;
     this.options.onLog?.(`a cancelled refinement did not stop within ${this.cancelGraceMs} ms; killing the refiner process (it restarts with the next request)`);
     const draft = pending.draft ?? pending.request.draft ?? '';
-    pending.queue.push({ type: 'done', draft, rounds: pending.rounds, stoppedBy: 'cancelled' });
+    pending.queue.push({ type: 'done', preset: requestPreset(pending.request), draft, rounds: pending.rounds, stoppedBy: 'cancelled' });
     this.finish(id, pending);
     this.kill(new Error('the refiner was restarted to stop a cancelled refinement that did not end; run this one again'));
   }

@@ -10,7 +10,8 @@ import { harperFirstRound } from './harper-pass';
 import { guardWhole, isBuiltInModel, needsSentences, refineBySentence } from './sentence-round';
 import { planPieces, refineInPieces } from './split-round';
 import type { DocumentKind, PromptParts } from '../base/generation-record';
-import { DEFAULT_FOLLOWER_INSTRUCTION, presetFor } from '../models/prompts';
+import { DEFAULT_FOLLOWER_INSTRUCTION } from '../models/prompts';
+import { requestPreset } from './preset';
 import { MAX_ROUNDS, RefinerInputError, resolveSettings, type GeneratedText, type GenerationSettings, type Role } from './settings';
 
 export interface RefineRequest {
@@ -40,6 +41,8 @@ export type RefineEvent =
   | { type: 'round-end'; result: GeneratedText }
   | {
     type: 'done'; draft: string; rounds: GeneratedText[]; stoppedBy: 'rounds' | 'fixed-point' | 'cancelled';
+    /** The preset the prompts were built with (chosen once, here: the editor records it with the session). */
+    preset: DocumentKind;
     /** A round after the first that could not run (its text is over the model's budget and cannot be split): the rounds before it stand. */
     skipped?: { round: number; reason: string };
   };
@@ -63,7 +66,7 @@ async function runLoop(host: ModelHost, request: RefineRequest, signal: AbortSig
   if (request.context) checkText(request.context, 'The context');
   const followerInstruction = request.followerInstruction?.trim() || DEFAULT_FOLLOWER_INSTRUCTION;
   const x: PromptParts = {
-    preset: presetFor(request.languageId, request.draft ?? '', request.kind).kind,
+    preset: requestPreset(request),
     instruction: request.instruction ?? '',
     context: request.context ?? '',
   };
@@ -101,9 +104,9 @@ async function runLoop(host: ModelHost, request: RefineRequest, signal: AbortSig
   let current = request.draft ?? '';
   if (request.leaderDraft) {
     const draft = await run('leader', 0, x, request.draft ?? '');
-    if (!draft) return emit({ type: 'done', draft: '', rounds, stoppedBy: 'cancelled' });
+    if (!draft) return emit({ type: 'done', preset: x.preset, draft: '', rounds, stoppedBy: 'cancelled' });
     emit({ type: 'round-end', result: draft });
-    if (draft.stopReason === 'cancelled') return emit({ type: 'done', draft: draft.text, rounds, stoppedBy: 'cancelled' });
+    if (draft.stopReason === 'cancelled') return emit({ type: 'done', preset: x.preset, draft: draft.text, rounds, stoppedBy: 'cancelled' });
     current = draft.text;
   }
   const draftText = current;
@@ -121,7 +124,7 @@ async function runLoop(host: ModelHost, request: RefineRequest, signal: AbortSig
   }
   const offset = first ? 1 : 0;
   for (let round = 1 + offset; round <= request.rounds + offset; round++) {
-    if (signal.aborted) return emit({ type: 'done', draft: draftText, rounds, stoppedBy: 'cancelled' });
+    if (signal.aborted) return emit({ type: 'done', preset: x.preset, draft: draftText, rounds, stoppedBy: 'cancelled' });
     // Round k refines round k-1's text: its prompt records exactly that.
     let result: GeneratedText | null;
     try {
@@ -131,17 +134,17 @@ async function runLoop(host: ModelHost, request: RefineRequest, signal: AbortSig
     } catch (error) {
       // A later round over the budget (round 1 made the text longer) must not lose the rounds before it.
       if (!(error instanceof RefinerInputError) || rounds.length === 0) throw error;
-      return emit({ type: 'done', draft: draftText, rounds, stoppedBy: 'rounds', skipped: { round, reason: error.message } });
+      return emit({ type: 'done', preset: x.preset, draft: draftText, rounds, stoppedBy: 'rounds', skipped: { round, reason: error.message } });
     }
-    if (!result) return emit({ type: 'done', draft: draftText, rounds, stoppedBy: 'cancelled' });
+    if (!result) return emit({ type: 'done', preset: x.preset, draft: draftText, rounds, stoppedBy: 'cancelled' });
     result.fixedPoint = result.stopReason !== 'cancelled' && result.text === current;
     rounds.push(result);
     emit({ type: 'round-end', result });
-    if (result.stopReason === 'cancelled') return emit({ type: 'done', draft: draftText, rounds, stoppedBy: 'cancelled' });
-    if (result.fixedPoint) return emit({ type: 'done', draft: draftText, rounds, stoppedBy: 'fixed-point' });
+    if (result.stopReason === 'cancelled') return emit({ type: 'done', preset: x.preset, draft: draftText, rounds, stoppedBy: 'cancelled' });
+    if (result.fixedPoint) return emit({ type: 'done', preset: x.preset, draft: draftText, rounds, stoppedBy: 'fixed-point' });
     current = result.text;
   }
-  emit({ type: 'done', draft: draftText, rounds, stoppedBy: 'rounds' });
+  emit({ type: 'done', preset: x.preset, draft: draftText, rounds, stoppedBy: 'rounds' });
 }
 
 /**

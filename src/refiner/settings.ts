@@ -27,7 +27,7 @@ export interface GenerationSettings {
 /**
  * The most Follower rounds and new tokens one refinement may ask for: the maxima package.json's
  * settings schema declares, which VS Code only hints at (a hand-edited settings.json is not checked):
- * the editor clamps both (src/ui/generationSettings.ts), `slhf refine` refuses more, and so do
+ * the editor clamps both (src/ui/generation-settings.ts), `slhf refine` refuses more, and so do
  * resolveSettings and the refinement loop. test/unit/refiner/limits-settings.test.ts keeps them equal to the schema.
  */
 export const MAX_ROUNDS = 8;

@@ -1,7 +1,7 @@
 // The one home of the SLHF command table: every command the manifest contributes and what it does.
 // Each handler returns a CommandOutcome from executeCommand, so the panel and the tests can see it.
 import * as vscode from 'vscode';
-import type { FlowOutcome } from './refineFlow';
+import type { FlowOutcome } from './refine-flow';
 import type { HunkChoice } from './hunks';
 import { CONFLICT_CHOICES, type ConflictChoice, type FlaggedChoice } from './review';
 

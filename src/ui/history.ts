@@ -2,7 +2,9 @@
 // folder, opened on first use, with every session tagged by the workspace it happened in.
 import { createHash } from 'node:crypto';
 import * as vscode from 'vscode';
-import { createLogger, PreferenceStore, type Decision, type FollowerRound, type GenerationInfo, type SessionRecord } from '../store';
+import { createLogger } from '../store/logger';
+import type { Decision, FollowerRound, GenerationInfo, SessionRecord } from '../store/schema';
+import { PreferenceStore } from '../store/store';
 import type { GeneratedText } from '../refiner/settings';
 
 /** A stable, non-identifying tag for the open workspace (a hash of its first folder's URI). */
@@ -23,6 +25,7 @@ export function followerRound(result: GeneratedText): FollowerRound {
 
 export interface NewRefinement {
   readonly languageId: string;
+  /** The preset the refiner chose (RefineEvent 'done'). */
   readonly preset: string;
   readonly context: string;
   readonly instruction: string;
@@ -64,8 +67,7 @@ export class HistoryService {
     const session = await store.createSession({
       workspace: workspaceTag(),
       languageId: refinement.languageId,
-      // The preset the refiner actually used (it sees the text being refined, which a Leader draft is not yet).
-      preset: refinement.rounds[0]?.prompt.preset ?? refinement.preset,
+      preset: refinement.preset,
       context: refinement.context,
       instruction: refinement.instruction,
       draft: refinement.leaderDraft

@@ -3,7 +3,7 @@
 // - the text a set of per-hunk choices leaves in the document;
 // - round groups: a round equal to the one before it is shown once ("rounds 2-3 identical");
 // - flags: a proposal that deletes much of the text or changes far more than it keeps.
-import { diffTokens, wordDiff } from './wordDiff';
+import { diffTokens, wordDiff } from './word-diff';
 
 /** One change: `removed` (the original's text at [start, end)) becomes `added`. */
 export interface Hunk {

@@ -1,5 +1,5 @@
 // The review of a finished refinement, in two views of one state: inline in the source editor
-// (inlineReview.ts: each change struck through / added in place, Accept and Reject per change and
+// (inline-review.ts: each change struck through / added in place, Accept and Reject per change and
 // for the round) and VS Code's diff editor beside it (the original against the shown round, whose
 // side is editable). Accept, Reject, Previous/Next round and Retry act on it.
 // - Per-change choices are applied together, in one edit, when every change is decided (or on
@@ -8,19 +8,20 @@
 //   recorded the same way.
 // - Rounds equal to the one before are one entry ("Rounds 2-3 (identical)").
 // - A proposal that deletes much of the text, rewrites far more than it keeps, or brings new Harper
-//   lints (inlineGuard.ts) is flagged, and Accept asks first (the safe button is the default).
+//   lints (inline-guard.ts) is flagged, and Accept asks first (the safe button is the default).
 // Accept writes only into the document version the text was taken from; if the refined text
 // changed meanwhile the user chooses: re-run, apply anyway, or discard. It never overwrites silently.
 import { extname } from 'node:path';
 import * as vscode from 'vscode';
-import type { AcceptedEditWatcher } from './editWatch';
-import { spanEditsOf } from './editWatch';
+import type { AcceptedEditWatcher } from './edit-watch';
+import { spanEditsOf } from './edit-watch';
 import type { HistoryService } from './history';
 import { composeText, computeHunks, groupLabel, groupOf, hunkOfLint, proposalFlags, roundGroups, type Hunk, type HunkChoice, type Flag, type PlacedLint, type RoundGroup } from './hunks';
-import type { HarperGuard } from './inlineGuard';
-import type { InlineReview } from './inlineReview';
-import { applySpanEdits, spanIntact, type TrackedSpan } from './rangeTracker';
-import { REVIEW_SCHEME, type ReviewDocuments } from './reviewDocuments';
+import type { HarperGuard } from './inline-guard';
+import type { InlineReview } from './inline-review';
+import { applySpanEdits, spanIntact, type TrackedSpan } from './range-tracker';
+import { REVIEW_SCHEME, type ReviewDocuments } from './review-documents';
+import { readConfirmFlagged, readSideBySide } from './slhf-settings';
 
 export type ConflictChoice = 'rerun' | 'apply' | 'discard';
 /** The answer to "this round is flagged, apply it anyway?", given in advance. */
@@ -77,16 +78,6 @@ export interface ReviewState {
 export interface ReviewOutcome {
   readonly ok: boolean;
   readonly message: string;
-}
-
-/** Whether Accept asks before applying a flagged proposal (`slhf.review.confirmFlagged`). */
-function confirmFlagged(): boolean {
-  return vscode.workspace.getConfiguration('slhf').get<boolean>('review.confirmFlagged', true);
-}
-
-/** Whether a review also opens the side-by-side diff beside the document (`slhf.review.sideBySide`). */
-function sideBySide(): boolean {
-  return vscode.workspace.getConfiguration('slhf').get<boolean>('review.sideBySide', true);
 }
 
 export class ReviewController implements vscode.Disposable {
@@ -229,7 +220,7 @@ export class ReviewController implements vscode.Disposable {
     // Opened by itself, the diff takes the document's place in its group, as before the in-place review
     // (the tests and habits built on that layout hold); from the review's button it opens beside it.
     const column = this.diffColumn();
-    if (column !== undefined || sideBySide()) await this.showDiff({ column: column ?? 'same' });
+    if (column !== undefined || readSideBySide()) await this.showDiff({ column: column ?? 'same' });
     else await this.revealSource();
   }
 
@@ -415,7 +406,7 @@ export class ReviewController implements vscode.Disposable {
     }
     // Asked after the changed-text question: Discard there makes this one moot.
     const warnings = this.warnings(r, text, lints);
-    if (warnings.length > 0 && confirmFlagged()) {
+    if (warnings.length > 0 && readConfirmFlagged()) {
       const choice = flagged ?? (await this.askOnFlagged(warnings));
       this.log.info(`accept: the proposal is flagged (${warnings.length} warning(s)); choice: ${choice}`);
       if (choice !== 'apply') return { ok: false, message: 'SLHF: Nothing applied; the review is still open.' };

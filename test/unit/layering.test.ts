@@ -81,3 +81,31 @@ test('the store uses the ML stack only for prompts and tokenizer types, never fo
   assert.deepEqual([...used].filter((target) => !allowed.has(target)), []);
   assert.ok(used.has('models/prompts'), 'the allow-list names what the store really imports');
 });
+
+// No barrels: a file imports the file that owns what it uses. The extension host then loads only
+// what it needs (a layer's index re-exporting everything loads ONNX Runtime with its first import,
+// which is why the UI never used the refiner's), and an import line says where a thing lives. The
+// one barrel is the engine's API, src/onnx/index.ts: graph building, ops, autodiff, optimizers and
+// the runtime, used as one library by the layers that build graphs (in worker processes) and by the
+// engine's tests (`import * as E`).
+const ENGINE_API = 'src/onnx/index.ts';
+
+test('no barrels but the engine API, and the UI does not import that one', () => {
+  const files = ['src', 'webview', 'bench', 'recipes', 'scripts', 'test'].flatMap((dir) => sources(join(root, dir)));
+  const rel = (file: string) => relative(root, file).split('\\').join('/');
+  const barrels = files.map(rel).filter((file) => /(^|\/)index\.ts$/.test(file) && file.startsWith('src/'));
+  assert.deepEqual(barrels.filter((file) => file !== ENGINE_API), [], 'a barrel besides the engine API');
+  const violations: string[] = [];
+  for (const file of files) {
+    const from = rel(file);
+    for (const spec of importedModules(readFileSync(file, 'utf8'))) {
+      if (!spec.startsWith('.')) continue;
+      const target = rel(join(file, '..', spec));
+      const index = barrels.find((barrel) => barrel === `${target}/index.ts` || barrel === `${target}/index` || barrel === `${target}.ts` && barrel.endsWith('/index.ts'));
+      if (!index) continue;
+      const ui = from === 'src/extension.ts' || from.startsWith('src/ui/') || from.startsWith('webview/');
+      if (index !== ENGINE_API || ui) violations.push(`${from} imports ${spec}`);
+    }
+  }
+  assert.deepEqual(violations, []);
+});

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureToolchain } from '../../scripts/vscode-harness/install';
-import { runHostTests } from '../../scripts/vscode-harness/hostTests';
+import { runHostTests } from '../../scripts/vscode-harness/host-tests';
 import { makeFixtureModel } from '../../scripts/vscode-harness/fixtures';
 
 test('code-server and Node 24 are installed in the cache', { timeout: 15 * 60_000 }, async () => {

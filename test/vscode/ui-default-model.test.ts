@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, newWorkbenchPage, openWorkbench, runFromCommandPalette, webviewContent } from '../../scripts/vscode-harness/browser';
-import { repoRoot, startCodeServer, type CodeServer } from '../../scripts/vscode-harness/codeServer';
+import { repoRoot, startCodeServer, type CodeServer } from '../../scripts/vscode-harness/code-server';
 import { ensureToolchain } from '../../scripts/vscode-harness/install';
 
 let root: string;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { launchChromium, newWorkbenchPage, openWorkbench, runFromCommandPalette, webviewContent, saveScreenshot, notificationToast } from '../../scripts/vscode-harness/browser';
-import { repoRoot, slhfLogOf, startCodeServer, type CodeServer } from '../../scripts/vscode-harness/codeServer';
+import { repoRoot, slhfLogOf, startCodeServer, type CodeServer } from '../../scripts/vscode-harness/code-server';
 import { ensureToolchain } from '../../scripts/vscode-harness/install';
 import { makeTinyModel } from '../../src/models/fixtures/tiny-model';
 import { FakeHub } from '../unit/models/hub-server';

@@ -10,9 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { launchChromium, newWorkbenchPage, openWorkbench, runFromCommandPalette, saveScreenshot } from '../../scripts/vscode-harness/browser';
-import { repoRoot, slhfLogOf, startCodeServer, type CodeServer } from '../../scripts/vscode-harness/codeServer';
+import { repoRoot, slhfLogOf, startCodeServer, type CodeServer } from '../../scripts/vscode-harness/code-server';
 import { ensureToolchain } from '../../scripts/vscode-harness/install';
-import { PreferenceStore, type SessionRecord } from '../../src/store';
+import type { SessionRecord } from '../../src/store/schema';
+import { PreferenceStore } from '../../src/store/store';
 import { composeText, computeHunks, type HunkChoice } from '../../src/ui/hunks';
 
 const resultsDir = join(repoRoot, 'test-results');

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { launchChromium, newWorkbenchPage, openWorkbench, runFromCommandPalette, webviewContent, saveScreenshot, notificationToast } from '../../scripts/vscode-harness/browser';
-import { repoRoot, slhfLogOf, startCodeServer, type CodeServer } from '../../scripts/vscode-harness/codeServer';
+import { repoRoot, slhfLogOf, startCodeServer, type CodeServer } from '../../scripts/vscode-harness/code-server';
 import { makeFixtureModel } from '../../scripts/vscode-harness/fixtures';
 import { ensureToolchain } from '../../scripts/vscode-harness/install';
 

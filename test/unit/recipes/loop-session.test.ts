@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { loadTokenizer, type TextTokenizer } from '../../../src/models/tokenizer';
 import { ModelHost } from '../../../src/refiner/host';
 import type { GeneratedText } from '../../../src/refiner/settings';
-import { trainingSamples } from '../../../src/store';
+import { trainingSamples } from '../../../src/store/game-tokens';
 import { decide, refineRounds, sessionRecord } from '../../../bench/loop/simulate';
 import { tempRoot, tinyModel } from '../refiner/fixtures';
 

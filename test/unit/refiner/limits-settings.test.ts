@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCommandArgs, UsageError } from '../../../src/cli/command';
 import { refineCommand } from '../../../src/cli/refiner';
-import { ModelHost, refine } from '../../../src/refiner';
+import { ModelHost } from '../../../src/refiner/host';
+import { refine } from '../../../src/refiner/loop';
 import { MAX_NEW_TOKENS, MAX_ROUNDS, RefinerInputError, resolveSettings } from '../../../src/refiner/settings';
 import { collect } from './fixtures';
 

@@ -78,6 +78,10 @@ test('streamed chunks arrive in order, inside their rounds, and join to each rou
   assert.ok(chunks > 3, 'more than one chunk per round');
   const rounds = results(events);
   assert.deepEqual(rounds.map((r) => r.round), [1, 2, 3]);
+  // The preset is chosen once and reported with the result: the one every round's prompt was built with.
+  const done = events.at(-1)!;
+  assert.ok(done.type === 'done' && done.preset === 'prose');
+  assert.deepEqual(rounds.map((r) => r.prompt.preset), ['prose', 'prose', 'prose']);
   for (const r of rounds) {
     assert.ok(r.text.startsWith('  ') && r.text.endsWith('\n'), 'the original\'s outer whitespace is kept');
     assert.equal(r.tokenIds.length, r.logprobs.length);

@@ -10,7 +10,7 @@ import { forkEntry } from '../../../src/base/child-process';
 import { processAlive } from '../../../src/base/process-alive';
 import { RefinerClient } from '../../../src/refiner/client';
 import type { RefineEvent, RefineRequest } from '../../../src/refiner/loop';
-import type { FromWorker, ToWorker } from '../../../src/refiner/protocol';
+import type { FromWorker, ToWorker } from '../../../src/refiner/refiner-protocol';
 import { MAX_NEW_TOKENS, RefinerInputError } from '../../../src/refiner/settings';
 import { collect, constantModel, results, tempRoot, tinyModel } from './fixtures';
 
@@ -106,7 +106,7 @@ test('a process over its memory limit is killed with a clear error, and the next
 });
 
 test('a refiner process whose parent goes away stops generating and exits', async () => {
-  const child = forkEntry({ path: join(__dirname, '..', '..', '..', 'src', 'refiner', 'worker.ts'), execArgv: ['--import', 'tsx'] }, { serialization: 'advanced' });
+  const child = forkEntry({ path: join(__dirname, '..', '..', '..', 'src', 'refiner', 'refiner-worker.ts'), execArgv: ['--import', 'tsx'] }, { serialization: 'advanced' });
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   // Any other first answer (an error) fails the test instead of waiting forever.
   const generating = new Promise((resolve, reject) => child.on('message', (m: FromWorker) => {

@@ -27,7 +27,8 @@ before(async () => {
   await savePeftAdapter(adapterDir, initLoraAdapter(config, { rank: 2, alpha: 4, dropout: 0, targets: ['q'] }, 1));
   client = new RefinerClient(
     { host: { cacheDir: join(root, 'cache') }, roles: { leader: { spec: constantDir }, follower: { spec: modelDir } } },
-    { onCrash: (e) => crashes.push(e), onLog: (m) => logs.push(m) },
+    // The product's worker with a way to make it throw on cue (crashing-worker.ts).
+    { workerFile: join(__dirname, 'crashing-worker.ts'), onCrash: (e) => crashes.push(e), onLog: (m) => logs.push(m) },
   );
 });
 after(async () => {
@@ -70,7 +71,12 @@ test('cancelling through the process stops within one step', async () => {
   assert.ok(draft.tokenIds.length < fewSteps, `${draft.tokenIds.length} tokens of 500 (a few steps: under ${fewSteps})`);
 });
 
-for (const how of ['exit', 'throw'] as const) {
+/** Ends the refiner process from outside (as the kernel's out-of-memory killer would), or makes it throw an uncaught exception. */
+function crash(how: 'killed' | 'throw'): void {
+  process.kill(client.pid!, how === 'killed' ? 'SIGKILL' : 'SIGUSR2');
+}
+
+for (const how of ['killed', 'throw'] as const) {
   test(`a crashed refiner process (${how}) is reported and the next request works`, async () => {
     const before = client.crashCount;
     // The constant Leader never ends on its own, so the crash lands mid-generation.
@@ -79,7 +85,7 @@ for (const how of ['exit', 'throw'] as const) {
       let crashed = false;
       for await (const e of client.refine(long)) {
         if (e.type !== 'chunk' || crashed) continue;
-        client.crashForTest(how);
+        crash(how);
         crashed = true;
       }
     })();
@@ -97,7 +103,7 @@ test('the Follower\'s adapter version survives a process restart', async () => {
   const [withAdapter] = results(await collect(client.refine({ ...request, rounds: 1 })));
   assert.match(withAdapter.adapterVersion ?? '', /^[0-9a-f]{12}$/);
   const crashed = client.crashCount;
-  client.crashForTest('exit');
+  crash('killed');
   while (client.crashCount === crashed) await new Promise((r) => setTimeout(r, 10));
   const [afterCrash] = results(await collect(client.refine({ ...request, rounds: 1 })));
   assert.equal(afterCrash.adapterVersion, withAdapter.adapterVersion);

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { ModelHost } from '../../../src/refiner/host';
 import { refine } from '../../../src/refiner/loop';
 import type { GeneratedText } from '../../../src/refiner/settings';
-import { SCHEMA_VERSION, validateRecord, type FollowerRound, type GenerationInfo, type SessionRecord } from '../../../src/store';
+import { SCHEMA_VERSION, type FollowerRound, type GenerationInfo, type SessionRecord } from '../../../src/store/schema';
+import { validateRecord } from '../../../src/store/validate';
 import { collect, results, tempRoot, tinyModel } from './fixtures';
 
 const { root, cleanup } = tempRoot('schema');

@@ -11,7 +11,8 @@ import { refine } from '../../../src/refiner/loop';
 import { guardWhole, needsSentences, refineBySentence } from '../../../src/refiner/sentence-round';
 import type { LoadedModel } from '../../../src/refiner/host';
 import type { GeneratedText } from '../../../src/refiner/settings';
-import { SCHEMA_VERSION, validateRecord, type SessionRecord } from '../../../src/store';
+import { SCHEMA_VERSION, type SessionRecord } from '../../../src/store/schema';
+import { validateRecord } from '../../../src/store/validate';
 import { collect, results } from './fixtures';
 
 const cache = mkdtempSync(join(tmpdir(), 'slhf-sentence-round-'));

@@ -12,7 +12,8 @@ import { generationBytes, modelDims, promptTokenBudget, SPLIT_ABOVE_BYTES } from
 import { joinPieces, paragraphSpans, piecesFromSpans, sentenceSpans } from '../../../src/refiner/segment';
 import { PIECE_CONTEXT_CHARS, promptTokenCount, type PieceRound } from '../../../src/refiner/split-round';
 import { RefinerInputError, type GeneratedText } from '../../../src/refiner/settings';
-import { SCHEMA_VERSION, validateRecord, type SessionRecord } from '../../../src/store';
+import { SCHEMA_VERSION, type SessionRecord } from '../../../src/store/schema';
+import { validateRecord } from '../../../src/store/validate';
 import { collect, results, tempRoot, tinyModel } from './fixtures';
 
 const { root, cleanup } = tempRoot('split');

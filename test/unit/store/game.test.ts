@@ -15,10 +15,12 @@ import { loadTokenizer, type TextTokenizer } from '../../../src/models/tokenizer
 import { ModelHost } from '../../../src/refiner/host';
 import { refine, type RefineRequest } from '../../../src/refiner/loop';
 import type { GeneratedText } from '../../../src/refiner/settings';
-import {
-  createLogger, gameSamples, PreferenceStore, sampleSummary, SCHEMA_VERSION, trainingSamples, upgradeRecord,
-  type Decision, type FollowerRound, type SessionRecord, type StoreRecord, type TrainingSample,
-} from '../../../src/store';
+import { gameSamples } from '../../../src/store/game';
+import { sampleSummary, trainingSamples, type TrainingSample } from '../../../src/store/game-tokens';
+import { createLogger } from '../../../src/store/logger';
+import { upgradeRecord } from '../../../src/store/migrate';
+import { SCHEMA_VERSION, type Decision, type FollowerRound, type SessionRecord, type StoreRecord } from '../../../src/store/schema';
+import { PreferenceStore } from '../../../src/store/store';
 import { validateSample } from '../../../src/training/data';
 import { collect, results, tempRoot, tinyModel } from '../refiner/fixtures';
 

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLogger, PreferenceStore } from '../../../src/store';
+import { createLogger } from '../../../src/store/logger';
+import { PreferenceStore } from '../../../src/store/store';
 import { bundleChild } from './fixtures/bundle';
 import { session, tempDir } from './fixtures/records';
 

@@ -1,7 +1,7 @@
 // The pairs each decision implies, with the behaviour log-probs training needs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pairsOf, sessionPairs, type PreferencePair } from '../../../src/store';
+import { pairsOf, sessionPairs, type PreferencePair } from '../../../src/store/pairs';
 import { round, session } from './fixtures/records';
 
 const names = (pairs: PreferencePair[]) => pairs.map((p) => `${p.chosen.origin}${p.chosen.round ?? ''}>${p.rejected.origin}${p.rejected.round ?? ''}`);

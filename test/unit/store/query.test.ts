@@ -1,7 +1,8 @@
 // Paged lists, filters and statistics for the panel.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { computeStats, decidedSince, listSessions, type StoreRecord } from '../../../src/store';
+import { computeStats, decidedSince, listSessions } from '../../../src/store/query';
+import type { StoreRecord } from '../../../src/store/schema';
 import { round, session } from './fixtures/records';
 
 const at = (day: number, hour = 10) => `2026-03-${String(day).padStart(2, '0')}T${String(hour).padStart(2, '0')}:00:00.000Z`;

@@ -8,7 +8,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../../../src/cli';
 import { promptMessages } from '../../../src/models/prompts';
-import { createLogger, PreferenceStore, type StoreRecord } from '../../../src/store';
+import { createLogger } from '../../../src/store/logger';
+import type { StoreRecord } from '../../../src/store/schema';
+import { PreferenceStore } from '../../../src/store/store';
 import { round, session, tempDir } from './fixtures/records';
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {

@@ -8,7 +8,10 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../../../src/cli';
-import { completionText, createLogger, PreferenceStore, type StoreRecord } from '../../../src/store';
+import { completionText } from '../../../src/store/game';
+import { createLogger } from '../../../src/store/logger';
+import type { StoreRecord } from '../../../src/store/schema';
+import { PreferenceStore } from '../../../src/store/store';
 import { round, session, tempDir } from './fixtures/records';
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {

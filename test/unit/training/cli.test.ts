@@ -8,7 +8,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { followerMessages, leaderMessages, PRESETS, renderPrompt } from '../../../src/models/prompts';
 import { loadTokenizer } from '../../../src/models/tokenizer';
-import { createLogger, PreferenceStore, type SessionRecord } from '../../../src/store';
+import { createLogger } from '../../../src/store/logger';
+import type { SessionRecord } from '../../../src/store/schema';
+import { PreferenceStore } from '../../../src/store/store';
 import { cli, decisionRecords, type TinyFixture, tinyFixture } from './fixtures';
 
 let f: TinyFixture;

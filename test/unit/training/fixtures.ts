@@ -13,7 +13,7 @@ import { seededRandom } from '../../../src/base/seeded-random';
 import type { Sample, TrainingPair } from '../../../src/training/data';
 import { createHash } from 'node:crypto';
 import { DEFAULT_FOLLOWER_INSTRUCTION } from '../../../src/models/prompts';
-import { SCHEMA_VERSION, type SessionRecord } from '../../../src/store';
+import { SCHEMA_VERSION, type SessionRecord } from '../../../src/store/schema';
 import { round } from '../store/fixtures/records';
 
 export interface TinyFixture {

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { main } from '../../../src/cli';
 import { defaultModelDir } from '../../../src/models/default-model';
 import { loadTokenizer } from '../../../src/models/tokenizer';
-import { createLogger, PreferenceStore } from '../../../src/store';
+import { createLogger } from '../../../src/store/logger';
+import { PreferenceStore } from '../../../src/store/store';
 import { JUDGE_NAMES, loadJudge } from '../../../src/training/judges';
 import { decisionRecords, tinyFixture, type TinyFixture } from './fixtures';
 

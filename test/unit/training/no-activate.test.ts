@@ -4,7 +4,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { createLogger, PreferenceStore } from '../../../src/store';
+import { createLogger } from '../../../src/store/logger';
+import { PreferenceStore } from '../../../src/store/store';
 import { listVersions, readActive, readMeta } from '../../../src/training/versions';
 import { cli, decisionRecords, type TinyFixture, tinyFixture } from './fixtures';
 

@@ -3,7 +3,7 @@
 // compares with the untrained model on the same held-out decisions.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { activationOffer, MIN_HELD_OUT_DECISIONS } from '../../../src/ui/heldOutText';
+import { activationOffer, MIN_HELD_OUT_DECISIONS } from '../../../src/ui/held-out-text';
 
 test('the offer names the accuracy with its sample size and the untrained model on the same decisions', () => {
   const offer = activationOffer('v0003', { trainDecisions: 24, heldOutDecisions: 7, heldOutAccuracy: 0.714, accuracyBefore: 0.643 }, 'v0002');

@@ -1,7 +1,7 @@
 // Scaling training metrics into the Training tab's SVG chart.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { polylinePoints } from '../../../webview/chartScale';
+import { polylinePoints } from '../../../webview/chart-scale';
 
 const box = { width: 110, height: 60, padding: 5 };
 const parse = (points: string) => points.split(' ').map((p) => p.split(',').map(Number));
@@ -22,7 +22,7 @@ test('non-finite values are skipped and an empty series draws nothing', () => {
 });
 
 test('axis values and legends: short numbers, first -> last and the range; an empty series says so', async () => {
-  const { formatValue, seriesLegend, seriesRange } = await import('../../../webview/chartScale');
+  const { formatValue, seriesLegend, seriesRange } = await import('../../../webview/chart-scale');
   assert.deepEqual([formatValue(0.693147), formatValue(12.3456), formatValue(0), formatValue(1.5e-6), formatValue(-2)], ['0.693', '12.3', '0', '1.50e-6', '-2']);
   assert.deepEqual(seriesRange([3, Number.NaN, 1, 2]), { min: 1, max: 3 });
   assert.equal(seriesRange([]), null);

@@ -1,8 +1,8 @@
 // "What this decision teaches": a decision's game samples as the Training tab shows them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { GameSample } from '../../../src/store';
-import { decisionSamples, excerpt, promptText, PROMPT_EXCERPT_CHARS, teachingNote } from '../../../src/ui/decisionSamples';
+import type { GameSample } from '../../../src/store/game';
+import { decisionSamples, excerpt, promptText, PROMPT_EXCERPT_CHARS, teachingNote } from '../../../src/ui/decision-samples';
 
 const context = [{ role: 'user' as const, content: 'Fix this.' }];
 const follower: GameSample = {

@@ -2,7 +2,7 @@
 // change of decision the moment it happens, a redo restores the acceptance, edits are read at the end.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { acceptanceState, acceptedDecision, decisionAfterEdits, decisionOnChange, type EditedAcceptance } from '../../../src/ui/editOutcome';
+import { acceptanceState, acceptedDecision, decisionAfterEdits, decisionOnChange, type EditedAcceptance } from '../../../src/ui/edit-outcome';
 
 const now = new Date('2026-01-02T03:04:05.000Z');
 const acceptedAt = '2026-01-02T03:00:00.000Z';

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { boundedInteger, readGenerationRequest, type SettingsReader } from '../../../src/ui/generationSettings';
+import { boundedInteger, readGenerationRequest, type SettingsReader } from '../../../src/ui/generation-settings';
 
 /** A settings.json as VS Code merges it: `workspace` over `user` over the schema defaults. */
 function settings(user: Record<string, unknown>, workspace: Record<string, unknown>): SettingsReader {

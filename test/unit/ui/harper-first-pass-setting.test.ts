@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readGenerationRequest, type SettingsReader } from '../../../src/ui/generationSettings';
+import { readGenerationRequest, type SettingsReader } from '../../../src/ui/generation-settings';
 
 const manifest = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8'));
 const schema = manifest.contributes.configuration.properties['slhf.refine.harperFirstPass'];

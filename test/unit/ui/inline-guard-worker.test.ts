@@ -1,14 +1,14 @@
-// The review guard's Harper process (src/ui/inlineGuardWorker.ts), forked as the extension forks it:
+// The review guard's Harper process (src/ui/inline-guard-worker.ts), forked as the extension forks it:
 // it says when it is ready, answers each request with the lints the proposal adds (offsets in the
 // proposal), none for a proposal that adds none, and exits when its parent disconnects.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
-import type { GuardReply } from '../../../src/ui/inlineGuardWorker';
+import type { GuardReply } from '../../../src/ui/inline-guard-worker';
 
 test('the guard process lints what a proposal adds, and ends with its parent', { timeout: 5 * 60_000 }, async () => {
-  const child = fork(join(import.meta.dirname, '../../../src/ui/inlineGuardWorker.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(join(import.meta.dirname, '../../../src/ui/inline-guard-worker.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const replies: GuardReply[] = [];
   const waiters: (() => void)[] = [];
   child.on('message', (reply: GuardReply) => {

@@ -2,7 +2,7 @@
 // drafts with the active version's adapter.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeLeaderPlan, leaderAdapterDir, leaderPlan, leaderSharesFollowerBase } from '../../../src/ui/leaderTraining';
+import { describeLeaderPlan, leaderAdapterDir, leaderPlan, leaderSharesFollowerBase } from '../../../src/ui/leader-training';
 
 const shared = { leader: '', follower: '/models/qwen' };
 const same = { leader: '/models/qwen', follower: '/models/qwen' };

@@ -7,9 +7,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTinyModel } from '../../../src/models/fixtures/tiny-model';
-import { describeSource, settingInForce, writeScope } from '../../../src/ui/modelPickerScope';
-import { downloadRecommended, progressReporter } from '../../../src/ui/modelPickerDownload';
-import { settingsText } from '../../../webview/settingsText';
+import { describeSource, settingInForce, writeScope } from '../../../src/ui/model-picker-scope';
+import { downloadRecommended, progressReporter } from '../../../src/ui/model-picker-download';
+import { settingsText } from '../../../webview/settings-text';
 import { FakeHub } from '../models/hub-server';
 
 const trusted = { trusted: true };

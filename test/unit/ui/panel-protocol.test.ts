@@ -1,8 +1,8 @@
 // The side panel's message validation: only the exact message shapes pass.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { historyFilters, MAX_SEARCH_LENGTH, messageTab, panelCommands, parsePanelMessage } from '../../../src/ui/panelProtocol';
-import { streamMessage } from '../../../src/ui/streamView';
+import { historyFilters, MAX_SEARCH_LENGTH, messageTab, panelCommands, parsePanelMessage } from '../../../src/ui/panel-protocol';
+import { streamMessage } from '../../../src/ui/stream-view';
 
 const id = '0b5d2c9e-3f1a-4c3e-9a57-8d2f61f0a1b2';
 

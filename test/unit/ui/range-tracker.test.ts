@@ -1,7 +1,7 @@
 // Following an accepted refinement's span through later edits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applySpanEdit, applySpanEdits, spanIntact, type SpanEdit, type TrackedSpan } from '../../../src/ui/rangeTracker';
+import { applySpanEdit, applySpanEdits, spanIntact, type SpanEdit, type TrackedSpan } from '../../../src/ui/range-tracker';
 
 const span: TrackedSpan = { start: 10, end: 20, touched: false };
 

@@ -2,7 +2,7 @@
 // unambiguous: exactly one open document holding it exactly once (issue 19).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { uniqueOccurrence } from '../../../src/ui/reopenTarget';
+import { uniqueOccurrence } from '../../../src/ui/reopen-target';
 
 test('the refined text is found in place only when it occurs exactly once among the open documents', () => {
   assert.deepEqual(uniqueOccurrence(['other', 'a teh dog b'], 'teh dog'), { index: 1, at: 2 });

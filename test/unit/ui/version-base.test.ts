@@ -10,7 +10,7 @@ import { makeTinyModel } from '../../../src/models/fixtures/tiny-model';
 import { baseModelIdentity, sameBaseModel } from '../../../src/models/base-identity';
 import { runJob } from '../../../src/training/job';
 import { listVersions, readMeta } from '../../../src/training/versions';
-import { currentBase, notAppliedNote, splitByBase, switchNote } from '../../../src/ui/versionBase';
+import { currentBase, notAppliedNote, splitByBase, switchNote } from '../../../src/ui/version-base';
 import { pairSamples, syntheticPairs, tinyFixture } from '../training/fixtures';
 
 const dir = mkdtempSync(join(tmpdir(), 'slhf-version-base-'));

@@ -1,7 +1,7 @@
 // The word-level diff shown in the History tab.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { diffTokens, wordDiff, type DiffSegment } from '../../../src/ui/wordDiff';
+import { diffTokens, wordDiff, type DiffSegment } from '../../../src/ui/word-diff';
 
 const side = (segments: DiffSegment[], drop: 'added' | 'removed') => segments.filter((s) => s.kind !== drop).map((s) => s.text).join('');
 

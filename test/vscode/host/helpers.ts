@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { SlhfExtensionApi } from '../../../src/extension';
 import type { CommandOutcome } from '../../../src/ui/commands';
-import { PreferenceStore, type SessionRecord } from '../../../src/store';
+import type { SessionRecord } from '../../../src/store/schema';
+import { PreferenceStore } from '../../../src/store/store';
 
 export const extensionId = 'slhf-refine.slhf-refine';
 

@@ -10,7 +10,7 @@ import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import type { StreamEvent } from '../../../src/ui/refineFlow';
+import type { StreamEvent } from '../../../src/ui/refine-flow';
 import type { CommandOutcome } from '../../../src/ui/commands';
 import { api, closeAllEditors, editorWith, extensionId, run, setSetting, storedSession } from './helpers';
 import { phase, test } from './runner';

@@ -2,7 +2,7 @@
 // and Accept / Reject / round switching / undo act on the document and the store.
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import type { StreamEvent } from '../../../src/ui/refineFlow';
+import type { StreamEvent } from '../../../src/ui/refine-flow';
 import type { ReviewState } from '../../../src/ui/review';
 import { api, closeAllEditors, editDocument, editorWith, reviewDiffTabs, run, storedSession, eol, textOf } from './helpers';
 import { test } from './runner';

@@ -1,16 +1,16 @@
 // "SLHF: Select Models": a quick pick of the built-in model, a recommended hub model (downloaded with
 // progress and Cancel), a local model folder or any hub id. It writes slhf.follower.model where the
-// value applies in this window (modelPickerScope.ts) and checks that it does. The settings UI it
+// value applies in this window (model-picker-scope.ts) and checks that it does. The settings UI it
 // replaces showed "No Settings Found" in code-server, and a User value did not apply in remote windows.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { downloadModel, parseRepoId, type HubOptions } from '../models/hub';
 import { DEFAULT_MODEL_LABEL, DEFAULT_MODEL_PATH } from '../models/default-model';
-import { downloadRecommended, RECOMMENDED_MODELS } from './modelPickerDownload';
-import { describeSource } from './modelPickerScope';
-import { modelSettingInForce, writeSettingInForce } from './modelPickerSettings';
-import type { FlowOutcome } from './refineFlow';
+import { downloadRecommended, RECOMMENDED_MODELS } from './model-picker-download';
+import { describeSource } from './model-picker-scope';
+import { modelSettingInForce, writeSettingInForce } from './slhf-settings';
+import type { FlowOutcome } from './refine-flow';
 
 interface Choice extends vscode.QuickPickItem {
   readonly pick: { kind: 'built-in' } | { kind: 'hub'; id: string } | { kind: 'folder' } | { kind: 'hub-id' };

@@ -1,6 +1,6 @@
 // Turns the refiner's events into the panel's live-view messages.
-import type { HostMessage } from './panelProtocol';
-import type { StreamEvent } from './refineFlow';
+import type { HostMessage } from './panel-protocol';
+import type { StreamEvent } from './refine-flow';
 
 /** Once the review is decided (or closed), the live view has nothing left to say. */
 export const REVIEW_ENDED: HostMessage = { type: 'stream', phase: 'end', label: '', text: '' };

@@ -1,8 +1,8 @@
 // How the panel describes a trained version. Pure, unit-tested.
-import type { VersionSummary } from '../src/ui/panelProtocol';
-import { heldOutAccuracyText } from '../src/ui/heldOutText';
+import type { VersionSummary } from '../src/ui/panel-protocol';
+import { heldOutAccuracyText } from '../src/ui/held-out-text';
 
-export { heldOutAccuracyText, MIN_HELD_OUT_DECISIONS } from '../src/ui/heldOutText';
+export { heldOutAccuracyText, MIN_HELD_OUT_DECISIONS } from '../src/ui/held-out-text';
 
 /** One version's line in the Training tab's list. */
 export function versionLine(v: VersionSummary, active: boolean): string {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { launchChromium, newWorkbenchPage } from './browser';
-import { repoRoot, startCodeServer } from './codeServer';
+import { repoRoot, startCodeServer } from './code-server';
 
 export interface HostTestResult {
   readonly exitCode: number;

@@ -1,6 +1,6 @@
 // The status bar item: model state, device and Follower version; clicking it opens the SLHF panel.
 import * as vscode from 'vscode';
-import type { ModelStatus } from './refinerService';
+import type { ModelStatus } from './refiner-service';
 
 const ICONS: Record<ModelStatus['state'], string> = {
   'not-configured': '$(warning)', idle: '$(circle-outline)', working: '$(loading~spin)', loaded: '$(pass-filled)', error: '$(error)',

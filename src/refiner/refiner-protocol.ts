@@ -13,8 +13,6 @@ export type ToWorker =
   | { type: 'refine'; id: number; request: RefineRequest }
   | { type: 'cancel'; id: number }
   | { type: 'unload' }
-  /** Test only: make the process die, by exiting or by an uncaught exception. */
-  | { type: 'crash'; how: 'exit' | 'throw' }
   /**
    * Test only: stand-ins for a long native call (a huge prefill): `block` holds the event loop for
    * `ms` (nothing, not even Cancel, is read meanwhile); `allocate` grows resident memory by `mb`.

@@ -2,11 +2,11 @@
 // until the next refinement starts, the document closes, the extension stops, or WATCH_MS pass.
 // An undo back to the original text is an explicit change of decision, recorded the moment it
 // happens (and a redo restores the acceptance); an edited text becomes 'accepted-edited' with the
-// final text when the watch ends (editOutcome.ts decides which).
+// final text when the watch ends (edit-outcome.ts decides which).
 import * as vscode from 'vscode';
-import type { Decision } from '../store';
-import { acceptedDecision, decisionAfterEdits, decisionOnChange, type RecordedAcceptance } from './editOutcome';
-import { applySpanEdits, type TrackedSpan } from './rangeTracker';
+import type { Decision } from '../store/schema';
+import { acceptedDecision, decisionAfterEdits, decisionOnChange, type RecordedAcceptance } from './edit-outcome';
+import { applySpanEdits, type TrackedSpan } from './range-tracker';
 
 const WATCH_MS = 5 * 60_000;
 

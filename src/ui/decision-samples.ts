@@ -1,7 +1,8 @@
 // "What this decision teaches": the game samples of one stored decision (src/store/game.ts is the
 // one home of that mapping) as the Training tab shows them. Pure (no vscode import), unit-tested.
-import type { DecisionKind, GamePrompt, GameSample } from '../store';
-import type { DecisionSample } from './panelProtocol';
+import type { GamePrompt, GameSample } from '../store/game';
+import type { DecisionKind } from '../store/schema';
+import type { DecisionSample } from './panel-protocol';
 
 /** How much of a prompt's end the panel shows: the text being refined and the instruction are at the end. */
 export const PROMPT_EXCERPT_CHARS = 320;

@@ -1,4 +1,4 @@
-// The extension host's handle on the refiner: reads the model settings, starts the refiner process
+// The extension host's handle on the refiner: from the model settings, starts the refiner process
 // on first use (the refiner client itself loads no ONNX Runtime; only that process does, so its
 // crash or out-of-memory cannot take the extension host down), and reports the models' state for
 // the status bar and the panel.
@@ -6,21 +6,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { RefinerClient } from '../refiner/client';
-import { resolveDevice, type DeviceSetting } from '../refiner/device';
+import { resolveDevice } from '../refiner/device';
 import type { RefineEvent, RefineRequest } from '../refiner/loop';
-import type { WorkerConfig } from '../refiner/protocol';
-import { DEFAULT_MODEL_LABEL, DEFAULT_MODEL_PATH, SUGGESTED_MODEL } from '../models/default-model';
-import { leaderAdapterDir } from './leaderTraining';
-import type { PanelModelStatus } from './panelProtocol';
-
-export interface ModelSettings {
-  readonly leader: string;
-  readonly follower: string;
-  /** No model is configured and the Follower is the embedded tiny demo model. */
-  readonly builtIn: boolean;
-  readonly device: DeviceSetting;
-  readonly cacheDir: string;
-}
+import type { WorkerConfig } from '../refiner/refiner-protocol';
+import { DEFAULT_MODEL_LABEL, SUGGESTED_MODEL } from '../models/default-model';
+import { leaderAdapterDir } from './leader-training';
+import type { PanelModelStatus } from './panel-protocol';
+import { readModelSettings, type ModelSettings } from './slhf-settings';
 
 export type ModelState = 'not-configured' | 'idle' | 'working' | 'loaded' | 'error';
 
@@ -39,19 +31,6 @@ const IDLE_UNLOAD_MS = 10 * 60_000;
 
 /** The built-in model's detail line: what it is and how to switch to a real one. */
 export const BUILT_IN_DETAIL = `Using the ${DEFAULT_MODEL_LABEL}: it only fixes typos, doubled words, casing, spacing and final full stops in short English sentences. For real work, set slhf.follower.model to a real model, e.g. ${SUGGESTED_MODEL} (SLHF: Select Models…).`;
-
-export function readModelSettings(globalStorage: vscode.Uri, extensionUri: vscode.Uri): ModelSettings {
-  const config = vscode.workspace.getConfiguration('slhf');
-  const leader = config.get<string>('leader.model', '').trim();
-  const follower = config.get<string>('follower.model', '').trim() || leader;
-  const cacheDir = config.get<string>('modelCacheDir', '').trim() || join(globalStorage.fsPath, 'models');
-  const device = config.get<DeviceSetting>('device', 'auto');
-  // Either setting alone is enough: the Follower defaults to the Leader, and without a Leader the
-  // Follower's base checkpoint drafts (the refiner's default). With neither, the embedded model.
-  if (follower) return { leader, follower, builtIn: false, device, cacheDir };
-  const builtIn = join(extensionUri.fsPath, DEFAULT_MODEL_PATH);
-  return { leader, follower: existsSync(join(builtIn, 'config.json')) ? builtIn : '', builtIn: true, device, cacheDir };
-}
 
 /** `leaderAdapter`: from a version that trained the Leader too (its shared adapter, or the Leader's own); the Leader then drafts with it. */
 function workerConfig(settings: ModelSettings, followerAdapter: string | null, leaderAdapter: string | null): WorkerConfig {
@@ -73,7 +52,7 @@ async function activeAdapters(root: string, settings: ModelSettings): Promise<{ 
   const version = readActive(root)?.version;
   if (!dir || !version) return { follower: null, leader: null, version: null, note: '' };
   const meta = readMeta(root, version);
-  const { currentBase, notAppliedNote, sameBaseModel } = await import('./versionBase');
+  const { currentBase, notAppliedNote, sameBaseModel } = await import('./version-base');
   if (!sameBaseModel(meta, await currentBase(settings.follower))) {
     return { follower: null, leader: null, version: null, note: notAppliedNote(version, meta, modelLabel(settings)) };
   }

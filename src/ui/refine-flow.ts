@@ -4,14 +4,14 @@
 // on Accept.
 import * as vscode from 'vscode';
 import type { RefineEvent, RefineRequest } from '../refiner/loop';
-import { presetFor } from '../models/prompts';
+import type { DocumentKind } from '../base/generation-record';
 import type { GeneratedText } from '../refiner/settings';
-import { pickTarget, type DraftTarget } from './draftTarget';
-import { readGenerationRequest } from './generationSettings';
-import type { AcceptedEditWatcher } from './editWatch';
+import { pickTarget, type DraftTarget } from './draft-target';
+import type { AcceptedEditWatcher } from './edit-watch';
 import type { HistoryService } from './history';
-import { ModelsNotConfiguredError, type RefinerService } from './refinerService';
+import { ModelsNotConfiguredError, type RefinerService } from './refiner-service';
 import type { ReviewController } from './review';
+import { readRefineSettings } from './slhf-settings';
 
 export interface FlowOutcome {
   readonly ok: boolean;
@@ -31,10 +31,12 @@ interface RunResult {
   readonly draft: string;
   readonly leaderDraft?: GeneratedText;
   readonly rounds: GeneratedText[];
+  /** The preset the refiner chose for the request (its prompts were built with it). */
+  readonly preset: DocumentKind;
 }
 
 function generationRequest(): Pick<RefineRequest, 'rounds' | 'followerInstruction' | 'settings' | 'harperFirstPass'> {
-  const { request, notes } = readGenerationRequest(vscode.workspace.getConfiguration('slhf'), vscode.workspace.isTrusted);
+  const { request, notes } = readRefineSettings();
   for (const note of notes) void vscode.window.showWarningMessage(`SLHF: ${note}`);
   return request;
 }
@@ -139,7 +141,7 @@ export class RefineFlow implements vscode.Disposable {
       }
       const described = describe(result);
       const session = await this.history.record({
-        languageId: target.document.languageId, preset: presetFor(target.document.languageId, described.draft).kind,
+        languageId: target.document.languageId, preset: result.preset,
         context: target.context, instruction: described.instruction, draft: described.draft, leaderDraft: result.leaderDraft, rounds: result.rounds,
       });
       await this.review.open({
@@ -177,7 +179,7 @@ export class RefineFlow implements vscode.Disposable {
             this.log.warn(`round ${event.skipped.round} skipped: ${event.skipped.reason}`);
             void vscode.window.showWarningMessage(`SLHF: Round ${event.skipped.round} was skipped and the ${event.rounds.length} round(s) before it are ready for review: ${event.skipped.reason}`);
           }
-          return { draft: event.draft, leaderDraft, rounds: event.rounds };
+          return { draft: event.draft, leaderDraft, rounds: event.rounds, preset: event.preset };
         }
       }
       return controller.signal.aborted ? undefined : Promise.reject(new Error('the refiner stopped without a result'));

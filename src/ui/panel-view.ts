@@ -1,14 +1,14 @@
 // The SLHF side panel: a webview view with a strict Content-Security-Policy. The page itself is
 // webview/panel.ts, bundled to out/webview/panel.js. Every message from it is validated
-// (panelProtocol.ts); what the panel asks for is answered by a PanelBackend.
+// (panel-protocol.ts); what the panel asks for is answered by a PanelBackend.
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { describeLeaderPlan, type LeaderPlan } from './leaderTraining';
-import { modelSettingInForce, writeSettingInForce } from './modelPickerSettings';
+import { describeLeaderPlan, type LeaderPlan } from './leader-training';
+import { modelSettingInForce, readDevice, readTrainLeader, writeSettingInForce } from './slhf-settings';
 import {
   messageTab, parsePanelMessage, type DecisionSample, type HistoryFilter, type HostMessage, type PanelCommand, type PanelModelStatus, type PanelSettings,
   type SessionSummary, type TrainingCounts, type VersionList,
-} from './panelProtocol';
+} from './panel-protocol';
 
 export const PANEL_VIEW_ID = 'slhf.panel';
 
@@ -90,7 +90,7 @@ export class PanelViewProvider implements vscode.WebviewViewProvider, vscode.Dis
           await Promise.all([this.refreshHistory(), this.refreshTraining(), this.refreshVersions()]);
           break;
         case 'runCommand':
-          this.post({ type: 'status', text: (await this.backend.runCommand(message.command)).message, tab: messageTab(message) });
+          this.post({ type: 'status', text: (await this.backend.runCommand(message.command)).message, tab: messageTab(message), command: message.command });
           break;
         case 'queryHistory':
           this.query = { text: message.text, filter: message.filter };
@@ -124,7 +124,6 @@ export class PanelViewProvider implements vscode.WebviewViewProvider, vscode.Dis
   }
 
   private settings(): PanelSettings {
-    const config = vscode.workspace.getConfiguration('slhf');
     const plan = this.backend.leaderPlan();
     const leader = modelSettingInForce('leader.model');
     const follower = modelSettingInForce('follower.model');
@@ -133,8 +132,8 @@ export class PanelViewProvider implements vscode.WebviewViewProvider, vscode.Dis
       leaderSource: leader.source,
       followerModel: follower.value,
       followerSource: follower.source,
-      device: config.get<string>('device', 'auto'),
-      trainLeader: config.get<boolean>('training.leader', true),
+      device: readDevice(),
+      trainLeader: readTrainLeader(),
       leaderTrains: plan === 'shared',
       leaderNote: describeLeaderPlan(plan),
     };

@@ -1,8 +1,8 @@
 // The Models tab's line on the model settings: the value in force in this window and the settings
 // scope it comes from (a User value may not apply in a remote window; a workspace value shadows it).
 // Pure, unit-tested.
-import type { PanelSettings } from '../src/ui/panelProtocol';
-import type { SettingSource } from '../src/ui/modelPickerScope';
+import type { PanelSettings } from '../src/ui/panel-protocol';
+import type { SettingSource } from '../src/ui/model-picker-scope';
 
 const FROM: Record<SettingSource, string> = { default: 'default', user: 'user settings', workspace: 'workspace settings', folder: 'folder settings' };
 

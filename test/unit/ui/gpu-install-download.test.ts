@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { installCudaProvider, type CudaInstallOptions } from '../../../src/onnx/cuda-provider';
-import { installCudaSupport, type InstallUi } from '../../../src/ui/gpu-install';
+import { installCudaSupport, type InstallUi } from '../../../src/ui/gpu-install-download';
 import { buildNupkg, fakeOrtPackage, FakeNuget } from '../onnx/nuget-server';
 
 const root = mkdtempSync(join(tmpdir(), 'slhf-gpu-ui-'));

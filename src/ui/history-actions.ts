@@ -5,13 +5,16 @@ import { writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { decidedSince, exportRows, gameSamples, type DecisionKind, type SessionRecord } from '../store';
-import { decisionSamples, teachingNote } from './decisionSamples';
+import { gameSamples } from '../store/game';
+import { decidedSince } from '../store/query';
+import type { DecisionKind, SessionRecord } from '../store/schema';
+import { exportRows } from '../store/transfer';
+import { decisionSamples, teachingNote } from './decision-samples';
 import type { HistoryService } from './history';
-import type { DecisionSample, HistoryFilter, SessionSummary, TrainingCounts } from './panelProtocol';
+import type { DecisionSample, HistoryFilter, SessionSummary, TrainingCounts } from './panel-protocol';
 import type { ReviewInput, ReviewOutcome } from './review';
-import { uniqueOccurrence } from './reopenTarget';
-import { REVIEW_SCHEME, type ReviewDocuments } from './reviewDocuments';
+import { uniqueOccurrence } from './reopen-target';
+import { REVIEW_SCHEME, type ReviewDocuments } from './review-documents';
 
 const PAGE = 100;
 

@@ -7,8 +7,8 @@
 // took the refinement back, which for training means "kept my text". A redo (the accepted text
 // back) restores the acceptance, also at once. Other edits are only read when the watch ends, so
 // that half-typed text is never recorded.
-import type { Decision } from '../store';
-import type { TrackedSpan } from './rangeTracker';
+import type { Decision } from '../store/schema';
+import type { TrackedSpan } from './range-tracker';
 
 export interface EditedAcceptance {
   /** The accepted round's index. */

@@ -1,7 +1,7 @@
 // Messages between the SLHF side panel (webview/panel.ts) and the extension. Pure data, no vscode
 // import, so the webview bundle can share it. Everything arriving from the webview is untrusted
 // and goes through parsePanelMessage before use: exact shapes only, bounded strings.
-import type { SettingSource } from './modelPickerScope';
+import type { SettingSource } from './model-picker-scope';
 
 /** Commands the panel's buttons may ask the extension to run. */
 export const panelCommands = ['slhf.showHistory', 'slhf.selectModels', 'slhf.trainFollower', 'slhf.exportHistory'] as const;
@@ -156,7 +156,7 @@ export interface TrainingMetrics {
 export type HostMessage =
   | { readonly type: 'settings'; readonly settings: PanelSettings }
   /** The outcome of something asked from one tab, shown in that tab only (a training failure is no news on History). */
-  | { readonly type: 'status'; readonly text: string; readonly tab: PanelTab }
+  | { readonly type: 'status'; readonly text: string; readonly tab: PanelTab; /** Set when this is the outcome of a command the panel ran. */ readonly command?: PanelCommand }
   | { readonly type: 'models'; readonly status: PanelModelStatus }
   | { readonly type: 'history'; readonly sessions: readonly SessionSummary[]; readonly total: number }
   | { readonly type: 'training'; readonly counts: TrainingCounts }

@@ -1,11 +1,11 @@
 // The refiner process's entry (bundled on its own as out/refiner-worker.js, forked by RefinerClient;
 // from source through tsx in tests). It owns the models; the extension host talks to it only
-// through the messages in protocol.ts, and may kill it at any time.
+// through the messages in refiner-protocol.ts, and may kill it at any time.
 import { ModelHost } from './host';
 import { refine } from './loop';
-import type { FromWorker, ToWorker } from './protocol';
+import type { FromWorker, ToWorker } from './refiner-protocol';
 
-if (!process.send) throw new Error('src/refiner/worker.ts runs as a forked process; use RefinerClient.');
+if (!process.send) throw new Error('src/refiner/refiner-worker.ts runs as a forked process; use RefinerClient.');
 const send = (message: FromWorker) => {
   if (process.connected) process.send!(message);
 };
@@ -53,12 +53,6 @@ process.on('message', (message: ToWorker) => {
       break;
     case 'unload':
       void host?.unloadAll();
-      break;
-    case 'crash':
-      if (message.how === 'exit') process.exit(70);
-      setImmediate(() => {
-        throw new Error('refiner process: crash requested by a test');
-      });
       break;
     case 'block':
       for (const end = Date.now() + message.ms; Date.now() < end;) {

@@ -1,14 +1,14 @@
 // The review's Harper guard (issue 21): lints a proposal has that the text it refines did not have
 // (a new misspelling, broken agreement) are shown on the round and flag it before Accept. Harper's
 // wasm takes seconds to load and blocks the thread that loads it, so it runs in a process of its own
-// at low priority (inlineGuardWorker.ts), started once per session on the first review; the review
+// at low priority (inline-guard-worker.ts), started once per session on the first review; the review
 // never waits for it: it shows at once, and the guard's marks appear when Harper is ready (`onDidLoad`).
 import type { ChildProcess } from 'node:child_process';
 import { setPriority } from 'node:os';
 import * as vscode from 'vscode';
 import { forkEntry, killProcess } from '../base/child-process';
 import type { PlacedLint } from './hunks';
-import type { GuardReply, GuardRequest } from './inlineGuardWorker';
+import type { GuardReply, GuardRequest } from './inline-guard-worker';
 
 type Lints = Extract<GuardReply, { lints: unknown }>['lints'];
 
@@ -23,7 +23,7 @@ export class HarperGuard implements vscode.Disposable {
   /** Fires once, when Harper is ready. */
   readonly onDidLoad = this.loaded.event;
 
-  /** `workerFile`: out/harper-worker.js (inlineGuardWorker.ts), where Harper runs, outside the extension host. */
+  /** `workerFile`: out/harper-worker.js (inline-guard-worker.ts), where Harper runs, outside the extension host. */
   constructor(private readonly log: vscode.LogOutputChannel, private readonly workerFile: string) {}
 
   get ready(): boolean {

@@ -8,15 +8,11 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { WorkerMessage } from '../training/protocol';
 import type { VersionMeta } from '../training/versions';
-import { describeLeaderPlan, leaderPlan, type LeaderPlan } from './leaderTraining';
-import type { FlowOutcome } from './refineFlow';
-import type { TrainingMetrics, VersionList } from './panelProtocol';
-import { modelLabel, ModelsNotConfiguredError, readModelSettings } from './refinerService';
-
-/** `slhf.training.leader`: train the Leader with the Follower (shared adapter) where they share a base model. */
-export function readTrainLeader(): boolean {
-  return vscode.workspace.getConfiguration('slhf').get<boolean>('training.leader', true);
-}
+import { describeLeaderPlan, leaderPlan, type LeaderPlan } from './leader-training';
+import type { FlowOutcome } from './refine-flow';
+import type { TrainingMetrics, VersionList } from './panel-protocol';
+import { modelLabel, ModelsNotConfiguredError } from './refiner-service';
+import { readModelSettings, readTrainLeader } from './slhf-settings';
 
 export interface TrainOptions {
   /** Passed to `slhf train --epochs` (tests use 1). */
@@ -51,7 +47,7 @@ export class TrainingRunner implements vscode.Disposable {
   /** Every version with its meta, oldest first, split by whether it was made for the Follower model in use. */
   private async versionsByBase() {
     const { listVersions, readActive, readMeta } = await import('../training/versions');
-    const { currentBase, splitByBase } = await import('./versionBase');
+    const { currentBase, splitByBase } = await import('./version-base');
     const root = TrainingRunner.adaptersRoot(this.globalStorage);
     const settings = readModelSettings(this.globalStorage, this.extensionUri);
     const fit = splitByBase(listVersions(root).map((version) => ({ version, meta: readMeta(root, version) })), await currentBase(settings.follower));
@@ -72,7 +68,7 @@ export class TrainingRunner implements vscode.Disposable {
       };
     });
     const applies = active !== null && versions.some((v) => v.version === active.version);
-    const { notAppliedNote } = await import('./versionBase');
+    const { notAppliedNote } = await import('./version-base');
     const notes = [
       active && !applies ? notAppliedNote(active.version, active.meta, model) : '',
       fit.other.length ? `${fit.other.length} version(s) trained on other models are not listed; they apply again when you switch back to their model.` : '',
@@ -90,7 +86,7 @@ export class TrainingRunner implements vscode.Disposable {
   /** After the Follower model changed: which version, if any, applies to the new one. */
   async describeModelSwitch(): Promise<string> {
     const { fit, active, model } = await this.versionsByBase();
-    const { switchNote } = await import('./versionBase');
+    const { switchNote } = await import('./version-base');
     return switchNote(model, active, fit);
   }
 
@@ -215,7 +211,7 @@ export class TrainingRunner implements vscode.Disposable {
     const { active } = await this.versions();
     // The panel lists the new version (with its Activate button) and the counts since it.
     this.finished.fire(active ?? 'base');
-    const { activationOffer } = await import('./heldOutText');
+    const { activationOffer } = await import('./held-out-text');
     const offer = activationOffer(version, {
       trainDecisions: meta.data.trainPairs, heldOutDecisions: meta.data.heldOutPairs,
       heldOutAccuracy: meta.metrics.heldOutAccuracy ?? null, accuracyBefore: meta.metrics.heldOutAccuracyBefore ?? null,

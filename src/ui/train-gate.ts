@@ -1,7 +1,7 @@
 // Whether Train has anything new to learn from. A run on the decisions the newest version already
 // saw only makes a copy of it (v0002, v0003 on the same data), so Train waits for new decisions.
 // Pure: the panel's button and the command both ask it.
-import type { TrainingCounts } from './panelProtocol';
+import type { TrainingCounts } from './panel-protocol';
 
 export function trainGate(c: Pick<TrainingCounts, 'newDecided' | 'since'>): { ready: boolean; note: string } {
   const n = c.newDecided;

@@ -16,7 +16,7 @@ import { resolveModelSpec } from '../models/spec';
  * Bump when the models layer's exported graphs change in a way cached exports must not survive.
  * (The models layer has no version of its own yet.)
  */
-export const GRAPH_BUILDER_VERSION = 'decoder-graph-4';
+export const GRAPH_BUILDER_VERSION = 'decoder-graph-5'; // 5: the contrib graph's cache dimension is past_buffer_length (KvDecoder shares it)
 const MARKER = 'slhf-export.json';
 
 export interface ModelSource {

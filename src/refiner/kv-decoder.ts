@@ -3,7 +3,8 @@
 // tokens to verify (speculation.ts), and cuts the cache back when drafts are rejected. The graph's
 // inputs and outputs are those src/models/export.ts writes (transformers.js layout): input_ids,
 // attention_mask, position_ids (when declared), past_key_values.{i}.key/.value
-// [batch, kv_heads, past, head_dim] in, logits [batch, n, vocab] and present.{i}.key/.value out.
+// [batch, kv_heads, past, head_dim] in, logits [batch, n, vocab] and present.{i}.key/.value out
+// (the contrib graph's past may be a longer buffer than the tokens it holds: see `buffers`).
 import { CACHE_BUFFER_DIM } from '../models/graphs';
 import { decodeHalf } from '../models/half';
 import { toOrtTensor } from '../onnx/runtime';

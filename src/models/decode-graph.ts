@@ -8,7 +8,7 @@ import { groupQueryAttention, rotaryEmbedding, simplifiedLayerNorm, skipSimplifi
 import type { DecoderConfig } from './config';
 import { additiveMask, allowedKeys, embedTokens, lastPositions, linear, lmHead, type KvTensors, type WeightSource } from './decoder';
 import { frozenLinear } from './frozen-linear';
-import { type GraphWeightOptions, type InferenceInputs, type WeightDType, type WeightMap, inferenceInputs, inferenceOutputs, initializerSource, storedAs } from './graphs';
+import { CACHE_BUFFER_DIM, type GraphWeightOptions, type InferenceInputs, type WeightDType, type WeightMap, inferenceInputs, inferenceOutputs, initializerSource, storedAs } from './graphs';
 import { ropeInvFreq } from './rope';
 import { decoderTensorLayout } from './weights-layout';
 
@@ -139,7 +139,7 @@ export function buildContribInferenceGraph(config: DecoderConfig, weights: Weigh
   const unsupported = contribGraphUnsupported(config);
   if (unsupported) throw new Error(`buildContribInferenceGraph: ${unsupported}; use the plain graph`);
   const graph = new Graph('decoder_contrib');
-  const io = inferenceInputs(graph, config, dtype);
+  const io = inferenceInputs(graph, config, dtype, CACHE_BUFFER_DIM);
   const weight = initializerSource(graph, config, weights, options);
   const ctx: LayerContext = {
     config, weight, io,

@@ -13,11 +13,8 @@ import { exportOnnx, onnxFileNames } from './export';
 import type { HubOptions } from './hub';
 import { resolveModelSpec } from './spec';
 
-/**
- * Bump when the models layer's exported graphs change in a way cached exports must not survive.
- * (The models layer has no version of its own yet.)
- */
-export const GRAPH_BUILDER_VERSION = 'decoder-graph-4';
+/** Bump when the exported graphs change in a way cached exports must not survive (it keys the cache). */
+export const GRAPH_BUILDER_VERSION = 'decoder-graph-5'; // 5: the contrib graph's cache dimension is past_buffer_length (KvDecoder shares it)
 const MARKER = 'slhf-export.json';
 
 /** A model spec made loadable (not to be confused with src/onnx's ModelSource, a graph to open). */

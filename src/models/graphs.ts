@@ -99,14 +99,23 @@ export interface InferenceInputs {
  * The batch dimension must be named batch_size and kv heads / head_dim must be numbers:
  * transformers.js sizes the empty first cache from this metadata, in the declared dtype.
  */
-export function inferenceInputs(graph: Graph, config: DecoderConfig, cacheDType: WeightDType): InferenceInputs {
+/** The plain graph's cache length: exactly the tokens the cache holds (the graph concatenates onto it). */
+export const PAST_LENGTH_DIM = 'past_sequence_length';
+/**
+ * The contrib graph's cache length: a buffer that may be longer than the tokens it holds, since
+ * GroupQueryAttention takes the length from attention_mask. A caller may feed one capacity-sized
+ * buffer as past and bind the same memory as present: the kernel then writes only the new rows.
+ */
+export const CACHE_BUFFER_DIM = 'past_buffer_length';
+
+export function inferenceInputs(graph: Graph, config: DecoderConfig, cacheDType: WeightDType, pastLengthDim = PAST_LENGTH_DIM): InferenceInputs {
   const inputIds = graph.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
   const attentionMask = graph.input('attention_mask', 'int64', ['batch_size', 'total_sequence_length']);
   const positionIds = graph.input('position_ids', 'int64', ['batch_size', 'sequence_length']);
   const numLogitsToKeep = graph.input(NUM_LOGITS_TO_KEEP, 'int64', []);
   const past: KvTensors[] = [];
   for (let l = 0; l < config.numLayers; l++) {
-    const shape = ['batch_size', config.numKvHeads, 'past_sequence_length', config.headDim];
+    const shape = ['batch_size', config.numKvHeads, pastLengthDim, config.headDim];
     past.push({ key: graph.input(pastName(l, 'key'), cacheDType, shape), value: graph.input(pastName(l, 'value'), cacheDType, shape) });
   }
   return { inputIds, attentionMask, positionIds, numLogitsToKeep, past };

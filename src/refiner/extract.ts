@@ -38,7 +38,8 @@ function partialSuffix(text: string, needles: string[]): number {
   return best;
 }
 
-export function extractText(decoded: string, options: ExtractOptions, final: boolean): Extracted {
+/** `outerOfOriginal`: outer(options.original), which a streaming caller computes once rather than per token. */
+export function extractText(decoded: string, options: ExtractOptions, final: boolean, outerOfOriginal = outer(options.original)): Extracted {
   let body = decoded;
   let stop = false;
   for (const s of options.stopStrings) {
@@ -62,7 +63,7 @@ export function extractText(decoded: string, options: ExtractOptions, final: boo
     if (content.startsWith(echo)) content = content.slice(echo.length).trimStart();
     else if (!done && echo.startsWith(content)) content = '';
   }
-  const { lead, trail } = outer(options.original);
+  const { lead, trail } = outerOfOriginal;
   if (done) return { text: lead + content.trimEnd() + trail, stop };
   if (content.trim() === '') return { text: '', stop };
   return { text: lead + content.trimEnd(), stop };
@@ -71,18 +72,21 @@ export function extractText(decoded: string, options: ExtractOptions, final: boo
 /** Feeds a growing completion and hands out only the new, certain part of the extracted text. */
 export class StreamingExtractor {
   private emitted = '';
+  private readonly outer: { lead: string; trail: string };
 
-  constructor(private readonly options: ExtractOptions) {}
+  constructor(private readonly options: ExtractOptions) {
+    this.outer = outer(options.original);
+  }
 
   /** The next chunk to show, and whether generation should stop. */
   push(decoded: string): { chunk: string; stop: boolean } {
-    const { text, stop } = extractText(decoded, this.options, false);
+    const { text, stop } = extractText(decoded, this.options, false, this.outer);
     return { chunk: this.advance(text), stop };
   }
 
   /** The last chunk and the whole extracted text. */
   finish(decoded: string): { chunk: string; text: string } {
-    const { text } = extractText(decoded, this.options, true);
+    const { text } = extractText(decoded, this.options, true, this.outer);
     return { chunk: this.advance(text), text };
   }
 

@@ -5,6 +5,7 @@
 // each one only where the token choice picks it anyway, so the result does not depend on it.
 // Cancellation is checked between passes. transformers.js still provides the tokenizer and template.
 import { StreamingExtractor } from './extract';
+import { IncrementalDecoder } from './incremental-decode';
 import { KvDecoder } from './kv-decoder';
 import { checkContext, checkMemoryBudget, PREFILL_CHUNK_TOKENS } from './limits';
 import type { PromptParts } from '../base/generation-record';
@@ -65,6 +66,8 @@ export async function generateText(loaded: LoadedModel, input: GenerateInput, co
     const body = ids.length > 0 && eos.has(ids[ids.length - 1]) ? ids.slice(0, -1) : ids;
     return body.length === 0 ? '' : (tokenizer.decode(body, { skip_special_tokens: true }) as string);
   };
+  // The streamed text, decoded a short window per token (the whole output is decoded once, at the end).
+  const streamed = new IncrementalDecoder((ids) => tokenizer.decode(ids, { skip_special_tokens: true }) as string);
   const startedAt = new Date();
   const t0 = performance.now();
   let firstTokenAt: number | null = null;
@@ -81,7 +84,7 @@ export async function generateText(loaded: LoadedModel, input: GenerateInput, co
     logprobs.push(choice.logprob);
     samplingLogprobs.push(choice.samplingLogprob);
     firstTokenAt ??= performance.now();
-    const { chunk, stop } = extractor.push(decode(tokenIds));
+    const { chunk, stop } = extractor.push(streamed.push(tokenIds, eos.has(choice.token) ? tokenIds.length - 1 : tokenIds.length));
     if (chunk) input.onChunk?.(chunk);
     stopString ||= stop;
     return stopString || eos.has(choice.token) || tokenIds.length >= settings.maxNewTokens;

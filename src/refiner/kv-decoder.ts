@@ -3,7 +3,9 @@
 // tokens to verify (speculation.ts), and cuts the cache back when drafts are rejected. The graph's
 // inputs and outputs are those src/models/export.ts writes (transformers.js layout): input_ids,
 // attention_mask, position_ids (when declared), past_key_values.{i}.key/.value
-// [batch, kv_heads, past, head_dim] in, logits [batch, n, vocab] and present.{i}.key/.value out.
+// [batch, kv_heads, past, head_dim] in, logits [batch, n, vocab] and present.{i}.key/.value out
+// (the contrib graph's past may be a longer buffer than the tokens it holds: see `buffers`).
+import { CACHE_BUFFER_DIM } from '../models/graphs';
 import { decodeHalf } from '../models/half';
 import { toOrtTensor } from '../onnx/runtime';
 import { PREFILL_CHUNK_TOKENS } from './limits';
@@ -19,6 +21,9 @@ export interface DecoderSessionLike {
 }
 
 
+/** The shared cache buffer grows in steps of this many tokens (see KvDecoder's buffers). */
+export const SHARED_CACHE_STEP = 128;
+
 export class KvDecoder {
   private readonly cacheNames: { past: string; present: string }[];
   private readonly kvType: 'float32' | 'float16';
@@ -32,12 +37,18 @@ export class KvDecoder {
   /** Forward passes run, prefill chunks included. */
   passes = 0;
   /**
-   * With a capacity, two buffers per cache tensor, each for `capacity` tokens: ORT writes a pass's
-   * present into the one the past is not in, and the next pass reads it from there. Without them
-   * every pass allocates a new present and onnxruntime-node copies it out: a cost that grows with
-   * the context (at 4,096 tokens it doubled the built-in model's step time).
+   * With a capacity (CPU sessions), the cache lives in preallocated buffers. Graphs whose cache input
+   * may be longer than the tokens it holds (the contrib graph: CACHE_BUFFER_DIM) get one buffer per
+   * cache tensor, fed as past and bound as present, so GroupQueryAttention writes only the new rows in
+   * place instead of copying the whole past into a new present. onnxruntime-node still copies every
+   * fetched output back to JS, so that buffer grows with the cache in steps of SHARED_CACHE_STEP
+   * tokens rather than starting at the capacity. Other graphs (the plain one concatenates onto its
+   * past) get two buffers of `capacity` tokens, and ORT writes a pass's present into the one the past
+   * is not in. Measured in BENCHMARKS.md ("Refinement throughput", long contexts).
    */
   private readonly buffers: [Float32Array | Uint16Array, Float32Array | Uint16Array][] | null;
+  private shared: { tokens: number; tensors: OrtTensor[] } | null;
+  private readonly capacity: number;
   private slot = 0;
 
   /** `capacity`: the most tokens the cache will hold (prompt, answer and drafts); only for CPU sessions. */
@@ -56,9 +67,17 @@ export class KvDecoder {
     this.kvHeads = shape[1] as number;
     this.headDim = shape[3] as number;
     this.kvType = meta?.type === 'float16' ? 'float16' : 'float32';
-    const size = (capacity ?? 0) * this.kvHeads * this.headDim;
+    this.capacity = capacity ?? 0;
+    const size = this.capacity * this.kvHeads * this.headDim;
     const make = () => (this.kvType === 'float16' ? new Uint16Array(size) : new Float32Array(size));
-    this.buffers = capacity ? this.cacheNames.map(() => [make(), make()]) : null;
+    const sharable = shape[2] === CACHE_BUFFER_DIM;
+    this.shared = capacity && sharable ? { tokens: 0, tensors: [] } : null;
+    this.buffers = capacity && !sharable ? this.cacheNames.map(() => [make(), make()]) : null;
+  }
+
+  /** Whether the cache is one buffer the graph writes in place (see `buffers`). */
+  get sharesBuffer(): boolean {
+    return this.shared !== null;
   }
 
   /**
@@ -74,10 +93,11 @@ export class KvDecoder {
     };
     if (this.logitsToKeep) feeds.num_logits_to_keep = toOrtTensor('int64', BigInt64Array.of(BigInt(keep)), []);
     if (this.positionIds) feeds.position_ids = toOrtTensor('int64', BigInt64Array.from({ length: n }, (_, i) => BigInt(this.length + i)), [1, n]);
-    for (const { past } of this.cacheNames) feeds[past] = this.past.get(past) ?? this.empty();
+    if (this.shared) return this.forwardShared(feeds, n, keep);
     const total = this.length + n;
+    for (const { past } of this.cacheNames) feeds[past] = this.past.get(past) ?? this.empty();
     let fetches: Record<string, OrtTensor | null> | undefined;
-    if (this.buffers && total * this.kvHeads * this.headDim <= this.buffers[0][0].length) {
+    if (this.buffers && total <= this.capacity) {
       this.slot = 1 - this.slot;
       fetches = { logits: null };
       this.cacheNames.forEach(({ present }, i) => {
@@ -92,10 +112,39 @@ export class KvDecoder {
       this.past.set(past, out[present]);
     }
     this.length += n;
-    const logits = out.logits;
-    const vocab = logits.dims[logits.dims.length - 1];
-    const data = await floatData(logits);
-    return { logits: data.subarray(data.length - keep * vocab), vocab };
+    return lastRows(out.logits, keep);
+  }
+
+  /** A pass on the shared buffers: the graph reads the cache from them and appends the new rows there. */
+  private async forwardShared(feeds: Record<string, OrtTensor>, n: number, keep: number): Promise<{ logits: Float32Array; vocab: number }> {
+    const total = this.length + n;
+    const { tensors } = this.growShared(total);
+    const fetches: Record<string, OrtTensor | null> = { logits: null };
+    this.cacheNames.forEach(({ past, present }, i) => {
+      feeds[past] = tensors[i];
+      fetches[present] = tensors[i];
+    });
+    const out = await this.session.run(feeds, fetches);
+    this.passes++;
+    this.length = total;
+    return lastRows(out.logits, keep);
+  }
+
+  /** The shared buffers, regrown to the next multiple of SHARED_CACHE_STEP tokens when `total` does not fit. */
+  private growShared(total: number): { tokens: number; tensors: OrtTensor[] } {
+    const shared = this.shared!;
+    if (total <= shared.tokens) return shared;
+    const tokens = Math.ceil(total / SHARED_CACHE_STEP) * SHARED_CACHE_STEP;
+    const { kvHeads: heads, headDim: dim, length } = this;
+    shared.tensors = this.cacheNames.map((_, i) => {
+      const data = this.kvType === 'float16' ? new Uint16Array(heads * tokens * dim) : new Float32Array(heads * tokens * dim);
+      const old = shared.tensors[i]?.data as Float32Array | Uint16Array | undefined;
+      // Each head's rows start at head * tokens * dim: the held ones move to the new stride.
+      if (old) for (let h = 0; h < heads; h++) data.set(old.subarray(h * shared.tokens * dim, (h * shared.tokens + length) * dim), h * tokens * dim);
+      return toOrtTensor(this.kvType, data, [1, heads, tokens, dim]);
+    });
+    shared.tokens = tokens;
+    return shared;
   }
 
   /**
@@ -120,6 +169,11 @@ export class KvDecoder {
   /** Keeps the first `length` cached tokens: the cache as it was before the rejected ones ran. */
   async truncate(length: number): Promise<void> {
     if (length >= this.length) return;
+    if (this.shared) {
+      // The rows past `length` are overwritten by the next pass, which starts there.
+      this.length = length;
+      return;
+    }
     for (const { past } of this.cacheNames) {
       const tensor = this.past.get(past)!;
       const [b, heads, have, dim] = tensor.dims;
@@ -146,6 +200,13 @@ export class KvDecoder {
   private release(tensor: OrtTensor | undefined): void {
     if (tensor && tensor.location !== 'cpu') tensor.dispose();
   }
+}
+
+/** The last `keep` rows of a pass's logits [1, n, vocab], as float32. */
+async function lastRows(logits: OrtTensor, keep: number): Promise<{ logits: Float32Array; vocab: number }> {
+  const vocab = logits.dims[logits.dims.length - 1];
+  const data = await floatData(logits);
+  return { logits: data.subarray(data.length - keep * vocab), vocab };
 }
 
 async function floatData(tensor: OrtTensor): Promise<Float32Array> {

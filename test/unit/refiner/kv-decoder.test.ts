@@ -1,12 +1,13 @@
 // The decoder's own KV-cache handling against one whole pass over the same tokens: a prompt run in
-// chunks, a cache cut back after rejected tokens, and the preallocated cache buffers all give the
-// logits a single pass gives.
+// chunks, a cache cut back after rejected tokens, and the preallocated cache buffers (two alternating
+// ones for the plain graph, one written in place for the contrib graph) all give the logits a single
+// pass gives.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ModelHost } from '../../../src/refiner/host';
-import { KvDecoder } from '../../../src/refiner/kv-decoder';
-import { makeTinyModel } from '../../../src/models/fixtures/tiny-model';
+import { KvDecoder, SHARED_CACHE_STEP } from '../../../src/refiner/kv-decoder';
+import { makeTinyModel, TINY_SHAPE } from '../../../src/models/fixtures/tiny-model';
 import { TINY, tempRoot } from './fixtures';
 
 const { root, cleanup } = tempRoot('kv-decoder');
@@ -73,4 +74,61 @@ test('a prefill stops between chunks once asked to (Cancel during a long prompt)
     assert.equal(decoder.length, 10);
     decoder.dispose();
   });
+});
+
+test('the contrib graph\'s cache is one buffer written in place (int8 default too): the plain graph\'s logits at every step, across the buffer\'s growth', async () => {
+  const { exportOnnx, CPU_DEFAULT_FORMAT } = await import('../../../src/models/export');
+  const checkpoint = join(root, 'shaped');
+  await makeTinyModel({ ...TINY_SHAPE, arch: 'qwen2', tokenizer: 'bytes', out: checkpoint, seed: 6 });
+  const folders = { plain: join(root, 'shaped-plain'), contrib: join(root, 'shaped-contrib'), int8: join(root, 'shaped-int8') };
+  await exportOnnx(checkpoint, folders.plain, { graph: 'plain' });
+  await exportOnnx(checkpoint, folders.contrib, { graph: 'contrib' });
+  await exportOnnx(checkpoint, folders.int8, CPU_DEFAULT_FORMAT);
+  const shaped = new ModelHost({ cacheDir: join(root, 'cache'), idleUnloadMs: 0 });
+  // Longer than two growth steps of the shared buffer, so it is regrown (and its rows moved) twice.
+  const long = Array.from({ length: 2 * SHARED_CACHE_STEP + 40 }, (_, i) => 3 + ((i * 37) % 250));
+  try {
+    shaped.configure({ follower: { spec: folders.plain } });
+    const reference = await shaped.use('follower', async (m) => {
+      const whole = new KvDecoder(m.model.sessions.model);
+      const out = await whole.forward(long);
+      whole.dispose();
+      return out;
+    });
+    const row = (i: number) => reference.logits.subarray(i * reference.vocab, (i + 1) * reference.vocab);
+    // The refiner's pass pattern: a chunked prefill, drafts verified on the filled cache and cut back,
+    // then one token at a time. Returns each pass's logits rows with the position each row predicts from.
+    const script = async (decoder: KvDecoder): Promise<[Float32Array, number][]> => {
+      const rows: [Float32Array, number][] = [[(await decoder.prefill(long.slice(0, 150), 60))!, 149]];
+      await decoder.forward([1, 2, 3, 4]);
+      await decoder.truncate(150);
+      const next = await decoder.forward(long.slice(150, 156));
+      for (let i = 0; i < 6; i++) rows.push([next.logits.slice(i * next.vocab, (i + 1) * next.vocab), 150 + i]);
+      await decoder.truncate(153);
+      for (let p = 153; p < long.length; p++) rows.push([(await decoder.forward([long[p]])).logits.slice(), p]);
+      return rows;
+    };
+    for (const [label, folder] of [['contrib', folders.contrib], ['int8 contrib', folders.int8]] as const) {
+      shaped.configure({ follower: { spec: folder } });
+      await shaped.use('follower', async (m) => {
+        const shared = new KvDecoder(m.model.sessions.model, long.length);
+        assert.equal(shared.sharesBuffer, true, `${label}: the contrib graph shares its cache buffer`);
+        const got = await script(shared);
+        // The same passes with ORT allocating every present: the same kernels on the same shapes.
+        const unshared = new KvDecoder(m.model.sessions.model);
+        assert.equal(unshared.sharesBuffer, false);
+        const expected = await script(unshared);
+        got.forEach(([logits, at], i) => assertClose(logits, expected[i][0], `${label}: shared against ORT-allocated cache, position ${at}`));
+        // Float32: the plain graph's whole pass too (int8 moves logits by its drift, and by more where
+        // a kernel takes another path for one row than for many).
+        if (label === 'contrib') got.forEach(([logits, at]) => assertClose(logits, row(at), `${label}: against the plain graph, position ${at}`));
+        shared.dispose();
+        unshared.dispose();
+      });
+    }
+    shaped.configure({ follower: { spec: folders.plain } });
+    await shaped.use('follower', async (m) => assert.equal(new KvDecoder(m.model.sessions.model, 8).sharesBuffer, false, 'the plain graph concatenates: no shared buffer'));
+  } finally {
+    await shaped.unloadAll();
+  }
 });

@@ -1,11 +1,14 @@
 // Copy-aware speculation: the same seed gives the same tokens, text and log-probs with and without
 // it (greedy and sampled, on the built-in model, which copies most of its input, and on a random
-// fixture, which rejects most drafts so the cache is cut back often), while on copy-heavy input it
+// fixture, which rejects most drafts so the cache is cut back often, and on the CPU default export
+// for large models: contrib graph, int8, one shared cache buffer), while on copy-heavy input it
 // accepts drafts and needs fewer passes than tokens. Plus the prompt lookup itself.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { defaultModelDir } from '../../../src/models/default-model';
+import { CPU_DEFAULT_FORMAT, exportOnnx } from '../../../src/models/export';
+import { makeTinyModel, TINY_SHAPE } from '../../../src/models/fixtures/tiny-model';
 import { generateText, type GenerateInput, type StepCounters } from '../../../src/refiner/generate';
 import { ModelHost } from '../../../src/refiner/host';
 import { DEFAULT_DRAFT_TOKENS, draftTokensSetting, lookupDraft } from '../../../src/refiner/speculation';
@@ -17,17 +20,25 @@ import { tempRoot, tinyModel } from './fixtures';
 const { root, cleanup } = tempRoot('speculation');
 let builtIn: ModelHost;
 let random: ModelHost;
+let quantized: ModelHost;
 
 before(async () => {
   builtIn = new ModelHost({ cacheDir: join(root, 'cache'), idleUnloadMs: 0 });
   builtIn.configure({ follower: { spec: defaultModelDir() } });
   random = new ModelHost({ cacheDir: join(root, 'cache'), idleUnloadMs: 0 });
   random.configure({ follower: { spec: await tinyModel(join(root, 'tiny')) } });
+  // The refiner's CPU default for large models (contrib graph, int8, one shared cache buffer) on a small shape.
+  const checkpoint = join(root, 'shaped');
+  await makeTinyModel({ ...TINY_SHAPE, arch: 'qwen2', tokenizer: 'bytes', out: checkpoint, seed: 2 });
+  await exportOnnx(checkpoint, join(root, 'shaped-int8'), CPU_DEFAULT_FORMAT);
+  quantized = new ModelHost({ cacheDir: join(root, 'cache'), idleUnloadMs: 0 });
+  quantized.configure({ follower: { spec: join(root, 'shaped-int8') } });
 });
 
 after(async () => {
   await builtIn.unloadAll();
   await random.unloadAll();
+  await quantized.unloadAll();
   cleanup();
 });
 
@@ -84,6 +95,17 @@ test('a random model (drafts mostly rejected, the cache cut back each time): sam
     assertSameGeneration(plain.result, fast.result, label);
     // Greedy decoding of a random model falls into a repeated token, which drafts predict exactly.
     if (label !== 'greedy') assert.ok(fast.counters.drafted! > fast.counters.accepted!, `${label}: some drafts were rejected (${JSON.stringify(fast.counters)})`);
+  }
+});
+
+test('the CPU default export (contrib graph, int8, shared cache buffer): drafts verified on a filled cache, same tokens and log-probs', async () => {
+  for (const [label, settings] of SETTINGS) {
+    const plain = await generate(quantized, settings, 0);
+    const fast = await generate(quantized, settings, 4);
+    assertSameGeneration(plain.result, fast.result, label);
+    // Passes after the prompt's verified drafts on the cache the prompt filled.
+    assert.ok(fast.counters.verifySteps! > 1, `${label}: ${JSON.stringify(fast.counters)}`);
+    assert.equal(fast.result.tokenIds.length, fast.counters.accepted! + fast.counters.steps, label);
   }
 });
 

@@ -105,16 +105,6 @@ export class RefinerClient {
     this.post({ type: 'unload' }, false);
   }
 
-  /** Test only: the process stops reading messages for `ms`, as in a long native call. */
-  blockForTest(ms: number): void {
-    this.post({ type: 'block', ms }, true);
-  }
-
-  /** Test only: the process grows its resident memory by `mb`. */
-  allocateForTest(mb: number): void {
-    this.post({ type: 'allocate', mb }, true);
-  }
-
   async *refine(request: RefineRequest, signal?: AbortSignal): AsyncGenerator<RefineEvent> {
     const id = this.nextId++;
     const pending: Pending = { queue: new EventQueue<RefineEvent>(), request, rounds: [] };

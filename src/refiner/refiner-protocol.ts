@@ -12,13 +12,7 @@ export type ToWorker =
   | { type: 'set-adapter'; adapter: string | null }
   | { type: 'refine'; id: number; request: RefineRequest }
   | { type: 'cancel'; id: number }
-  | { type: 'unload' }
-  /**
-   * Test only: stand-ins for a long native call (a huge prefill): `block` holds the event loop for
-   * `ms` (nothing, not even Cancel, is read meanwhile); `allocate` grows resident memory by `mb`.
-   */
-  | { type: 'block'; ms: number }
-  | { type: 'allocate'; mb: number };
+  | { type: 'unload' };
 
 export interface SerializedError {
   name: string;

@@ -17,7 +17,6 @@ let host: ModelHost | null = null;
 const controllers = new Map<number, AbortController>();
 // One request at a time: generations share the CPU (and the models) anyway.
 let queue: Promise<void> = Promise.resolve();
-const ballast: Buffer[] = [];
 
 async function serve(id: number, request: Extract<ToWorker, { type: 'refine' }>['request'], signal: AbortSignal): Promise<void> {
   try {
@@ -53,15 +52,6 @@ process.on('message', (message: ToWorker) => {
       break;
     case 'unload':
       void host?.unloadAll();
-      break;
-    case 'block':
-      for (const end = Date.now() + message.ms; Date.now() < end;) {
-        // busy, like a native call: the event loop reads nothing meanwhile
-      }
-      break;
-    case 'allocate':
-      // Touched 16 MB at a time, so the pages are resident (an untouched allocation is not).
-      for (let i = 0; i < message.mb / 16; i++) ballast.push(Buffer.alloc(16 * 2 ** 20, 1));
       break;
   }
 });

@@ -4,12 +4,16 @@
 // the grace, and the next request works in a fresh process.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { RefinerClient } from '../../../src/refiner/client';
 import type { RefineEvent, RefineRequest } from '../../../src/refiner/loop';
+import { stuckMarker } from './stuck-marker';
 import { collect, results, tempRoot, tinyModel } from './fixtures';
 
 const { root, cleanup } = tempRoot('cancel-load');
+// stuck-worker.ts gets stuck right after its first export, once in this test process.
+process.env.SLHF_TEST_STUCK_AFTER = 'exporting';
 let modelDir: string;
 const clients: RefinerClient[] = [];
 before(async () => {
@@ -18,11 +22,13 @@ before(async () => {
 after(async () => {
   await Promise.all(clients.map((c) => c.dispose()));
   cleanup();
+  rmSync(stuckMarker(process.pid), { force: true });
 });
 
 /** A client on an empty cache of its own, so its first request exports the model; `onExport` runs as that first export begins. */
-function freshClient(name: string, logs: string[], onExport: (client: RefinerClient) => void): RefinerClient {
+function freshClient(name: string, logs: string[], onExport: (client: RefinerClient) => void, workerFile?: string): RefinerClient {
   const client: RefinerClient = new RefinerClient({ host: { cacheDir: join(root, name) }, roles: { follower: { spec: modelDir } } }, {
+    workerFile,
     onLog: (m) => {
       logs.push(m);
       if (/^exporting /.test(m) && logs.filter((l) => /^exporting /.test(l)).length === 1) onExport(client);
@@ -34,19 +40,20 @@ function freshClient(name: string, logs: string[], onExport: (client: RefinerCli
 
 const request: RefineRequest = { draft: 'Hello there.', rounds: 1, settings: { seed: 4, maxNewTokens: 8 } };
 
-/** Runs `request` on a fresh client, cancelling as the export begins (`then` runs right after the abort). */
-async function cancelDuringExport(name: string, logs: string[], then: (client: RefinerClient) => void = () => undefined) {
+/** Runs `request` on a fresh client (its process from `workerFile`, else the product's), cancelling as the export begins. */
+async function cancelDuringExport(name: string, logs: string[], workerFile?: string) {
   const controller = new AbortController();
   let abortedAt = 0;
+  let exportingPid: number | undefined;
   const client = freshClient(name, logs, (c) => {
+    exportingPid = c.pid;
     abortedAt = Date.now();
     controller.abort();
-    then(c);
-  });
+  }, workerFile);
   const events: RefineEvent[] = [];
   for await (const event of client.refine(request, controller.signal)) events.push(event);
   assert.ok(abortedAt > 0, 'the export began');
-  return { client, events, ms: Date.now() - abortedAt };
+  return { client, events, ms: Date.now() - abortedAt, exportingPid };
 }
 
 test('Cancel during the export ends the request without killing the process; the next request refines with the exported model', async () => {
@@ -66,11 +73,8 @@ test('Cancel during the export ends the request without killing the process; the
 
 test('an export stuck in a synchronous step is killed after the grace; the request ends as cancelled and the next works', async () => {
   const logs: string[] = [];
-  let stuckPid: number | undefined;
-  const { client, events, ms } = await cancelDuringExport('cache-b', logs, (c) => {
-    stuckPid = c.pid;
-    c.blockForTest(10 * 60_000); // nothing is read, Cancel included, as inside a native call
-  });
+  // The process stops reading right after it announces the export (stuck-worker.ts).
+  const { client, events, ms, exportingPid: stuckPid } = await cancelDuringExport('cache-b', logs, join(__dirname, 'stuck-worker.ts'));
   process.stdout.write(`# cancelled during a stuck export: ended ${ms} ms after Cancel\n`);
   assert.equal((events.at(-1) as Extract<RefineEvent, { type: 'done' }>).stoppedBy, 'cancelled');
   assert.ok(logs.some((m) => /killing the refiner process/.test(m)), logs.join('\n'));

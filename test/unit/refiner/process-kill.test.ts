@@ -5,6 +5,7 @@
 // process never outlives its parent.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { forkEntry } from '../../../src/base/child-process';
 import { processAlive } from '../../../src/base/process-alive';
@@ -12,9 +13,12 @@ import { RefinerClient } from '../../../src/refiner/client';
 import type { RefineEvent, RefineRequest } from '../../../src/refiner/loop';
 import type { FromWorker, ToWorker } from '../../../src/refiner/refiner-protocol';
 import { MAX_NEW_TOKENS, RefinerInputError } from '../../../src/refiner/settings';
+import { stuckMarker } from './stuck-marker';
 import { collect, constantModel, results, tempRoot, tinyModel } from './fixtures';
 
 const { root, cleanup } = tempRoot('kill');
+// stuck-worker.ts gets stuck right after its first streamed text, once in this test process.
+process.env.SLHF_TEST_STUCK_AFTER = 'chunk';
 const MIB = 2 ** 20;
 let config: ConstructorParameters<typeof RefinerClient>[0];
 const clients: RefinerClient[] = [];
@@ -27,10 +31,12 @@ before(async () => {
 after(async () => {
   await Promise.all(clients.map((c) => c.dispose()));
   cleanup();
+  rmSync(stuckMarker(process.pid), { force: true });
 });
 
+/** A client whose process is the product's worker plus cues to misbehave (misbehaving-worker.ts). */
 function newClient(options: ConstructorParameters<typeof RefinerClient>[1] = {}): RefinerClient {
-  const client = new RefinerClient(config, options);
+  const client = new RefinerClient(config, { workerFile: join(__dirname, 'misbehaving-worker.ts'), ...options });
   clients.push(client);
   return client;
 }
@@ -48,7 +54,8 @@ async function until(condition: () => boolean, boundMs: number, what: string): P
 
 test('a request stuck in a long synchronous step is killed after Cancel, ends as cancelled, and the next request works', async () => {
   const logs: string[] = [];
-  const client = newClient({ onLog: (m) => logs.push(m) });
+  // Its process stops reading right after it streams its first text (stuck-worker.ts).
+  const client = newClient({ workerFile: join(__dirname, 'stuck-worker.ts'), onLog: (m) => logs.push(m) });
   const controller = new AbortController();
   const events: RefineEvent[] = [];
   let stuckPid: number | undefined;
@@ -57,7 +64,6 @@ test('a request stuck in a long synchronous step is killed after Cancel, ends as
     events.push(e);
     if (e.type === 'chunk' && !stuckPid) {
       stuckPid = client.pid;
-      client.blockForTest(10 * 60_000); // reads nothing, Cancel included, for 10 minutes
       controller.abort();
       abortedAt = Date.now();
     }
@@ -79,7 +85,7 @@ test('dispose kills a stuck process and resolves once it has exited', async () =
   const client = newClient();
   await collect(client.refine(short));
   const pid = client.pid!;
-  client.blockForTest(10 * 60_000);
+  process.kill(pid, 'SIGHUP'); // reads nothing for 10 minutes
   const running = assert.rejects(collect(client.refine(short)), /the refiner was shut down/);
   await new Promise((r) => setImmediate(r)); // the request has been sent
   await client.dispose();
@@ -94,7 +100,7 @@ test('a process over its memory limit is killed with a clear error, and the next
     let grown = false;
     for await (const e of client.refine(long)) {
       if (e.type !== 'chunk' || grown) continue;
-      client.allocateForTest(1536); // 1.5 GiB on top of the models: past 1 GiB in any case
+      process.kill(client.pid!, 'SIGWINCH'); // 1.5 GiB on top of the models: past 1 GiB in any case
       grown = true;
     }
   })();

@@ -27,8 +27,8 @@ before(async () => {
   await savePeftAdapter(adapterDir, initLoraAdapter(config, { rank: 2, alpha: 4, dropout: 0, targets: ['q'] }, 1));
   client = new RefinerClient(
     { host: { cacheDir: join(root, 'cache') }, roles: { leader: { spec: constantDir }, follower: { spec: modelDir } } },
-    // The product's worker with a way to make it throw on cue (crashing-worker.ts).
-    { workerFile: join(__dirname, 'crashing-worker.ts'), onCrash: (e) => crashes.push(e), onLog: (m) => logs.push(m) },
+    // The product's worker with a way to make it throw on cue (SIGUSR2, misbehaving-worker.ts).
+    { workerFile: join(__dirname, 'misbehaving-worker.ts'), onCrash: (e) => crashes.push(e), onLog: (m) => logs.push(m) },
   );
 });
 after(async () => {

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadCorpus } from '../recipes/default-model/corpus';
+import { loadCorpus } from '../lab/corpus';
 import { defaultModelDir } from '../src/models/default-model';
 import { acceptancePlot } from './loop/plot';
 import { runLoop, type LoopOptions, type LoopResult, type Method } from './loop/simulate';

@@ -23,9 +23,9 @@ import { collectGarbage } from '../src/base/memory';
 import { loadTokenizer, type TextTokenizer } from '../src/models/tokenizer';
 import { logProbDrift } from '../src/models/quantize';
 import { type Feed, type Session, createSession } from '../src/onnx';
-import { makeRefinementPairs, type RefinementPair } from '../src/training/corruption';
-import { loadCorpus } from '../recipes/default-model/corpus';
-import { promptIds } from '../recipes/default-model/recipe';
+import { makeRefinementPairs, type RefinementPair } from '../lab/corruption';
+import { loadCorpus } from '../lab/corpus';
+import { promptIds } from '../lab/follower-prompt';
 import { type BenchContext, type BenchRow, median, withHalfBillionShape } from './framework';
 import { ensureFixture, QWEN_05B_FIXTURE } from './inference-fixtures';
 

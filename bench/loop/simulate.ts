@@ -17,7 +17,7 @@ import type { GeneratedText } from '../../src/refiner/settings';
 import { trainingSamples } from '../../src/store/game-tokens';
 import { sessionPairs } from '../../src/store/pairs';
 import { SCHEMA_VERSION, type Decision, type SessionRecord } from '../../src/store/schema';
-import { trainDpo } from '../../src/training/dpo';
+import { trainDpo } from '../../lab/dpo';
 import { Policy } from '../../src/training/policy';
 import { resolveSettings, type TrainSettings } from '../../src/training/settings';
 import { trainSamples } from '../../src/training/trainer';

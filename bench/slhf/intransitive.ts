@@ -13,7 +13,7 @@
 import { initLoraAdapter, type LoraAdapter } from '../../src/models/lora';
 import { pickOne, seededRandom } from '../../src/base/seeded-random';
 import type { TrainingPair } from '../../src/training/data';
-import { trainDpo } from '../../src/training/dpo';
+import { trainDpo } from '../../lab/dpo';
 import { loraFeeds } from '../../src/models/graphs';
 import { trainOnline } from '../../src/training/online';
 import { zeroAdapter } from '../../src/training/trainer';

@@ -14,7 +14,7 @@ import { loadPeftAdapter, savePeftAdapter } from '../../src/models/peft';
 import { followerMessages, leaderMessages, PRESETS, renderPrompt } from '../../src/models/prompts';
 import { Policy } from '../../src/training/policy';
 import { resolveSettings } from '../../src/training/settings';
-import { trainSft, type SftExample } from '../../src/training/sft';
+import { trainSft, type SftExample } from '../../lab/sft';
 import { ENDINGS } from './judge';
 import { withEnding } from './tasks';
 

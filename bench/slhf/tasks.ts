@@ -2,7 +2,7 @@
 // what is measured is the choice of ending and the typo fixes, not its copying), split into
 // training and held-out stems, and typo versions of them for the task with a transitive part.
 import { seededRandom } from '../../src/base/seeded-random';
-import { corrupt, type CorruptionKind } from '../../src/training/corruption';
+import { corrupt, type CorruptionKind } from '../../lab/corruption';
 import { ENDINGS } from './judge';
 
 // Training stems: every subject with every predicate (96 short sentences, past tense so that every

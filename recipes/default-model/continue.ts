@@ -25,16 +25,16 @@ import type { WeightMap } from '../../src/models/graphs';
 import { seededRandom } from '../../src/base/seeded-random';
 import { writeSafetensors } from '../../src/models/safetensors-writer';
 import { decoderTensorLayout } from '../../src/models/weights-layout';
-import { trainFullSft } from '../../src/training/full-sft';
+import { trainFullSft } from '../../lab/full-sft';
 import { trainingTokenizer } from '../../src/models/tokenizer';
 import { TrainingCancelledError } from '../../src/training/trainer';
 import { CLEAN, CORRUPTED } from '../../bench/default/set';
-import { ALL_FORTUNES, loadCorpus } from './corpus';
+import { ALL_FORTUNES, loadCorpus } from '../../lab/corpus';
 import { applicableKinds, everydaySentences, heldOutOverlap, makeGrammarPairs } from './grammar-errors';
 import { sftExamples, trainingPairs } from './recipe';
 import { afterPassPairs, hasBenchFrame } from './after-pass';
 import { loadHarper } from '../../src/models/harper';
-import type { RefinementPair } from '../../src/training/corruption';
+import type { RefinementPair } from '../../lab/corruption';
 
 const MODEL_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json'];
 

@@ -2,7 +2,7 @@
 // spelling checker's first pass (Harper) leaves behind or gets wrong. Names of days, months, people
 // and places written in lower case; "i" inside a sentence; its/it's; their/there/they're; "should
 // of"; subject-verb agreement; "to" for "too"; a missing comma before "which". Like
-// src/training/corruption.ts each kind turns a clean sentence into a wrong one (null when it does
+// lab/corruption.ts each kind turns a clean sentence into a wrong one (null when it does
 // not apply), and the model learns wrong -> clean. Pure and seeded.
 //
 // `everydaySentences` writes short clean sentences from templates (this recipe's own text), because

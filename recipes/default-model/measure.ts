@@ -5,8 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeRefinementPairs } from '../../src/training/corruption';
-import { ALL_FORTUNES, loadCorpus } from './corpus';
+import { makeRefinementPairs } from '../../lab/corruption';
+import { ALL_FORTUNES, loadCorpus } from '../../lab/corpus';
 import { measure } from './report';
 
 async function main(): Promise<void> {

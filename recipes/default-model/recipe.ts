@@ -3,11 +3,11 @@
 // turn; the user's turn when there is no draft, as for a Leader) followed by <|im_start|>, and it
 // answers with the refined text and <|im_end|>. A model this small cannot follow instructions, so
 // the template drops them rather than spend its context on them.
-import { makeRefinementPairs, type RefinementPair } from '../../src/training/corruption';
+import { makeRefinementPairs, type RefinementPair } from '../../lab/corruption';
 import { pickOne, seededRandom } from '../../src/base/seeded-random';
-import type { SftExample } from '../../src/training/sft';
+import type { SftExample } from '../../lab/sft';
 import type { TinyModelShape } from '../../src/models/fixtures/tiny-model';
-import { followerMessages, PRESETS, renderPrompt } from '../../src/models/prompts';
+import { promptIds } from '../../lab/follower-prompt';
 import type { TextTokenizer } from '../../src/models/tokenizer';
 
 export const DEFAULT_MODEL_SHAPE: TinyModelShape = { layers: 4, hidden: 128, heads: 4, kvHeads: 2, intermediate: 384 };
@@ -20,12 +20,6 @@ export const DEFAULT_MODEL_TEMPLATE =
   '{%- endfor -%}' +
   '{{- ns.draft if ns.draft is not none else ns.user -}}' +
   "{%- if add_generation_prompt -%}{{- '<|im_start|>' -}}{%- endif -%}";
-
-/** The Follower's prompt for `draft`, rendered exactly as the refiner renders it. */
-export function promptIds(tokenizer: TextTokenizer, draft: string): number[] {
-  const rendered = renderPrompt(tokenizer, followerMessages({ preset: PRESETS.prose }, draft));
-  return tokenizer.encode(rendered.text, { add_special_tokens: rendered.addSpecialTokens });
-}
 
 /** Corrupted (or clean) -> clean, as prompt and target token ids; the target ends with end-of-turn. */
 export function sftExamples(tokenizer: TextTokenizer, pairs: readonly RefinementPair[], endOfTurn: number): SftExample[] {

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import type { DecoderConfig } from '../../src/models/config';
 import { ModelHost } from '../../src/refiner/host';
 import { refineOnce } from '../../bench/loop/simulate';
-import type { RefinementPair } from '../../src/training/corruption';
-import { fixMetrics, type FixMetrics } from '../../src/training/fix-metrics';
-import type { Corpus } from './corpus';
+import type { RefinementPair } from '../../lab/corruption';
+import { fixMetrics, type FixMetrics } from '../../lab/fix-metrics';
+import type { Corpus } from '../../lab/corpus';
 
 /** Sentences shown on the card with the model's output and the text wanted: the demo sentence first. */
 export const EXAMPLES = [

@@ -17,12 +17,12 @@ import type { WeightMap } from '../../src/models/graphs';
 import { loraScale, mergeLoraPair } from '../../src/models/lora';
 import { writeSafetensors } from '../../src/models/safetensors-writer';
 import { decoderTensorLayout } from '../../src/models/weights-layout';
-import { makeRefinementPairs } from '../../src/training/corruption';
-import { trainFullSft } from '../../src/training/full-sft';
+import { makeRefinementPairs } from '../../lab/corruption';
+import { trainFullSft } from '../../lab/full-sft';
 import { loadPeftAdapter } from '../../src/models/peft';
 import { runLoop, type LoopOptions } from '../../bench/loop/simulate';
 import { fixerUser } from '../../bench/loop/users';
-import { ALL_FORTUNES, loadCorpus, MIN_FORTUNES, type Corpus } from './corpus';
+import { ALL_FORTUNES, loadCorpus, MIN_FORTUNES, type Corpus } from '../../lab/corpus';
 import { measure, writeModelCard, type StageRecord } from './report';
 import { DEFAULT_MODEL_SHAPE, DEFAULT_MODEL_TEMPLATE, randomSentences, sftExamples, trainingPairs, type WordDraw } from './recipe';
 

@@ -82,6 +82,34 @@ test('the store uses the ML stack only for prompts and tokenizer types, never fo
   assert.ok(used.has('models/prompts'), 'the allow-list names what the store really imports');
 });
 
+// Experiment code stands above the product, in one direction: src/ <- lab/ <- bench/ <- recipes/.
+// lab/ holds what both the benches and the recipes need (the fortune corpus, the corruptions, the
+// Follower's prompt, the SFT, full-parameter and DPO trainers); the product never imports it. A
+// recipe may use a bench (the closed loop measures its model; its training sentences must keep clear
+// of the bench's held-out set, bench/default/set.ts); a bench never uses a recipe.
+const mayImport: Record<string, readonly string[]> = {
+  src: ['src'],
+  lab: ['src', 'lab'],
+  bench: ['src', 'lab', 'bench'],
+  recipes: ['src', 'lab', 'bench', 'recipes'],
+};
+
+test('src/, lab/, bench/ and recipes/ import only the folders below them', () => {
+  const violations: string[] = [];
+  for (const [folder, allowed] of Object.entries(mayImport)) {
+    for (const file of sources(join(root, folder))) {
+      const from = relative(root, file).split('\\').join('/');
+      for (const spec of importedModules(readFileSync(file, 'utf8'))) {
+        if (!spec.startsWith('.')) continue;
+        const target = relative(root, join(file, '..', spec)).split('\\').join('/');
+        const top = target.split('/')[0];
+        if (top in mayImport && !allowed.includes(top)) violations.push(`${from} imports ${spec}`);
+      }
+    }
+  }
+  assert.deepEqual(violations, []);
+});
+
 // No barrels: a file imports the file that owns what it uses. The extension host then loads only
 // what it needs (a layer's index re-exporting everything loads ONNX Runtime with its first import,
 // which is why the UI never used the refiner's), and an import line says where a thing lives. The
@@ -91,7 +119,7 @@ test('the store uses the ML stack only for prompts and tokenizer types, never fo
 const ENGINE_API = 'src/onnx/index.ts';
 
 test('no barrels but the engine API, and the UI does not import that one', () => {
-  const files = ['src', 'webview', 'bench', 'recipes', 'scripts', 'test'].flatMap((dir) => sources(join(root, dir)));
+  const files = ['src', 'webview', 'lab', 'bench', 'recipes', 'scripts', 'test'].flatMap((dir) => sources(join(root, dir)));
   const rel = (file: string) => relative(root, file).split('\\').join('/');
   const barrels = files.map(rel).filter((file) => /(^|\/)index\.ts$/.test(file) && file.startsWith('src/'));
   assert.deepEqual(barrels.filter((file) => file !== ENGINE_API), [], 'a barrel besides the engine API');

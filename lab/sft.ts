@@ -2,11 +2,11 @@
 // tokens) over the step's target tokens, through the same LoRA training graph and step loop as
 // SLHF (AdamW, schedule, clipping, accumulation, NaN guard, seed). The graph's loss is
 // sum_t coef_t * l_t, so SFT is the constant coefficient -1 / T; no probe or reference is needed.
-import { initLoraAdapter, type LoraAdapter } from '../models/lora';
-import { TrainingInputError, type Sample } from './data';
-import type { Policy } from './policy';
-import type { TrainSettings } from './settings';
-import { trainEpochs, type StepObjective, type TrainHooks, type TrainResult } from './trainer';
+import { initLoraAdapter, type LoraAdapter } from '../src/models/lora';
+import { TrainingInputError, type Sample } from '../src/training/data';
+import type { Policy } from '../src/training/policy';
+import type { TrainSettings } from '../src/training/settings';
+import { trainEpochs, type StepObjective, type TrainHooks, type TrainResult } from '../src/training/trainer';
 
 /** One supervised example in token ids: the model should continue `prompt` with `target`. */
 export interface SftExample {

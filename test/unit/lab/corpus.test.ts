@@ -1,11 +1,11 @@
 // The corpus filter on invented text in the fortune file format (no corpus text is committed), and
-// the clear error when the package is not installed. Run: node --import tsx --test test/unit/recipes/corpus.test.ts
+// the clear error when the package is not installed. Run: node --import tsx --test test/unit/lab/corpus.test.ts
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ALL_FORTUNES, CorpusMissingError, cookieUnits, extractSentences, isCleanSentence, loadCorpus, MIN_FORTUNES } from '../../../recipes/default-model/corpus';
+import { ALL_FORTUNES, CorpusMissingError, cookieUnits, extractSentences, isCleanSentence, loadCorpus, MIN_FORTUNES } from '../../../lab/corpus';
 
 const FILE = [
   'A quiet morning makes a good start to the week.',

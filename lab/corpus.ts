@@ -2,10 +2,10 @@
 // of Debian's `fortunes-min` and `fortunes` packages (fortune-mod's data, BSD licence; see the
 // model card). The text is read from the installed packages at run time and never committed.
 //
-//   node --import tsx recipes/default-model/corpus.ts     prints the corpus size and a few samples
+//   node --import tsx lab/corpus.ts     prints the corpus size and a few samples
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { splitPairs } from '../../src/training/data';
+import { splitPairs } from '../src/training/data';
 
 /** Debian installs the cookie files here; FORTUNE_DIR overrides it (other distributions). */
 export const DEFAULT_FORTUNE_DIR = '/usr/share/games/fortunes';

@@ -7,10 +7,10 @@ import type { LoraConfig } from '../../../src/models/lora';
 import { initLoraAdapter } from '../../../src/models/lora';
 import { Policy } from '../../../src/training/policy';
 import { resolveSettings } from '../../../src/training/settings';
-import { meanTargetLogprob, trainSft, type SftExample } from '../../../src/training/sft';
+import { meanTargetLogprob, trainSft, type SftExample } from '../../../lab/sft';
 import { TrainingInputError } from '../../../src/training/data';
 import type { StepProgress } from '../../../src/training/trainer';
-import { tinyFixture, type TinyFixture } from './fixtures';
+import { tinyFixture, type TinyFixture } from '../training/fixtures';
 
 // All seven projections (the recipe's choice), unlike the SLHF tests' subset.
 const lora: LoraConfig = { rank: 4, alpha: 8, dropout: 0, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] };

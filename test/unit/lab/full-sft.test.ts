@@ -3,9 +3,9 @@
 // loss, and training from a random model learns a small set of examples.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FullSftGraph, fullSftLearningRate, trainFullSft, type FullSftProgress } from '../../../src/training/full-sft';
-import type { SftExample } from '../../../src/training/sft';
-import { tinyFixture } from './fixtures';
+import { FullSftGraph, fullSftLearningRate, trainFullSft, type FullSftProgress } from '../../../lab/full-sft';
+import type { SftExample } from '../../../lab/sft';
+import { tinyFixture } from '../training/fixtures';
 
 const bytes = (text: string) => [...text].map((c) => c.charCodeAt(0));
 const PAIRS: [string, string][] = [['teh cat', 'the cat.'], ['a dgo', 'A dog.'], ['so so', 'So.'], ['yes', 'Yes.']];

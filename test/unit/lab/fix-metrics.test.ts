@@ -2,8 +2,8 @@
 // and missing final periods, and it damages clean text that contains "colour".
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fixMetrics } from '../../../src/training/fix-metrics';
-import type { RefinementPair } from '../../../src/training/corruption';
+import { fixMetrics } from '../../../lab/fix-metrics';
+import type { RefinementPair } from '../../../lab/corruption';
 
 const fake = async (text: string) => {
   let out = text.replace(/\bteh\b/g, 'the').replace(/colour/g, 'color');

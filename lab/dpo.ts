@@ -4,12 +4,12 @@
 // m the difference of the two sides' summed log-ratios. Its gradient is -beta sigmoid(-beta m)
 // (grad log pi(chosen) - grad log pi(rejected)): constant per-token coefficients on the shared
 // training graph, computed from one probe per micro-batch like SLHF's.
-import { initLoraAdapter, type LoraAdapter } from '../models/lora';
-import { seededRandom } from '../base/seeded-random';
-import type { Sample, TrainingPair } from './data';
-import type { Policy } from './policy';
-import { shuffle, type TrainSettings } from './settings';
-import { referenceLogprobs, StepRunner, zeroAdapter, type StepObjective, type TrainHooks, type TrainResult } from './trainer';
+import { initLoraAdapter, type LoraAdapter } from '../src/models/lora';
+import { seededRandom } from '../src/base/seeded-random';
+import type { Sample, TrainingPair } from '../src/training/data';
+import type { Policy } from '../src/training/policy';
+import { shuffle, type TrainSettings } from '../src/training/settings';
+import { referenceLogprobs, StepRunner, zeroAdapter, type StepObjective, type TrainHooks, type TrainResult } from '../src/training/trainer';
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 const logSigmoid = (z: number) => (z >= 0 ? -Math.log1p(Math.exp(-z)) : z - Math.log1p(Math.exp(z)));

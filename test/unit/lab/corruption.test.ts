@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { seededRandom } from '../../../src/base/seeded-random';
-import { applyCorruption, corrupt, CORRUPTION_KINDS, makeRefinementPairs, MISSPELLINGS } from '../../../src/training/corruption';
+import { applyCorruption, corrupt, CORRUPTION_KINDS, makeRefinementPairs, MISSPELLINGS } from '../../../lab/corruption';
 
 const SENTENCE = 'The quick brown fox believes their friend, until tomorrow.';
 const QWERTY = ['qwertyuiop', 'asdfghjkl', 'zxcvbnm'];

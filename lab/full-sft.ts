@@ -2,17 +2,17 @@
 // biases) is a graph input with a gradient, for a model trained from scratch (the embedded default
 // refiner). A user's Follower is only ever tuned through LoRA (sft.ts, trainer.ts); this is the
 // same next-token loss, -mean log p of the target tokens, on the same decoder definition.
-import { AdamW, Graph, clipGradNorm, createSession, grad, mul, reduceSum, serialize, transpose, type Feed, type Session, type Tensor } from '../onnx';
-import type { DecoderConfig } from '../models/config';
-import { decoderForward, type WeightSource } from '../models/decoder';
-import { tokenLogProbs, type WeightMap } from '../models/graphs';
-import { seededRandom } from '../base/seeded-random';
-import { logProbBatch } from '../models/score';
-import { decoderTensorLayout } from '../models/weights-layout';
-import type { Sample } from './data';
-import { COEF_INPUT, LOSS_OUTPUT, gradOutputName, padToBatch } from './policy';
-import { epochBatches } from './settings';
-import { TrainingCancelledError, TrainingDivergedError } from './trainer';
+import { AdamW, Graph, clipGradNorm, createSession, grad, mul, reduceSum, serialize, transpose, type Feed, type Session, type Tensor } from '../src/onnx';
+import type { DecoderConfig } from '../src/models/config';
+import { decoderForward, type WeightSource } from '../src/models/decoder';
+import { tokenLogProbs, type WeightMap } from '../src/models/graphs';
+import { seededRandom } from '../src/base/seeded-random';
+import { logProbBatch } from '../src/models/score';
+import { decoderTensorLayout } from '../src/models/weights-layout';
+import type { Sample } from '../src/training/data';
+import { COEF_INPUT, LOSS_OUTPUT, gradOutputName, padToBatch } from '../src/training/policy';
+import { epochBatches } from '../src/training/settings';
+import { TrainingCancelledError, TrainingDivergedError } from '../src/training/trainer';
 import { validateSftExample, type SftExample } from './sft';
 
 export interface FullSftSettings {

@@ -3,7 +3,7 @@
 // missing final mark), and the model learns corrupted -> clean. Clean -> clean pairs are mixed in
 // so that it also learns to leave good text alone. Pure and seeded: the same seed gives the same
 // pairs on every machine.
-import { pickOne as pick, seededRandom } from '../base/seeded-random';
+import { pickOne as pick, seededRandom } from '../src/base/seeded-random';
 
 export type CorruptionKind =
   | 'adjacent-key' | 'transposition' | 'deletion' | 'misspelling'

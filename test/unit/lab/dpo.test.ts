@@ -6,12 +6,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { seededRandom } from '../../../src/base/seeded-random';
 import type { Sample, TrainingPair } from '../../../src/training/data';
-import { dpoObjective, trainDpo } from '../../../src/training/dpo';
+import { dpoObjective, trainDpo } from '../../../lab/dpo';
 import { evaluatePairs } from '../../../src/training/evaluate';
 import { Policy } from '../../../src/training/policy';
 import { resolveSettings } from '../../../src/training/settings';
 import { zeroAdapter } from '../../../src/training/trainer';
-import { tinyFixture } from './fixtures';
+import { tinyFixture } from '../training/fixtures';
 
 const sample = (n: number): Sample => ({ role: 'follower', prompt: [1, 2], completion: Array.from({ length: n }, (_, i) => 3 + i), score: 0, behaviour: null, referencePrompt: [1, 2] });
 const logSigmoid = (z: number) => -Math.log1p(Math.exp(-z));

@@ -7,8 +7,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { exportOnnx, type ExportOptions } from '../src/models/export';
-import { makeTinyModel, TINY_SHAPE, QWEN25_05B_SHAPE, type TinyModelShape } from '../src/models/fixtures/tiny-model';
-import type { FixtureTokenizerKind } from '../src/models/fixtures/tokenizers';
+import { makeTinyModel, TINY_SHAPE, QWEN25_05B_SHAPE, type TinyModelShape } from '../src/models/tiny-models/tiny-model';
+import type { FixtureTokenizerKind } from '../src/models/tiny-models/tokenizers';
 import type { ModelType } from '../src/models/config';
 import { prepareModel } from '../src/models/export-cache';
 

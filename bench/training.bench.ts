@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { AdamW, clipGradNorm } from '../src/onnx';
 import { openCheckpoint } from '../src/models/checkpoint';
 import { loadDecoderWeights } from '../src/models/export';
-import { makeTinyModel, QWEN25_05B_SHAPE, type TinyModelShape } from '../src/models/fixtures/tiny-model';
+import { makeTinyModel, QWEN25_05B_SHAPE, type TinyModelShape } from '../src/models/tiny-models/tiny-model';
 import { initLoraAdapter, type LoraConfig, LORA_TARGETS } from '../src/models/lora';
 import { savePeftAdapter } from '../src/models/peft';
 import { seededRandom } from '../src/base/seeded-random';

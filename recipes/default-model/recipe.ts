@@ -6,7 +6,7 @@
 import { makeRefinementPairs, type RefinementPair } from '../../lab/corruption';
 import { pickOne, seededRandom } from '../../src/base/seeded-random';
 import type { SftExample } from '../../lab/sft';
-import type { TinyModelShape } from '../../src/models/fixtures/tiny-model';
+import type { TinyModelShape } from '../../src/models/tiny-models/tiny-model';
 import { promptIds } from '../../lab/follower-prompt';
 import type { TextTokenizer } from '../../src/models/tokenizer';
 

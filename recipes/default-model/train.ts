@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { loadTokenizer, type TextTokenizer } from '../../src/models/tokenizer';
 import type { DecoderConfig } from '../../src/models/config';
 import { readDecoderWeights } from '../../src/models/export';
-import { makeTinyModel } from '../../src/models/fixtures/tiny-model';
+import { makeTinyModel } from '../../src/models/tiny-models/tiny-model';
 import type { WeightMap } from '../../src/models/graphs';
 import { loraScale, mergeLoraPair } from '../../src/models/lora';
 import { writeSafetensors } from '../../src/models/safetensors-writer';

@@ -12,7 +12,7 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import { launchChromium, newWorkbenchPage, openWorkbench, runFromCommandPalette, webviewContent, saveScreenshot, notificationToast } from '../../scripts/vscode-harness/browser';
 import { repoRoot, slhfLogOf, startCodeServer, type CodeServer } from '../../scripts/vscode-harness/code-server';
 import { ensureToolchain } from '../../scripts/vscode-harness/install';
-import { makeTinyModel } from '../../src/models/fixtures/tiny-model';
+import { makeTinyModel } from '../../src/models/tiny-models/tiny-model';
 import { FakeHub } from '../unit/models/hub-server';
 
 const resultsDir = join(repoRoot, 'test-results');

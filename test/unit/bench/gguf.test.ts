@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { exportOnnx } from '../../../src/models/export';
-import { makeTinyModel } from '../../../src/models/fixtures/tiny-model';
+import { makeTinyModel } from '../../../src/models/tiny-models/tiny-model';
 import { f16BitsToF32 } from '../../../src/models/half';
 import { seededRandom } from '../../../src/base/seeded-random';
 import { checkpointToGguf, interleaveRotaryRows, type GgufFileType } from '../../../bench/gguf/from-checkpoint';

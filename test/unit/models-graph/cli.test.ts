@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../../src/cli';
-import { makeTinyModel } from '../../../src/models/fixtures/tiny-model';
+import { makeTinyModel } from '../../../src/models/tiny-models/tiny-model';
 import { savePeftAdapter } from '../../../src/models/peft';
 import { refTokenLogProbs } from '../../reference/decoder-ref';
 import { busyAdapter, maxAbsDiff, referenceFromFolder, refLora } from './fixtures';

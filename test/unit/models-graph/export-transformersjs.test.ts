@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { exportOnnx } from '../../../src/models/export';
-import { makeTinyModel } from '../../../src/models/fixtures/tiny-model';
+import { makeTinyModel } from '../../../src/models/tiny-models/tiny-model';
 import { savePeftAdapter } from '../../../src/models/peft';
 import { refLogits, type RefLora, type RefWeights } from '../../reference/decoder-ref';
 import { busyAdapter, referenceFromFolder, refLora } from './fixtures';

@@ -9,7 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import { main } from '../../../src/cli';
 import { CPU_DEFAULT_FORMAT, exportOnnx, parameterCount, QUANTIZE_BY_DEFAULT_FROM_PARAMS, resolveExportOptions, type ExportOptions } from '../../../src/models/export';
 import { parseDecoderConfig } from '../../../src/models/config';
-import { makeTinyModel } from '../../../src/models/fixtures/tiny-model';
+import { makeTinyModel } from '../../../src/models/tiny-models/tiny-model';
 
 let root: string;
 let src: string;

@@ -13,7 +13,7 @@ import { Graph, gather, matmul, transpose, type Tensor } from '../../../src/onnx
 import { dequantizeMatrix, quantizeGraph, quantizeMatrix, logProbDrift, type QuantBits, type QuantFormat, type QuantizeOptions, type QuantizedMatrix } from '../../../src/models/quantize';
 import { buildContribInferenceGraph } from '../../../src/models/decode-graph';
 import { refLogits, type RefWeights } from '../../reference/decoder-ref';
-import { makeTinyModel } from '../../../src/models/fixtures/tiny-model';
+import { makeTinyModel } from '../../../src/models/tiny-models/tiny-model';
 import { openCheckpoint } from '../../../src/models/checkpoint';
 import { loadDecoderWeights } from '../../../src/models/export';
 import { buildInferenceGraph, pastName } from '../../../src/models/graphs';

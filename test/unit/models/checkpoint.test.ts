@@ -4,8 +4,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointError, openCheckpoint } from '../../../src/models/checkpoint';
-import { makeTinyModel } from '../../../src/models/fixtures/tiny-model';
-import { CHATML_TEMPLATE } from '../../../src/models/fixtures/byte-tokenizer';
+import { makeTinyModel } from '../../../src/models/tiny-models/tiny-model';
+import { CHATML_TEMPLATE } from '../../../src/models/tiny-models/byte-tokenizer';
 import { SafetensorsError, SafetensorsFile } from '../../../src/models/safetensors';
 import { writeSafetensors } from '../../../src/models/safetensors-writer';
 import { resolveModelSpec, ModelSpecError } from '../../../src/models/spec';

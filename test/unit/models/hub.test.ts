@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { downloadModel, HubError, parseRepoId, defaultCacheDir, type DownloadProgress } from '../../../src/models/hub';
 import { openCheckpoint } from '../../../src/models/checkpoint';
-import { makeTinyModel } from '../../../src/models/fixtures/tiny-model';
+import { makeTinyModel } from '../../../src/models/tiny-models/tiny-model';
 import { writeSafetensors } from '../../../src/models/safetensors-writer';
 import { COMMIT, FakeHub } from './hub-server';
 import { startProxy } from '../base/proxy-server';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointError, checkModelFolder, openCheckpoint } from '../../../src/models/checkpoint';
 import { readDecoderConfig } from '../../../src/models/config';
-import { makeTinyModel } from '../../../src/models/fixtures/tiny-model';
+import { makeTinyModel } from '../../../src/models/tiny-models/tiny-model';
 import { MODEL_FILE_LIMITS, ModelFileError, readModelText } from '../../../src/models/model-file';
 import { openSafetensors } from '../../../src/models/safetensors';
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeTinyModel } from '../../../src/models/fixtures/tiny-model';
+import { makeTinyModel } from '../../../src/models/tiny-models/tiny-model';
 import { renderPrompt, type ChatTokenizer } from '../../../src/models/prompts';
 import { checkTemplateBudget, TEMPLATE_LIMITS, TemplateBudgetError } from '../../../src/models/template-budget';
 

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeTinyModel } from '../../../src/models/fixtures/tiny-model';
+import { makeTinyModel } from '../../../src/models/tiny-models/tiny-model';
 import { openSafetensors } from '../../../src/models/safetensors';
 import { writeSafetensors } from '../../../src/models/safetensors-writer';
 import type { RefineEvent } from '../../../src/refiner/loop';

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PreTrainedTokenizer } from '@huggingface/transformers';
 import { defaultModelDir } from '../../../src/models/default-model';
-import { fixtureTokenizer } from '../../../src/models/fixtures/tokenizers';
+import { fixtureTokenizer } from '../../../src/models/tiny-models/tokenizers';
 import { IncrementalDecoder } from '../../../src/refiner/incremental-decode';
 
 const TEXT = 'Café naïve — 日本語のテキスト 🙂🚀 then  double  spaces,\n\ta tab; "quotes" (parens) 1234.5 ok... émigré façade';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ModelHost } from '../../../src/refiner/host';
 import { KvDecoder, SHARED_CACHE_STEP } from '../../../src/refiner/kv-decoder';
-import { makeTinyModel, TINY_SHAPE } from '../../../src/models/fixtures/tiny-model';
+import { makeTinyModel, TINY_SHAPE } from '../../../src/models/tiny-models/tiny-model';
 import { TINY, tempRoot } from './fixtures';
 
 const { root, cleanup } = tempRoot('kv-decoder');

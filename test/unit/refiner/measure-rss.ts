@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDecoderConfig } from '../../../src/models/config';
-import { makeTinyModel } from '../../../src/models/fixtures/tiny-model';
+import { makeTinyModel } from '../../../src/models/tiny-models/tiny-model';
 import { initLoraAdapter } from '../../../src/models/lora';
 import { savePeftAdapter } from '../../../src/models/peft';
 import { ModelHost } from '../../../src/refiner/host';

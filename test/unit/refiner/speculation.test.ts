@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { defaultModelDir } from '../../../src/models/default-model';
 import { CPU_DEFAULT_FORMAT, exportOnnx } from '../../../src/models/export';
-import { makeTinyModel, TINY_SHAPE } from '../../../src/models/fixtures/tiny-model';
+import { makeTinyModel, TINY_SHAPE } from '../../../src/models/tiny-models/tiny-model';
 import { generateText, type GenerateInput, type StepCounters } from '../../../src/refiner/generate';
 import { ModelHost } from '../../../src/refiner/host';
 import { DEFAULT_DRAFT_TOKENS, draftTokensSetting, lookupDraft } from '../../../src/refiner/speculation';

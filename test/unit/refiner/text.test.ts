@@ -8,7 +8,7 @@ import { extractText, StreamingExtractor, type ExtractOptions } from '../../../s
 import { checkContext, checkText, decodeUtf8Strict } from '../../../src/refiner/limits';
 import { DEFAULT_FOLLOWER_INSTRUCTION, followerMessages, leaderMessages, PLAIN_STOP_STRINGS, presetFor, PRESETS, renderPrompt } from '../../../src/models/prompts';
 import { RefinerInputError } from '../../../src/refiner/settings';
-import { makeTinyModel } from '../../../src/models/fixtures/tiny-model';
+import { makeTinyModel } from '../../../src/models/tiny-models/tiny-model';
 import { seededRandom } from '../../../src/base/seeded-random';
 import { tempRoot, tinyModel } from './fixtures';
 

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixtureTokenizer } from '../../../src/models/fixtures/tokenizers';
+import { fixtureTokenizer } from '../../../src/models/tiny-models/tokenizers';
 import { DEFAULT_FOLLOWER_INSTRUCTION, leaderMessages, PRESETS, refinementMessages, renderPrompt, type ChatMessage } from '../../../src/models/prompts';
 import { openScorer, type Scorer } from '../../../src/models/score';
 import { loadTokenizer, type TextTokenizer } from '../../../src/models/tokenizer';

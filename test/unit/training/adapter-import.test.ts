@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { main } from '../../../src/cli';
 import { openCheckpoint } from '../../../src/models/checkpoint';
 import { loadDecoderWeights } from '../../../src/models/export';
-import { makeTinyModel } from '../../../src/models/fixtures/tiny-model';
+import { makeTinyModel } from '../../../src/models/tiny-models/tiny-model';
 import type { LoraAdapter } from '../../../src/models/lora';
 import { peftTensorName } from '../../../src/models/peft';
 import { runJob } from '../../../src/training/job';

@@ -7,7 +7,7 @@ import { openCheckpoint } from '../../../src/models/checkpoint';
 import type { DecoderConfig } from '../../../src/models/config';
 import { main } from '../../../src/cli';
 import { loadDecoderWeights } from '../../../src/models/export';
-import { makeTinyModel } from '../../../src/models/fixtures/tiny-model';
+import { makeTinyModel } from '../../../src/models/tiny-models/tiny-model';
 import type { WeightMap } from '../../../src/models/graphs';
 import { seededRandom } from '../../../src/base/seeded-random';
 import type { Sample, TrainingPair } from '../../../src/training/data';

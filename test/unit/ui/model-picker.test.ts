@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeTinyModel } from '../../../src/models/fixtures/tiny-model';
+import { makeTinyModel } from '../../../src/models/tiny-models/tiny-model';
 import { describeSource, settingInForce, writeScope } from '../../../src/ui/model-picker-scope';
 import { downloadRecommended, progressReporter } from '../../../src/ui/model-picker-download';
 import { settingsText } from '../../../webview/settings-text';

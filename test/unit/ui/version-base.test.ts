@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeTinyModel } from '../../../src/models/fixtures/tiny-model';
+import { makeTinyModel } from '../../../src/models/tiny-models/tiny-model';
 import { baseModelIdentity, sameBaseModel } from '../../../src/models/base-identity';
 import { runJob } from '../../../src/training/job';
 import { listVersions, readMeta } from '../../../src/training/versions';

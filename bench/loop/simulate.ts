@@ -13,7 +13,7 @@ import { seededRandom } from '../../src/base/seeded-random';
 import { loadTokenizer, type TextTokenizer } from '../../src/models/tokenizer';
 import { ModelHost } from '../../src/refiner/host';
 import { refine } from '../../src/refiner/loop';
-import type { GeneratedText } from '../../src/refiner/settings';
+import type { GeneratedText } from '../../src/refiner/refiner-settings';
 import { trainingSamples } from '../../src/store/game-tokens';
 import { sessionPairs } from '../../src/store/pairs';
 import { SCHEMA_VERSION, type Decision, type SessionRecord } from '../../src/store/schema';

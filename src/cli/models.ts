@@ -1,7 +1,7 @@
 import { choiceOption, numberOption, requireString, type Command } from './command';
 import { SUPPORTED_MODEL_TYPES, type ModelType } from '../models/config';
-import { makeTinyModel } from '../models/fixtures/tiny-model';
-import { FIXTURE_TOKENIZERS, type FixtureTokenizerKind } from '../models/fixtures/tokenizers';
+import { makeTinyModel } from '../models/tiny-models/tiny-model';
+import { FIXTURE_TOKENIZERS, type FixtureTokenizerKind } from '../models/tiny-models/tokenizers';
 import { modelGraphCommands } from './model-graph-commands';
 
 const makeTinyModelCommand: Command = {

@@ -10,7 +10,7 @@ import { HARPER_MODEL_ID } from '../refiner/harper-pass';
 import { ModelHost } from '../refiner/host';
 import { refine } from '../refiner/loop';
 import type { SentenceRound } from '../refiner/sentence-round';
-import { MAX_NEW_TOKENS, MAX_ROUNDS, RefinerInputError, type GeneratedText } from '../refiner/settings';
+import { MAX_NEW_TOKENS, MAX_ROUNDS, RefinerInputError, type GeneratedText } from '../refiner/refiner-settings';
 import type { PieceRound } from '../refiner/split-round';
 
 /** Where exported graphs are cached: --cache-dir, $SLHF_CACHE_DIR, else ~/.cache/slhf-refine. */

@@ -14,7 +14,7 @@ import { defaultMemoryLimitBytes, formatGiB, memoryExceededMessage } from './lim
 import type { RefineEvent, RefineRequest } from './loop';
 import { requestPreset } from './preset';
 import type { FromWorker, ToWorker, WorkerConfig } from './refiner-protocol';
-import { RefinerInputError, type GeneratedText } from './settings';
+import { RefinerInputError, type GeneratedText } from './refiner-settings';
 
 /** The refiner process died on its own (not killed by the client); it restarts with the next request. */
 export class WorkerCrashedError extends Error {

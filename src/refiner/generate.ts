@@ -13,7 +13,7 @@ import { promptMessages, renderPrompt } from '../models/prompts';
 import { chooseToken, type TokenChoice } from '../models/token-choice';
 import type { LoadedModel } from './host';
 import { seededRandom } from '../base/seeded-random';
-import type { GeneratedText, GenerationSettings, Role, StopReason } from './settings';
+import type { GeneratedText, GenerationSettings, Role, StopReason } from './refiner-settings';
 import { draftTokensSetting, emptySpeculationCounters, lookupDraft, type SpeculationCounters } from './speculation';
 
 export interface GenerateInput {

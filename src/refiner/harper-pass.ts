@@ -14,7 +14,7 @@ import type { PromptParts } from '../base/generation-record';
 import type { ModelHost } from './host';
 import { joinPieces, splitSentences } from './segment';
 import { isBuiltInSpec } from './sentence-round';
-import { resolveSettings, type GeneratedText, type GenerationSettings } from './settings';
+import { resolveSettings, type GeneratedText, type GenerationSettings } from './refiner-settings';
 
 /** The round's modelId: what made its text. */
 export const HARPER_MODEL_ID = 'harper.js 2.10 (first pass)';

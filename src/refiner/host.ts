@@ -9,7 +9,7 @@ import { readJson } from '../models/checkpoint';
 import { resolveDevice, type DeviceSetting } from './device';
 import { defaultMemoryLimitBytes, modelDims, type ModelDims } from './limits';
 import { prepareModel, type PreparedModel, type SourceOptions } from '../models/export-cache';
-import { samplingDefaults, type GenerationSettings, type Role } from './settings';
+import { samplingDefaults, type GenerationSettings, type Role } from './refiner-settings';
 
 export interface HostOptions extends SourceOptions {
   /** See resolveDevice for what 'auto' picks. */

@@ -1,7 +1,7 @@
 // What the refiner refuses before any model runs: empty, binary or undecodable text, and prompts
 // that do not fit the model's context or the memory the refiner may use.
 import { totalmem } from 'node:os';
-import { RefinerInputError } from './settings';
+import { RefinerInputError } from './refiner-settings';
 
 /**
  * Prompt tokens per prefill pass (kv-decoder.ts): bounds one pass's attention scores, activations and

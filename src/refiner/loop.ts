@@ -12,7 +12,7 @@ import { planPieces, refineInPieces } from './split-round';
 import type { DocumentKind, PromptParts } from '../base/generation-record';
 import { DEFAULT_FOLLOWER_INSTRUCTION } from '../models/prompts';
 import { requestPreset } from './preset';
-import { MAX_ROUNDS, RefinerInputError, resolveSettings, type GeneratedText, type GenerationSettings, type Role } from './settings';
+import { MAX_ROUNDS, RefinerInputError, resolveSettings, type GeneratedText, type GenerationSettings, type Role } from './refiner-settings';
 
 export interface RefineRequest {
   /** The Leader's action y: the user's text. Leave out with `leaderDraft` to have the Leader write it. */

@@ -11,7 +11,7 @@ import { defaultModelDir } from '../models/default-model';
 import type { PromptParts, SamplingSettings } from '../base/generation-record';
 import type { LoadedModel } from './host';
 import { isGarbled, joinPieces, keepLineEnding, splitSentences } from './segment';
-import type { GeneratedText } from './settings';
+import type { GeneratedText } from './refiner-settings';
 import { joinedRound } from './split-round';
 
 /** Whether `modelId` (spec#hash, see prepareModel) is the built-in model's folder. */

@@ -15,7 +15,7 @@ import type { PromptParts, SamplingSettings } from '../base/generation-record';
 import type { LoadedModel } from './host';
 import { promptTokenBudget, SPLIT_ABOVE_BYTES, unsplittableMessage } from './limits';
 import { joinPieces, paragraphSpans, piecesFromSpans, sentenceSpans, type Span } from './segment';
-import { RefinerInputError, type GeneratedText } from './settings';
+import { RefinerInputError, type GeneratedText } from './refiner-settings';
 
 /**
  * How much of the text before a piece its prompt carries as context: as much as the editor gives a

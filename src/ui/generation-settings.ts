@@ -5,7 +5,7 @@
 //   data, so in an untrusted workspace (a cloned repository's .vscode/settings.json) only the user's
 //   own value counts. package.json also lists it under restrictedConfigurations.
 import type { RefineRequest } from '../refiner/loop';
-import { MAX_NEW_TOKENS, MAX_ROUNDS } from '../refiner/settings';
+import { MAX_NEW_TOKENS, MAX_ROUNDS } from '../refiner/refiner-settings';
 
 /** The part of vscode.WorkspaceConfiguration read here (a plain object in tests). */
 export interface SettingsReader {

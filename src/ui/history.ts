@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import { createLogger } from '../store/logger';
 import type { Decision, FollowerRound, GenerationInfo, SessionRecord } from '../store/schema';
 import { PreferenceStore } from '../store/store';
-import type { GeneratedText } from '../refiner/settings';
+import type { GeneratedText } from '../refiner/refiner-settings';
 
 /** A stable, non-identifying tag for the open workspace (a hash of its first folder's URI). */
 export function workspaceTag(): string {

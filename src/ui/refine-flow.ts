@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import type { RefineEvent, RefineRequest } from '../refiner/loop';
 import type { DocumentKind } from '../base/generation-record';
-import type { GeneratedText } from '../refiner/settings';
+import type { GeneratedText } from '../refiner/refiner-settings';
 import { pickTarget, type DraftTarget } from './draft-target';
 import type { AcceptedEditWatcher } from './edit-watch';
 import type { HistoryService } from './history';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { loadTokenizer, type TextTokenizer } from '../../../src/models/tokenizer';
 import { ModelHost } from '../../../src/refiner/host';
-import type { GeneratedText } from '../../../src/refiner/settings';
+import type { GeneratedText } from '../../../src/refiner/refiner-settings';
 import { trainingSamples } from '../../../src/store/game-tokens';
 import { decide, refineRounds, sessionRecord } from '../../../bench/loop/simulate';
 import { tempRoot, tinyModel } from '../refiner/fixtures';

@@ -6,7 +6,7 @@ import { makeTinyModel } from '../../../src/models/tiny-models/tiny-model';
 import { openSafetensors } from '../../../src/models/safetensors';
 import { writeSafetensors } from '../../../src/models/safetensors-writer';
 import type { RefineEvent } from '../../../src/refiner/loop';
-import type { GeneratedText } from '../../../src/refiner/settings';
+import type { GeneratedText } from '../../../src/refiner/refiner-settings';
 
 export const TINY = { arch: 'qwen2', tokenizer: 'bytes', layers: 1, hidden: 32, heads: 2, kvHeads: 1, intermediate: 64 } as const;
 

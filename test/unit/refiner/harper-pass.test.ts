@@ -8,7 +8,7 @@ import { loadHarper, type Harper } from '../../../src/models/harper';
 import { defaultModelDir } from '../../../src/models/default-model';
 import { ModelHost } from '../../../src/refiner/host';
 import { droppedWord, guardByLints, harperFirstRound, newCapital, HARPER_MODEL_ID, harperFix } from '../../../src/refiner/harper-pass';
-import type { GeneratedText } from '../../../src/refiner/settings';
+import type { GeneratedText } from '../../../src/refiner/refiner-settings';
 import { refine, type RefineEvent } from '../../../src/refiner/loop';
 import { collect, results, tempRoot, tinyModel } from './fixtures';
 

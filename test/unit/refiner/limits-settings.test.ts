@@ -9,7 +9,7 @@ import { parseCommandArgs, UsageError } from '../../../src/cli/command';
 import { refineCommand } from '../../../src/cli/refiner';
 import { ModelHost } from '../../../src/refiner/host';
 import { refine } from '../../../src/refiner/loop';
-import { MAX_NEW_TOKENS, MAX_ROUNDS, RefinerInputError, resolveSettings } from '../../../src/refiner/settings';
+import { MAX_NEW_TOKENS, MAX_ROUNDS, RefinerInputError, resolveSettings } from '../../../src/refiner/refiner-settings';
 import { collect } from './fixtures';
 
 const manifest = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8'));

@@ -8,7 +8,7 @@ import { scoreCommand } from '../../../src/cli/model-graph-commands';
 import { openScorer, type Scorer } from '../../../src/models/score';
 import { ModelHost } from '../../../src/refiner/host';
 import { refine, type RefineRequest } from '../../../src/refiner/loop';
-import { RefinerInputError } from '../../../src/refiner/settings';
+import { RefinerInputError } from '../../../src/refiner/refiner-settings';
 import type { StepCounters } from '../../../src/refiner/generate';
 import { collect, constantModel, results, tempRoot, tinyModel } from './fixtures';
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { checkMemoryBudget, defaultMemoryLimitBytes, generationBytes, largestPrompt, modelDims } from '../../../src/refiner/limits';
 import { ModelHost } from '../../../src/refiner/host';
 import { refine } from '../../../src/refiner/loop';
-import { RefinerInputError } from '../../../src/refiner/settings';
+import { RefinerInputError } from '../../../src/refiner/refiner-settings';
 import { collect, results, tempRoot, tinyModel } from './fixtures';
 
 const { root, cleanup } = tempRoot('budget');

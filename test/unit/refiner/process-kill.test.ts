@@ -12,7 +12,7 @@ import { processAlive } from '../../../src/base/process-alive';
 import { RefinerClient } from '../../../src/refiner/client';
 import type { RefineEvent, RefineRequest } from '../../../src/refiner/loop';
 import type { FromWorker, ToWorker } from '../../../src/refiner/refiner-protocol';
-import { MAX_NEW_TOKENS, RefinerInputError } from '../../../src/refiner/settings';
+import { MAX_NEW_TOKENS, RefinerInputError } from '../../../src/refiner/refiner-settings';
 import { stuckMarker } from './stuck-marker';
 import { collect, constantModel, results, tempRoot, tinyModel } from './fixtures';
 

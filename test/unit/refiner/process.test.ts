@@ -9,7 +9,7 @@ import { initLoraAdapter } from '../../../src/models/lora';
 import { savePeftAdapter } from '../../../src/models/peft';
 import { RefinerClient, WorkerCrashedError } from '../../../src/refiner/client';
 import type { RefineEvent, RefineRequest } from '../../../src/refiner/loop';
-import { RefinerInputError } from '../../../src/refiner/settings';
+import { RefinerInputError } from '../../../src/refiner/refiner-settings';
 import { collect, constantModel, results, tempRoot, tinyModel } from './fixtures';
 import { DEFAULT_DRAFT_TOKENS } from '../../../src/refiner/speculation';
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ModelHost } from '../../../src/refiner/host';
 import { refine } from '../../../src/refiner/loop';
-import type { GeneratedText } from '../../../src/refiner/settings';
+import type { GeneratedText } from '../../../src/refiner/refiner-settings';
 import { SCHEMA_VERSION, type FollowerRound, type GenerationInfo, type SessionRecord } from '../../../src/store/schema';
 import { validateRecord } from '../../../src/store/validate';
 import { collect, results, tempRoot, tinyModel } from './fixtures';

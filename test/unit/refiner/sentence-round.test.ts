@@ -10,7 +10,7 @@ import { ModelHost } from '../../../src/refiner/host';
 import { refine } from '../../../src/refiner/loop';
 import { guardWhole, needsSentences, refineBySentence } from '../../../src/refiner/sentence-round';
 import type { LoadedModel } from '../../../src/refiner/host';
-import type { GeneratedText } from '../../../src/refiner/settings';
+import type { GeneratedText } from '../../../src/refiner/refiner-settings';
 import { SCHEMA_VERSION, type SessionRecord } from '../../../src/store/schema';
 import { validateRecord } from '../../../src/store/validate';
 import { collect, results } from './fixtures';

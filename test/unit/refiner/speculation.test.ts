@@ -12,7 +12,7 @@ import { makeTinyModel, TINY_SHAPE } from '../../../src/models/tiny-models/tiny-
 import { generateText, type GenerateInput, type StepCounters } from '../../../src/refiner/generate';
 import { ModelHost } from '../../../src/refiner/host';
 import { DEFAULT_DRAFT_TOKENS, draftTokensSetting, lookupDraft } from '../../../src/refiner/speculation';
-import type { GeneratedText, GenerationSettings } from '../../../src/refiner/settings';
+import type { GeneratedText, GenerationSettings } from '../../../src/refiner/refiner-settings';
 
 type Settings = Partial<GenerationSettings> & { seed?: number };
 import { tempRoot, tinyModel } from './fixtures';

@@ -11,7 +11,7 @@ import { refine, type RefineEvent } from '../../../src/refiner/loop';
 import { generationBytes, modelDims, promptTokenBudget, SPLIT_ABOVE_BYTES } from '../../../src/refiner/limits';
 import { joinPieces, paragraphSpans, piecesFromSpans, sentenceSpans } from '../../../src/refiner/segment';
 import { PIECE_CONTEXT_CHARS, promptTokenCount, type PieceRound } from '../../../src/refiner/split-round';
-import { RefinerInputError, type GeneratedText } from '../../../src/refiner/settings';
+import { RefinerInputError, type GeneratedText } from '../../../src/refiner/refiner-settings';
 import { SCHEMA_VERSION, type SessionRecord } from '../../../src/store/schema';
 import { validateRecord } from '../../../src/store/validate';
 import { collect, results, tempRoot, tinyModel } from './fixtures';

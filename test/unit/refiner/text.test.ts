@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { extractText, StreamingExtractor, type ExtractOptions } from '../../../src/refiner/extract';
 import { checkContext, checkText, decodeUtf8Strict } from '../../../src/refiner/limits';
 import { DEFAULT_FOLLOWER_INSTRUCTION, followerMessages, leaderMessages, PLAIN_STOP_STRINGS, presetFor, PRESETS, renderPrompt } from '../../../src/models/prompts';
-import { RefinerInputError } from '../../../src/refiner/settings';
+import { RefinerInputError } from '../../../src/refiner/refiner-settings';
 import { makeTinyModel } from '../../../src/models/tiny-models/tiny-model';
 import { seededRandom } from '../../../src/base/seeded-random';
 import { tempRoot, tinyModel } from './fixtures';

@@ -14,7 +14,7 @@ import { openScorer, type Scorer } from '../../../src/models/score';
 import { loadTokenizer, type TextTokenizer } from '../../../src/models/tokenizer';
 import { ModelHost } from '../../../src/refiner/host';
 import { refine, type RefineRequest } from '../../../src/refiner/loop';
-import type { GeneratedText } from '../../../src/refiner/settings';
+import type { GeneratedText } from '../../../src/refiner/refiner-settings';
 import { gameSamples } from '../../../src/store/game';
 import { sampleSummary, trainingSamples, type TrainingSample } from '../../../src/store/game-tokens';
 import { createLogger } from '../../../src/store/logger';

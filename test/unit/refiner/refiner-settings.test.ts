@@ -2,7 +2,7 @@
 // which wins over the product's defaults; a model's values that generation cannot honour are ignored.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_SETTINGS, RefinerInputError, resolveSettings, samplingDefaults } from '../../../src/refiner/settings';
+import { DEFAULT_SETTINGS, RefinerInputError, resolveSettings, samplingDefaults } from '../../../src/refiner/refiner-settings';
 
 test('do_sample: false decodes greedily; a sampling model brings its temperature, top-p, top-k and repetition penalty', () => {
   assert.deepEqual(samplingDefaults({ do_sample: false, temperature: 0.9, repetition_penalty: 1.1 }), { temperature: 0, repetitionPenalty: 1.1 });

@@ -3,6 +3,7 @@
 // killed in the middle of a native call, and its out-of-memory never takes the parent down.
 import { execFile, fork, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { totalmem } from 'node:os';
 
 /** A script to fork, and the Node options it needs (tsx for a .ts entry run from source). */
 export interface ProcessEntry {
@@ -78,6 +79,23 @@ function run(file: string, args: string[]): Promise<string> {
 
 /** How often watchMemory polls: /proc is a file read; elsewhere each poll starts a process. */
 const POLL_MS = process.platform === 'linux' ? 200 : 1000;
+const GIB = 2 ** 30;
+
+/**
+ * A worker process's memory cap when nothing else is set: half the machine's memory (or of a
+ * container's limit), at most 8 GiB. Past it the refiner's process (RefinerClient) and a training
+ * run's (startTraining) are killed; the refiner also refuses, before its prefill, a round whose
+ * estimated peak does not fit below it (checkMemoryBudget).
+ */
+export function defaultMemoryLimitBytes(): number {
+  const constrained = process.constrainedMemory?.() ?? 0; // cgroup limit; 0 when there is none
+  const total = constrained > 0 ? Math.min(constrained, totalmem()) : totalmem();
+  return Math.min(total / 2, 8 * GIB);
+}
+
+export function formatGiB(bytes: number): string {
+  return `${(bytes / GIB).toFixed(1)} GB`;
+}
 
 /**
  * Calls `onOver` (once) when the process's resident memory passes `limitBytes`. The caller stops

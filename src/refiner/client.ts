@@ -8,9 +8,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { forkEntry, killProcess, residentBytes, watchMemory, type ProcessEntry } from '../base/child-process';
+import { defaultMemoryLimitBytes, forkEntry, formatGiB, killProcess, residentBytes, watchMemory, type ProcessEntry } from '../base/child-process';
 import { EventQueue } from './event-queue';
-import { defaultMemoryLimitBytes, formatGiB, memoryExceededMessage } from './limits';
+import { memoryExceededMessage } from './limits';
 import type { RefineEvent, RefineRequest } from './loop';
 import { requestPreset } from './preset';
 import type { FromWorker, ToWorker, WorkerConfig } from './refiner-protocol';

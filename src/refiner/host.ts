@@ -7,7 +7,8 @@ import { basename, dirname, join } from 'node:path';
 import { explainProviderFailure } from '../onnx/provider-hints';
 import { readJson } from '../models/checkpoint';
 import { resolveDevice, type DeviceSetting } from './device';
-import { defaultMemoryLimitBytes, modelDims, type ModelDims } from './limits';
+import { defaultMemoryLimitBytes } from '../base/child-process';
+import { modelDims, type ModelDims } from './limits';
 import { prepareModel, type PreparedModel, type SourceOptions } from '../models/export-cache';
 import { samplingDefaults, type GenerationSettings, type Role } from './refiner-settings';
 

@@ -1,6 +1,6 @@
 // What the refiner refuses before any model runs: empty, binary or undecodable text, and prompts
 // that do not fit the model's context or the memory the refiner may use.
-import { totalmem } from 'node:os';
+import { formatGiB } from '../base/child-process';
 import { RefinerInputError } from './refiner-settings';
 
 /**
@@ -39,23 +39,6 @@ export function checkContext(promptTokens: number, maxNewTokens: number, context
       `the model's context of ${contextLength} tokens. Shorten the text by at least ${promptTokens + maxNewTokens - contextLength} ` +
       `tokens or lower maxNewTokens.`,
   );
-}
-
-const GIB = 2 ** 30;
-
-/**
- * The refiner process's memory cap when nothing else is set: half the machine's memory (or of a
- * container's limit), at most 8 GiB. Past it the process is killed (RefinerClient), and a round
- * whose estimated peak does not fit below it is refused before its prefill (checkMemoryBudget).
- */
-export function defaultMemoryLimitBytes(): number {
-  const constrained = process.constrainedMemory?.() ?? 0; // cgroup limit; 0 when there is none
-  const total = constrained > 0 ? Math.min(constrained, totalmem()) : totalmem();
-  return Math.min(total / 2, 8 * GIB);
-}
-
-export function formatGiB(bytes: number): string {
-  return `${(bytes / GIB).toFixed(1)} GB`;
 }
 
 export function memoryExceededMessage(limitBytes: number): string {

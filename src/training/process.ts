@@ -3,7 +3,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { forkEntry, type ProcessEntry } from '../base/child-process';
+import { defaultMemoryLimitBytes, forkEntry, formatGiB, watchMemory, type ProcessEntry } from '../base/child-process';
 import type { ErrorKind, TrainJob, WorkerMessage } from './protocol';
 import type { VersionMeta } from './versions';
 
@@ -31,12 +31,37 @@ export interface TrainingRun {
   cancel(graceMs?: number): void;
 }
 
-export function startTraining(job: TrainJob, onMessage: (m: WorkerMessage) => void = () => undefined, entry: WorkerEntry = defaultWorkerEntry()): TrainingRun {
+/** The message of a run stopped at its memory cap: nothing was saved, and what to do about it. */
+export function trainingMemoryMessage(limitBytes: number): string {
+  return `Training needed more than ${formatGiB(limitBytes)} of memory and was stopped; nothing was saved and the active version is unchanged. ` +
+    'Long decisions cost the most (a sample\'s memory grows with the square of its length): train with a smaller batch (--batch-size), or on a smaller model.';
+}
+
+export interface TrainingOptions {
+  /** The process is killed above this resident memory and the run fails with trainingMemoryMessage. Default: defaultMemoryLimitBytes(). */
+  memoryLimitBytes?: number;
+}
+
+export function startTraining(job: TrainJob, onMessage: (m: WorkerMessage) => void = () => undefined, entry: WorkerEntry = defaultWorkerEntry(), options: TrainingOptions = {}): TrainingRun {
   const child = forkEntry(entry);
   let outcome: RunOutcome | null = null;
+  // Training runs beside the editor: a run that grows past its cap (a long decision's attention, a
+  // big model) is killed, as the refiner's process is, before it can push the machine into swap.
+  const limit = options.memoryLimitBytes ?? defaultMemoryLimitBytes();
+  let overLimit = false;
+  const stopWatch = watchMemory(child, limit, () => {
+    overLimit = true;
+    outcome = { ok: false, kind: 'failed', message: trainingMemoryMessage(limit) };
+    child.kill('SIGKILL');
+  });
+  child.once('exit', stopWatch);
   const result = new Promise<RunOutcome>((resolve) => {
     child.on('message', (m: WorkerMessage) => {
-      if (m.type === 'done') outcome = { ok: true, version: m.version, meta: m.meta };
+      if (overLimit) return; // killed at its memory cap: what it still says no longer counts
+      if (m.type === 'done') {
+        outcome = { ok: true, version: m.version, meta: m.meta };
+        stopWatch(); // saved: from here on the process only exits
+      }
       else if (m.type === 'error') outcome = { ok: false, kind: m.kind, message: m.message };
       onMessage(m);
     });

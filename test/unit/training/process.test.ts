@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { loadPeftAdapter } from '../../../src/models/peft';
 import { createLogger } from '../../../src/store/logger';
 import { PreferenceStore } from '../../../src/store/store';
-import { startTraining, type WorkerEntry } from '../../../src/training/process';
+import { startTraining, trainingMemoryMessage, type WorkerEntry } from '../../../src/training/process';
 import type { TrainJob, WorkerMessage } from '../../../src/training/protocol';
 import { activeAdapterDir, listVersions, readActive } from '../../../src/training/versions';
 import { pairSamples, syntheticPairs, tinyFixture, type TinyFixture } from './fixtures';
@@ -114,4 +114,18 @@ test('a parent that disconnects cancels the run: the worker exits and activates 
   assert.equal(code, 1);
   assert.equal(readActive(root), null);
   assert.deepEqual(listVersions(root), []);
+});
+
+test('a run over its memory cap is killed with a clear message; nothing new is saved or activated', async () => {
+  const root = join(f.dir, 'memory');
+  const first = await startTraining(job(root, 2), undefined, entry).result;
+  assert.ok(first.ok);
+  // A cap below what any Node process needs: the first poll after start finds it over.
+  const run = startTraining(job(root, 100_000), undefined, entry, { memoryLimitBytes: 16 * 2 ** 20 });
+  const outcome = await run.result;
+  assert.deepEqual(outcome, { ok: false, kind: 'failed', message: trainingMemoryMessage(16 * 2 ** 20) });
+  assert.match(trainingMemoryMessage(16 * 2 ** 20), /more than 0\.0 GB of memory and was stopped; nothing was saved/);
+  assert.ok(run.child.signalCode === 'SIGKILL', `killed, got ${run.child.signalCode}`);
+  assert.deepEqual(listVersions(root), ['v0001']);
+  assert.equal(readActive(root)!.version, 'v0001');
 });

@@ -1,6 +1,6 @@
 // Files that are either whole or absent: written aside, flushed, renamed into place. Adapters,
 // version pointers, caches, exports and the CUDA provider install use this; the preference store keeps its own behind an
-// injectable fs layer (src/store/fsLayer.ts) so that its tests can simulate a full disk.
+// injectable fs layer (src/store/fs-layer.ts) so that its tests can simulate a full disk.
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 

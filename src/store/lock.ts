@@ -4,7 +4,7 @@
 // they rename their temp file over the store.
 import { FileLock, type LockHolder } from '../base/file-lock';
 import { storeIoError, StoreError } from './errors';
-import type { FsLayer } from './fsLayer';
+import type { FsLayer } from './fs-layer';
 import type { Logger } from './logger';
 
 export type { HeldLock } from '../base/file-lock';

@@ -6,7 +6,7 @@ import { constants as bufferLimits } from 'node:buffer';
 import { createHash, randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { storeIoError, StoreError } from './errors';
-import { isMissing, type FsLayer } from './fsLayer';
+import { isMissing, type FsLayer } from './fs-layer';
 import type { Logger } from './logger';
 
 const NEWLINE = 0x0a;

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { StoreError } from './errors';
-import { nodeFs, type FsLayer } from './fsLayer';
+import { nodeFs, type FsLayer } from './fs-layer';
 import { lostLockError, storeLock, type HeldLock } from './lock';
 import { frameLine, LogFile, scanLog, type LogProblem, type ScanResult } from './log';
 import { createLogger, type Logger } from './logger';

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { appendFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { StoreError } from '../../../src/store/errors';
-import type { FsLayer } from '../../../src/store/fsLayer';
+import type { FsLayer } from '../../../src/store/fs-layer';
 import { createLogger } from '../../../src/store/logger';
 import { PreferenceStore } from '../../../src/store/store';
-import { nodeFs } from '../../../src/store/fsLayer';
+import { nodeFs } from '../../../src/store/fs-layer';
 import { frameLine } from '../../../src/store/log';
 import { session, tempDir } from './fixtures/records';
 

@@ -6,10 +6,10 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StoreError } from '../../../src/store/errors';
-import type { FsLayer } from '../../../src/store/fsLayer';
+import type { FsLayer } from '../../../src/store/fs-layer';
 import { createLogger } from '../../../src/store/logger';
 import { PreferenceStore } from '../../../src/store/store';
-import { nodeFs } from '../../../src/store/fsLayer';
+import { nodeFs } from '../../../src/store/fs-layer';
 import { bundleChild } from './fixtures/bundle';
 import { session, tempDir } from './fixtures/records';
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { StoreError } from '../../../src/store/errors';
 import { createLogger } from '../../../src/store/logger';
 import { PreferenceStore } from '../../../src/store/store';
-import { nodeFs } from '../../../src/store/fsLayer';
+import { nodeFs } from '../../../src/store/fs-layer';
 import { storeLock } from '../../../src/store/lock';
 import { session, tempDir } from './fixtures/records';
 

@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StoreError } from '../../../src/store/errors';
-import type { FsLayer } from '../../../src/store/fsLayer';
+import type { FsLayer } from '../../../src/store/fs-layer';
 import { createLogger, type Logger } from '../../../src/store/logger';
 import { PreferenceStore, STORE_FILE_NAME } from '../../../src/store/store';
-import { nodeFs } from '../../../src/store/fsLayer';
+import { nodeFs } from '../../../src/store/fs-layer';
 import { frameLine } from '../../../src/store/log';
 import { round, session, tempDir } from './fixtures/records';
 

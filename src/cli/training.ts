@@ -11,7 +11,7 @@ import { loadPeftAdapter } from '../models/peft';
 import { seededRandom } from '../base/seeded-random';
 import { ModelSpecError, resolveModelSpec } from '../models/spec';
 import { followerSuffixIds, trainingTokenizer } from '../models/tokenizer';
-import { sampleSummary, trainingSamples, type TrainingSample } from '../store/game-tokens';
+import { sampleSummary, sampleTokens, trainingSamples, type TrainingSample } from '../store/game-tokens';
 import { createLogger } from '../store/logger';
 import { PreferenceStore } from '../store/store';
 import { notActivatedMessage, notActivatedReason } from '../training/activation';
@@ -28,6 +28,12 @@ import { zeroAdapter } from '../training/trainer';
 import { activeAdapterDir } from '../training/versions';
 
 const HELD_OUT = 0.2;
+/**
+ * Samples longer than this many tokens are left out of training and evaluation (--max-length): a
+ * step's memory grows with the square of its longest sequence, and one long accepted text (a whole
+ * document refined in pieces) would otherwise stop every run at the memory cap.
+ */
+const MAX_LENGTH = 2048;
 /** A run asked to stop (Ctrl+C) that has not ended this long after is killed (issue 18: Cancel within 2 s). */
 const CANCEL_GRACE_MS = 2000;
 
@@ -54,8 +60,18 @@ async function storeSamples(args: ParsedArgs, command: Command, io: CliIO, model
   const records = await store.records();
   const { tokenizer, endOfTurn, eos } = await trainingTokenizer(modelDir);
   const split = splitPairs(records, numberOption(args, 'held-out', HELD_OUT, { min: 0, max: 0.9 }), seed);
-  const samples = (part: typeof records) => trainingSamples(part, tokenizer, { ...game, endOfTurn });
+  const maxLength = numberOption(args, 'max-length', MAX_LENGTH, { min: 1, integer: true });
+  const long = new Set<string>();
+  const samples = (part: typeof records) => trainingSamples(part, tokenizer, { ...game, endOfTurn }).filter((x) => {
+    if (sampleTokens(x) <= maxLength) return true;
+    long.add(x.record);
+    return false;
+  });
   let [train, heldOut] = [samples(split.train), samples(split.heldOut)];
+  if (long.size > 0) {
+    io.stderr(`slhf ${command.name}: left out the samples of ${long.size} decision(s) longer than ${maxLength} tokens (prompt and text; --max-length raises the limit, and training memory with it).\n`);
+    if (train.length + heldOut.length === 0) throw new UsageError(`every decision in the store is longer than ${maxLength} tokens; nothing to train on (--max-length raises the limit).`);
+  }
   // Every decision landed in the held-out part (a first decision does one time in five): train on
   // them rather than refuse, with nothing held out (so the version is saved, not activated).
   if (train.length === 0) [train, heldOut] = [heldOut, []];
@@ -65,6 +81,7 @@ async function storeSamples(args: ParsedArgs, command: Command, io: CliIO, model
 
 const commonOptions = {
   store: { type: 'string' as const }, follower: { type: 'string' as const }, seed: { type: 'string' as const }, 'held-out': { type: 'string' as const },
+  'max-length': { type: 'string' as const },
 };
 
 function settingsFrom(args: ParsedArgs, trainLeader: boolean): Partial<TrainSettings> {
@@ -114,7 +131,7 @@ const trainCommand: Command = {
   usage: [
     'Usage: slhf train --store PATH --follower SPEC --out DIR [--leader SPEC] [--mode offline|online] [--judge NAME]',
     '         [--steps N] [--epochs N] [--lr X] [--beta X] [--follower-weight X] [--kl k1|k2|k3]',
-    '         [--lora-r N] [--lora-alpha N] [--seed N] [--held-out F] [--batch-size N] [--leader-every K]',
+    '         [--lora-r N] [--lora-alpha N] [--seed N] [--held-out F] [--max-length N] [--batch-size N] [--leader-every K]',
     '         [--leader-free-kl] [--max-new-tokens N] [--device DEVICE] [--json-progress] [--dry-run [--json]]',
     '         [--follower-beta X] [--no-rloo] [--eos-penalty X] [--separate-adapters] [--temperature T]',
     '         [--drafts-per-prompt N] [--refinements-per-draft N] [--no-activate]',
@@ -126,9 +143,10 @@ const trainCommand: Command = {
     'store\'s contexts and scores them with a programmatic judge (--judge shorter|longer|harper; harper: Harper\'s lints, src/training/harper.ts).',
     '--json-progress prints every progress message as one JSON line on stdout.',
     '--no-activate saves the new version without activating it (the editor offers it with its evaluation).',
+    `--max-length N (default ${MAX_LENGTH}) leaves out samples longer than N tokens (prompt and text), saying how many.`,
     '--dry-run trains nothing (no --out needed): it prints the game samples the store\'s decisions make for this',
     'model (held-out ones included; docs/training.md says how decisions map to samples). With --json, one line each:',
-    '{"role", "record", "prompt" (as rendered for the model), "completion", "score" (Follower 1-p, Leader p), "behaviour"}.',
+    '{"role", "record", "prompt" (as rendered for the model), "completion", "score" (Follower 1-p, Leader p), "behaviour", "tokens"}.',
     `Estimator (docs/training.md): --beta (default ${DEFAULT_TRAIN_SETTINGS.beta}) weighs the KL penalty, --follower-beta the`,
     'Follower\'s (default: --beta). Samples of one context get the leave-one-out (RLOO) baseline, the mean score',
     'of the others; a sample alone in its context gets 0.5 (--no-rloo: always 0.5). --eos-penalty X (default 0)',
@@ -217,7 +235,7 @@ const evalCommand: Command = {
   name: 'eval',
   summary: 'held-out preference accuracy of a Follower adapter against its base model',
   usage: [
-    'Usage: slhf eval --store PATH --follower SPEC [--lora DIR | --out DIR] [--seed N] [--held-out F] [--samples N] [--json]',
+    'Usage: slhf eval --store PATH --follower SPEC [--lora DIR | --out DIR] [--seed N] [--held-out F] [--max-length N] [--samples N] [--json]',
     '',
     'Accuracy: how often log p(y\') - log p_base(y\') has the sign of (score - 0.5) over the held-out Follower samples',
     '(the split slhf train uses for the same --seed and --held-out; ties count one half): refinements the user',

@@ -84,8 +84,14 @@ export interface SampleSummary {
   completion: string;
   score: number;
   behaviour: boolean;
+  /** sampleTokens: what a training step runs for it. */
+  tokens: number;
 }
+
+/** The longest sequence training runs for a sample: its prompt (or its reference's, if longer) and completion. */
+export const sampleTokens = (s: TrainingSample): number => Math.max(s.prompt.length, s.referencePrompt.length) + s.completion.length;
 
 export const sampleSummary = (s: TrainingSample): SampleSummary => ({
   role: s.role, record: s.record, prompt: s.promptText, completion: s.completionText, score: s.score, behaviour: s.behaviour !== null,
+  tokens: sampleTokens(s),
 });

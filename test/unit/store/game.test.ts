@@ -219,9 +219,11 @@ test('every sample is valid trainer input, and the dry-run summary says what it 
   const samples = trainingSamples(records, tokenizer, options());
   assert.equal(samples.length, records.flatMap(gameSamples).length);
   samples.forEach((s, i) => validateSample(s, fixtureTokenizer('bytes').modelVocabSize, `${i}`));
-  assert.deepEqual(sampleSummary(samples.find((s) => s.record === 'rejected' && s.role === 'follower')!), {
-    role: 'follower', record: 'rejected', prompt: samples.find((s) => s.record === 'rejected' && s.role === 'follower')!.promptText,
+  const rejected = samples.find((s) => s.record === 'rejected' && s.role === 'follower')!;
+  assert.deepEqual(sampleSummary(rejected), {
+    role: 'follower', record: 'rejected', prompt: rejected.promptText,
     completion: (records.find((r) => r.id === 'rejected') as SessionRecord).rounds[0].text, score: 0, behaviour: true,
+    tokens: Math.max(rejected.prompt.length, rejected.referencePrompt.length) + rejected.completion.length,
   });
   // Follower-only training leaves the Leader's samples out.
   assert.ok(trainingSamples(records, tokenizer, { ...options(), leader: false }).every((s) => s.role === 'follower'));

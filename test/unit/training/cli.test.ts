@@ -119,10 +119,14 @@ test('slhf train --dry-run --json prints each game sample without training: role
   const store = await PreferenceStore.open(storeDir, { logger: createLogger({ level: 'silent' }) });
   const tokenizer = await loadTokenizer(f.modelDir);
   for (const line of lines) {
-    assert.deepEqual(Object.keys(line), ['role', 'record', 'prompt', 'completion', 'score', 'behaviour']);
+    assert.deepEqual(Object.keys(line), ['role', 'record', 'prompt', 'completion', 'score', 'behaviour', 'tokens']);
     const record = (await store.get(line.record)) as SessionRecord;
     const x = { preset: PRESETS.prose, instruction: 'Say it.', context: record.context };
-    assert.deepEqual(line, {
+    const { tokens, ...rest } = line;
+    // At least the rendered prompt's and the completion's own tokens (the completion also ends its turn).
+    const own = tokenizer.encode(line.prompt, { add_special_tokens: false }).length + tokenizer.encode(line.completion, { add_special_tokens: false }).length;
+    assert.ok(Number.isInteger(tokens) && tokens >= own, `tokens ${tokens}, own ${own}`);
+    assert.deepEqual(rest, {
       role: 'follower', record: record.id, prompt: renderPrompt(tokenizer, followerMessages(x, record.draft.text)).text,
       completion: record.rounds[0].text, score: record.decision.kind === 'accepted' ? 1 : 0, behaviour: false,
     });
@@ -131,8 +135,36 @@ test('slhf train --dry-run --json prints each game sample without training: role
   const leaders = withLeader.filter((l) => l.role === 'leader');
   assert.equal(leaders.length, 120);
   const first = (await store.get(leaders[0].record)) as SessionRecord;
-  assert.deepEqual(leaders[0], {
+  assert.deepEqual({ ...leaders[0], tokens: undefined }, {
     role: 'leader', record: first.id, prompt: renderPrompt(tokenizer, leaderMessages({ preset: PRESETS.prose, instruction: 'Say it.', context: first.context })).text,
-    completion: first.draft.text, score: first.decision.kind === 'accepted' ? 0 : 1, behaviour: false,
+    completion: first.draft.text, score: first.decision.kind === 'accepted' ? 0 : 1, behaviour: false, tokens: undefined,
   });
+});
+
+test('slhf train --max-length leaves out longer samples, says how many decisions, and refuses when nothing is left', async () => {
+  // 20 short decisions, 3 of them with a long context (in the prompt): those are the long samples.
+  const dir = join(f.dir, 'store-lengths');
+  const records = decisionRecords(20, 5).map((r, i) => {
+    if (i >= 3) return r;
+    const context = `${r.context} ${'and then some more words '.repeat(12)}`;
+    return { ...r, context, rounds: r.rounds.map((round) => ({ ...round, prompt: round.prompt && { ...round.prompt, context } })) };
+  });
+  const store = await PreferenceStore.open(dir, { logger: createLogger({ level: 'silent' }) });
+  await store.putMany(records);
+  const dryRun = async (...more: string[]) => {
+    const run = await cli('train', '--store', dir, '--follower', f.modelDir, '--dry-run', '--json', ...more);
+    assert.equal(run.code, 0, run.stderr);
+    return { lines: run.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { record: string; tokens: number }), stderr: run.stderr };
+  };
+  const all = (await dryRun()).lines;
+  const longIds = new Set(records.slice(0, 3).map((r) => r.id));
+  const limit = Math.max(...all.filter((l) => !longIds.has(l.record)).map((l) => l.tokens));
+  assert.ok(all.filter((l) => longIds.has(l.record)).every((l) => l.tokens > limit), 'the long contexts make the longest samples');
+  const { lines: kept, stderr } = await dryRun('--max-length', String(limit));
+  assert.deepEqual(kept.map((l) => l.record).sort(), records.slice(3).map((r) => r.id).sort());
+  assert.match(stderr, new RegExp(`left out the samples of 3 decision\\(s\\) longer than ${limit} tokens`));
+  const shortest = Math.min(...all.map((l) => l.tokens));
+  const none = await cli('train', '--store', dir, '--follower', f.modelDir, '--out', join(f.dir, 'none'), '--max-length', String(shortest - 1));
+  assert.notEqual(none.code, 0);
+  assert.match(none.stderr, new RegExp(`every decision in the store is longer than ${shortest - 1} tokens`));
 });

@@ -8,11 +8,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { INTERRUPTED_EXIT_CODE } from '../../../src/cli/interrupt';
-import { createLogger } from '../../../src/store/logger';
-import { PreferenceStore } from '../../../src/store/store';
 import { listVersions, readActive } from '../../../src/training/versions';
 import { constantModel } from '../refiner/fixtures';
-import { decisionRecords, tinyFixture, type TinyFixture } from '../training/fixtures';
+import { decisionRecords, tinyFixture, type TinyFixture, storeWith } from '../training/fixtures';
 
 const repo = join(__dirname, '..', '..', '..');
 let f: TinyFixture;
@@ -20,8 +18,7 @@ let storeDir: string;
 before(async () => {
   f = await tinyFixture();
   storeDir = join(f.dir, 'store');
-  const store = await PreferenceStore.open(storeDir, { logger: createLogger({ level: 'silent' }) });
-  await store.putMany(decisionRecords(24));
+  await storeWith(storeDir, decisionRecords(24));
 });
 after(() => f.cleanup());
 

@@ -11,7 +11,7 @@ import { loadTokenizer } from '../../../src/models/tokenizer';
 import { createLogger } from '../../../src/store/logger';
 import type { SessionRecord } from '../../../src/store/schema';
 import { PreferenceStore } from '../../../src/store/store';
-import { cli, decisionRecords, type TinyFixture, tinyFixture } from './fixtures';
+import { cli, decisionRecords, type TinyFixture, tinyFixture, storeWith } from './fixtures';
 
 let f: TinyFixture;
 let storeDir: string;
@@ -19,9 +19,7 @@ let storeDir: string;
 before(async () => {
   f = await tinyFixture();
   storeDir = join(f.dir, 'store');
-  const store = await PreferenceStore.open(storeDir, { logger: createLogger({ level: 'silent' }) });
-  const records = decisionRecords(120);
-  await store.putMany(records);
+  await storeWith(storeDir, decisionRecords(120));
 });
 after(() => f.cleanup());
 
@@ -149,8 +147,7 @@ test('slhf train --max-length leaves out longer samples, says how many decisions
     const context = `${r.context} ${'and then some more words '.repeat(12)}`;
     return { ...r, context, rounds: r.rounds.map((round) => ({ ...round, prompt: round.prompt && { ...round.prompt, context } })) };
   });
-  const store = await PreferenceStore.open(dir, { logger: createLogger({ level: 'silent' }) });
-  await store.putMany(records);
+  await storeWith(dir, records);
   const dryRun = async (...more: string[]) => {
     const run = await cli('train', '--store', dir, '--follower', f.modelDir, '--dry-run', '--json', ...more);
     assert.equal(run.code, 0, run.stderr);

@@ -6,15 +6,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLogger } from '../../../src/store/logger';
-import { PreferenceStore } from '../../../src/store/store';
 import { splitPairs } from '../../../src/training/data';
 import { runJob } from '../../../src/training/job';
 import type { TrainJob, WorkerMessage } from '../../../src/training/protocol';
 import { DEFAULT_TRAIN_SETTINGS } from '../../../src/training/settings';
 import { TrainingCancelledError } from '../../../src/training/trainer';
 import { listVersions, readActive, readMeta } from '../../../src/training/versions';
-import { cli, decisionRecords, pairSamples, syntheticPairs, type TinyFixture, tinyFixture } from './fixtures';
+import { cli, decisionRecords, pairSamples, syntheticPairs, type TinyFixture, tinyFixture, storeWith } from './fixtures';
 
 let f: TinyFixture;
 before(async () => {
@@ -26,8 +24,7 @@ test('3 decisions with the default held-out 0.2: none is held out, the run train
   // Three decisions the default split (seed 0, 0.2) keeps for training, as a new user's first three.
   const three = splitPairs(decisionRecords(40), 0.2, DEFAULT_TRAIN_SETTINGS.seed).train.slice(0, 3);
   const storeDir = join(f.dir, 'three');
-  const store = await PreferenceStore.open(storeDir, { logger: createLogger({ level: 'silent' }) });
-  await store.putMany(three);
+  await storeWith(storeDir, three);
   const out = join(f.dir, 'three-out');
 
   const run = await cli('train', '--store', storeDir, '--follower', f.modelDir, '--out', out, '--steps', '2', '--lora-r', '4');
@@ -57,8 +54,7 @@ test('a first decision that the split would hold out is trained on, not refused 
   const one = splitPairs(decisionRecords(40), 0.2, DEFAULT_TRAIN_SETTINGS.seed).heldOut.slice(0, 1);
   assert.equal(one.length, 1);
   const storeDir = join(f.dir, 'held-out-one');
-  const store = await PreferenceStore.open(storeDir, { logger: createLogger({ level: 'silent' }) });
-  await store.putMany(one);
+  await storeWith(storeDir, one);
   const out = join(f.dir, 'held-out-one-out');
   const run = await cli('train', '--store', storeDir, '--follower', f.modelDir, '--out', out, '--steps', '1', '--lora-r', '4');
   assert.equal(run.code, 0, run.stderr);

@@ -13,7 +13,9 @@ import { seededRandom } from '../../../src/base/seeded-random';
 import type { Sample, TrainingPair } from '../../../src/training/data';
 import { createHash } from 'node:crypto';
 import { DEFAULT_FOLLOWER_INSTRUCTION } from '../../../src/models/prompts';
+import { createLogger } from '../../../src/store/logger';
 import { SCHEMA_VERSION, type SessionRecord } from '../../../src/store/schema';
+import { PreferenceStore } from '../../../src/store/store';
 import { round } from '../store/fixtures/records';
 
 export interface TinyFixture {
@@ -99,6 +101,13 @@ export function decisionRecords(count: number, seed = 12): SessionRecord[] {
       decision: accepted ? { kind: 'accepted', round: 0, decidedAt: '2026-03-01T10:00:05.000Z' } : { kind: 'rejected', decidedAt: '2026-03-01T10:00:05.000Z' },
     };
   });
+}
+
+/** A preference store at `dir` holding `records` (the training CLI tests' input). */
+export async function storeWith(dir: string, records: SessionRecord[]): Promise<PreferenceStore> {
+  const store = await PreferenceStore.open(dir, { logger: createLogger({ level: 'silent' }) });
+  await store.putMany(records);
+  return store;
 }
 
 /** Runs the `slhf` entry point in-process with empty stdin, capturing its output. */

@@ -6,18 +6,15 @@ import { join } from 'node:path';
 import { main } from '../../../src/cli';
 import { defaultModelDir } from '../../../src/models/default-model';
 import { loadTokenizer } from '../../../src/models/tokenizer';
-import { createLogger } from '../../../src/store/logger';
-import { PreferenceStore } from '../../../src/store/store';
 import { JUDGE_NAMES, loadJudge } from '../../../src/training/judges';
-import { decisionRecords, tinyFixture, type TinyFixture } from './fixtures';
+import { decisionRecords, tinyFixture, type TinyFixture, storeWith } from './fixtures';
 
 let f: TinyFixture;
 let storeDir: string;
 before(async () => {
   f = await tinyFixture();
   storeDir = join(f.dir, 'store');
-  const store = await PreferenceStore.open(storeDir, { logger: createLogger({ level: 'silent' }) });
-  await store.putMany(decisionRecords(40));
+  await storeWith(storeDir, decisionRecords(40));
 });
 after(() => f.cleanup());
 

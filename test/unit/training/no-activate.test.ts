@@ -4,10 +4,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { createLogger } from '../../../src/store/logger';
-import { PreferenceStore } from '../../../src/store/store';
 import { listVersions, readActive, readMeta } from '../../../src/training/versions';
-import { cli, decisionRecords, type TinyFixture, tinyFixture } from './fixtures';
+import { cli, decisionRecords, type TinyFixture, tinyFixture, storeWith } from './fixtures';
 
 let f: TinyFixture;
 before(async () => {
@@ -17,8 +15,7 @@ after(() => f.cleanup());
 
 test('--no-activate saves an evaluated version without activating it; without the flag the next run activates', async () => {
   const storeDir = join(f.dir, 'store');
-  const store = await PreferenceStore.open(storeDir, { logger: createLogger({ level: 'silent' }) });
-  await store.putMany(decisionRecords(20));
+  await storeWith(storeDir, decisionRecords(20));
   const out = join(f.dir, 'out');
   const saved = await cli('train', '--store', storeDir, '--follower', f.modelDir, '--out', out, '--steps', '2', '--lora-r', '4', '--no-activate');
   assert.equal(saved.code, 0, saved.stderr);

@@ -69,10 +69,9 @@ export class KvDecoder {
     this.kvType = meta?.type === 'float16' ? 'float16' : 'float32';
     this.capacity = capacity ?? 0;
     const size = this.capacity * this.kvHeads * this.headDim;
-    const make = () => (this.kvType === 'float16' ? new Uint16Array(size) : new Float32Array(size));
     const sharable = shape[2] === CACHE_BUFFER_DIM;
     this.shared = capacity && sharable ? { tokens: 0, tensors: [] } : null;
-    this.buffers = capacity && !sharable ? this.cacheNames.map(() => [make(), make()]) : null;
+    this.buffers = capacity && !sharable ? this.cacheNames.map(() => [this.cacheArray(size), this.cacheArray(size)]) : null;
   }
 
   /** Whether the cache is one buffer the graph writes in place (see `buffers`). */
@@ -137,7 +136,7 @@ export class KvDecoder {
     const tokens = Math.ceil(total / SHARED_CACHE_STEP) * SHARED_CACHE_STEP;
     const { kvHeads: heads, headDim: dim, length } = this;
     shared.tensors = this.cacheNames.map((_, i) => {
-      const data = this.kvType === 'float16' ? new Uint16Array(heads * tokens * dim) : new Float32Array(heads * tokens * dim);
+      const data = this.cacheArray(heads * tokens * dim);
       const old = shared.tensors[i]?.data as Float32Array | Uint16Array | undefined;
       // Each head's rows start at head * tokens * dim: the held ones move to the new stride.
       if (old) for (let h = 0; h < heads; h++) data.set(old.subarray(h * shared.tokens * dim, (h * shared.tokens + length) * dim), h * tokens * dim);
@@ -194,7 +193,12 @@ export class KvDecoder {
   }
 
   private empty(): OrtTensor {
-    return toOrtTensor(this.kvType, this.kvType === 'float16' ? new Uint16Array(0) : new Float32Array(0), [1, this.kvHeads, 0, this.headDim]);
+    return toOrtTensor(this.kvType, this.cacheArray(0), [1, this.kvHeads, 0, this.headDim]);
+  }
+
+  /** Zeroed storage for `size` cache values in the cache's type (float16 as raw bits). */
+  private cacheArray(size: number): Float32Array | Uint16Array {
+    return this.kvType === 'float16' ? new Uint16Array(size) : new Float32Array(size);
   }
 
   private release(tensor: OrtTensor | undefined): void {

@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { RefinerClient } from '../../../src/refiner/client';
 import type { RefineEvent, RefineRequest } from '../../../src/refiner/loop';
-import { stuckMarker } from './stuck-marker';
+import { stuckMarker } from './worker-cues';
 import { collect, results, tempRoot, tinyModel } from './fixtures';
 
 const { root, cleanup } = tempRoot('cancel-load');

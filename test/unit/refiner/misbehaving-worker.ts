@@ -6,6 +6,7 @@
 //   native ONNX Runtime call.
 // - SIGWINCH: 1.5 GiB more resident memory (touched 16 MiB at a time, so the pages are resident).
 import '../../../src/refiner/refiner-worker';
+import { blockEventLoop } from './worker-cues';
 
 const CRASH = 'SIGUSR2';
 const BLOCK = 'SIGHUP';
@@ -15,11 +16,7 @@ process.on(CRASH, () => setImmediate(() => {
   throw new Error('refiner process: crash requested by a test');
 }));
 
-process.on(BLOCK, () => {
-  for (const end = Date.now() + 10 * 60_000; Date.now() < end;) {
-    // busy: the event loop reads nothing meanwhile
-  }
-});
+process.on(BLOCK, blockEventLoop);
 
 const ballast: Buffer[] = [];
 process.on(ALLOCATE, () => {

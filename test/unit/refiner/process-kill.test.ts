@@ -13,7 +13,7 @@ import { RefinerClient } from '../../../src/refiner/client';
 import type { RefineEvent, RefineRequest } from '../../../src/refiner/loop';
 import type { FromWorker, ToWorker } from '../../../src/refiner/refiner-protocol';
 import { MAX_NEW_TOKENS, RefinerInputError } from '../../../src/refiner/refiner-settings';
-import { stuckMarker } from './stuck-marker';
+import { stuckMarker } from './worker-cues';
 import { collect, constantModel, results, tempRoot, tinyModel } from './fixtures';
 
 const { root, cleanup } = tempRoot('kill');

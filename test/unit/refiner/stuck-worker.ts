@@ -6,7 +6,7 @@
 // order certain: the parent sees the message, then its Cancel is never read.
 import { existsSync, writeFileSync } from 'node:fs';
 import '../../../src/refiner/refiner-worker';
-import { stuckMarker } from './stuck-marker';
+import { blockEventLoop, stuckMarker } from './worker-cues';
 
 const after = process.env.SLHF_TEST_STUCK_AFTER;
 const isCue = (message: unknown): boolean => {
@@ -23,9 +23,7 @@ process.send = ((message: unknown, ...rest: unknown[]) => {
   const marker = stuckMarker(process.ppid);
   if (isCue(message) && !existsSync(marker)) {
     writeFileSync(marker, '');
-    for (const end = Date.now() + 10 * 60_000; Date.now() < end;) {
-      // busy: the event loop reads nothing meanwhile
-    }
+    blockEventLoop();
   }
   return sent;
 }) as typeof process.send;

@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpus, totalmem, platform, release } from 'node:os';
+import { basename, join } from 'node:path';
 
 export interface BenchContext {
   /** Threads for both sides (ORT intraOpNumThreads, torch.set_num_threads). */
@@ -122,3 +123,17 @@ export function formatTable(rows: BenchRow[], previous: SavedRun | undefined): s
 
 /** The Qwen2.5-0.5B shape runs by default (the issue's table has both fixtures); SLHF_BENCH_05B=0 skips it. */
 export const withHalfBillionShape = (): boolean => process.env.SLHF_BENCH_05B !== '0';
+
+/**
+ * `entry` bundled as the product bundles its workers (scripts/bundle-options.mjs) into a .cjs, to run under plain node: a child measured for speed or memory runs as the refiner worker
+ * does, not through tsx, whose on-the-fly compiler added ~150 MB of resident memory and per-call
+ * overhead to every process it ran (BENCHMARKS.md, llama.cpp peer).
+ */
+export async function bundledScript(entry: string, external: string[] = []): Promise<string> {
+  const esbuild = await import('esbuild');
+  const { nodeBundle } = await import('../scripts/bundle-options.mjs');
+  // Inside node_modules, so the bundle resolves the external packages as the product's out/ does.
+  const outfile = join(__dirname, '..', 'node_modules', '.cache', 'slhf-bench', `${basename(entry).replace(/\.ts$/, '')}.cjs`);
+  await esbuild.build({ ...nodeBundle, external: [...nodeBundle.external, ...external], entryPoints: [entry], outfile });
+  return outfile;
+}

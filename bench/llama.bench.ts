@@ -26,7 +26,7 @@ import { basename, dirname, join } from 'node:path';
 import { CPU_DEFAULT_FORMAT, exportOnnx, type ExportOptions } from '../src/models/export';
 import type { PromptParts } from '../src/base/generation-record';
 import { DEFAULT_FOLLOWER_INSTRUCTION, promptMessages, renderPrompt } from '../src/models/prompts';
-import { type BenchContext, type BenchRow, median, withHalfBillionShape } from './framework';
+import { type BenchContext, type BenchRow, bundledScript, median, withHalfBillionShape } from './framework';
 import type { DecodeJob, DecodeResult } from './gguf/decode-child';
 import { checkpointToGguf, type GgufFileType } from './gguf/from-checkpoint';
 import { ensureFixture, FIXTURE_ROOT, QWEN_05B_FIXTURE } from './inference-fixtures';
@@ -119,8 +119,8 @@ async function followerPrompt(onnxDir: string, target: number): Promise<{ parts:
 interface Sample { result: DecodeResult; load: number }
 
 /** One child's result; null when it ran past `timeoutS` (a contended machine can stall spinning thread pools). */
-function runChild(job: DecodeJob, timeoutS: number): DecodeResult | null {
-  const out = spawnSync(process.execPath, ['--import', 'tsx', join(__dirname, 'gguf', 'decode-child.ts'), JSON.stringify(job)], {
+function runChild(script: string, job: DecodeJob, timeoutS: number): DecodeResult | null {
+  const out = spawnSync(process.execPath, [script, JSON.stringify(job)], {
     cwd: REPO, encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, SLHF_DRAFT_TOKENS: '0' }, timeout: timeoutS * 1000, killSignal: 'SIGKILL',
   });
   if (out.signal === 'SIGKILL') return null;
@@ -168,13 +168,15 @@ export async function run(context: BenchContext): Promise<BenchRow[]> {
   const cases = formats.flatMap((fmt) => threadList.flatMap((threads) => prompts
     .filter((p) => p.label === '' || (threads === threadList[0] && longFormats.includes(fmt.ours)))
     .map((p) => ({ fmt, threads, prompt: p, ours: [] as Sample[], llama: [] as Sample[], timedOut: [] as string[] }))));
+  // Both engines' children run bundled under plain node, as the refiner worker runs in the product.
+  const child = await bundledScript(join(__dirname, 'gguf', 'decode-child.ts'), ['node-llama-cpp']);
   for (let round = 0; round < rounds; round++) {
     for (const c of cases) {
       const common = { threads: c.threads, runs, newTokens: NEW_TOKENS, promptIds: c.prompt.ids };
       const { spec, gguf } = files.get(c.fmt)!;
       const sides: [Sample[], () => DecodeResult | null][] = [
-        [c.ours, () => runChild({ ...common, engine: 'ours', dir: spec, parts: c.prompt.parts }, timeoutS)],
-        [c.llama, () => runChild({ ...common, engine: 'llama.cpp', gguf, contextSize: c.prompt.ids.length + NEW_TOKENS + 16 }, timeoutS)],
+        [c.ours, () => runChild(child, { ...common, engine: 'ours', dir: spec, parts: c.prompt.parts }, timeoutS)],
+        [c.llama, () => runChild(child, { ...common, engine: 'llama.cpp', gguf, contextSize: c.prompt.ids.length + NEW_TOKENS + 16 }, timeoutS)],
       ];
       // Alternate which engine goes first, so neither always follows the other's cache and page-cache state.
       if (round % 2 === 1) sides.reverse();

@@ -1,11 +1,8 @@
 // Bundles the extension host code, the CLI and the webview with esbuild.
 import * as esbuild from 'esbuild';
+import { nodeBundle as node } from './bundle-options.mjs';
 
 const watch = process.argv.includes('--watch');
-// Native or heavy packages stay outside the bundles and load from node_modules at run time.
-const external = ['vscode', 'onnxruntime-node', '@huggingface/transformers', 'sharp', 'onnxruntime-web', 'harper.js'];
-
-const node = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', sourcemap: true, external, logLevel: 'warning' };
 const builds = [
   { ...node, entryPoints: { extension: 'src/extension.ts' }, outdir: 'out' },
   // Generation runs in this process, forked by the extension host (RefinerClient), so it can always be killed.

@@ -302,6 +302,16 @@ export function quantizeGraph(graph: Graph, options: QuantizeOptions): QuantizeR
       const { inputs, attrs } = matMulNBitsCall(node.inputs[0]!, table, accuracyLevel);
       node.replaceOp(matMulNBitsOp, inputs, attrs);
     }
+    // A tied table's lookup reads its own initializers over the same bytes (external data written
+    // once, serialize.ts): ONNX Runtime prepacks the head's codes into MatMulNBits' layout and frees
+    // their load-time copy, where a shared initializer stayed resident whole for the lookup (~145 MB
+    // on Qwen2.5-0.5B at int8). The lookup's own is memory-mapped: only looked-up rows are paged in.
+    const lookupTable: BlockQuantizedTable = matmuls.length > 0 && w.external ? {
+      ...table,
+      codes: graph.initializer(`${stem}.lookup`, 'uint8', table.codes.shape as number[], q.packed, external),
+      scales: graph.initializer(`${stem}.lookup.scales`, 'float32', table.scales.shape as number[], q.scales, external),
+      ...(q.zeroPoints ? { zeroPoints: graph.initializer(`${stem}.lookup.zero_points`, 'uint8', table.zeroPoints!.shape as number[], q.zeroPoints, external) } : {}),
+    } : table;
     let floatReaders = others;
     for (const gather of gathers) {
       const lookup = shared === 'quantized' ? rowLookup(gather, stored, consumers, graph) : undefined;
@@ -316,7 +326,7 @@ export function quantizeGraph(graph: Graph, options: QuantizeOptions): QuantizeR
         continue;
       }
       const first = Math.min(...(consumers.get(lookup.rows) ?? []).map((c) => graph.nodes.indexOf(c)));
-      const rows = insertAt(graph, Number.isFinite(first) ? first : graph.nodes.length, () => gatherBlockQuantized(table, lookup.indices));
+      const rows = insertAt(graph, Number.isFinite(first) ? first : graph.nodes.length, () => gatherBlockQuantized(lookupTable, lookup.indices));
       rewire(graph, consumers, lookup.rows, rows);
       if (!report.lookups.includes(w.name)) report.lookups.push(w.name);
     }

@@ -52,13 +52,20 @@ export function serialize(graph: Graph, options: SerializeOptions = {}): ModelBy
   }
   const external: ExternalData | undefined = externals.length > 0 ? { file: options.externalDataFile!, chunks: [], bytes: 0 } : undefined;
 
+  // External initializers over one typed array (a tied table read by two ops under two names) are
+  // written once and point at the same bytes; each still loads as its own tensor.
+  const written = new Map<ArrayBufferView, number>();
   const initializerProtos = initializers.map((t) => {
     if (!external || !isExternal(t)) return tensorProto(t.name, t.const!);
     const data = rawBytes(t.const!.data);
-    const offset = Math.ceil(external.bytes / EXTERNAL_ALIGN) * EXTERNAL_ALIGN;
-    if (offset > external.bytes) external.chunks.push(new Uint8Array(offset - external.bytes));
-    external.chunks.push(data);
-    external.bytes = offset + data.byteLength;
+    let offset = written.get(t.const!.data);
+    if (offset === undefined) {
+      offset = Math.ceil(external.bytes / EXTERNAL_ALIGN) * EXTERNAL_ALIGN;
+      if (offset > external.bytes) external.chunks.push(new Uint8Array(offset - external.bytes));
+      external.chunks.push(data);
+      external.bytes = offset + data.byteLength;
+      written.set(t.const!.data, offset);
+    }
     return {
       name: t.name,
       dims: [...t.const!.shape],

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Graph, gather, matmul, transpose, type Tensor } from '../../../src/onnx';
+import { Graph, createSession, gather, matmul, saveModel, transpose, type Tensor } from '../../../src/onnx';
 import { dequantizeMatrix, quantizeGraph, quantizeMatrix, logProbDrift, type QuantBits, type QuantFormat, type QuantizeOptions, type QuantizedMatrix } from '../../../src/models/quantize';
 import { buildContribInferenceGraph } from '../../../src/models/decode-graph';
 import { refLogits, type RefWeights } from '../../reference/decoder-ref';
@@ -286,6 +286,50 @@ for (const [bits, symmetric] of [[4, true], [8, true], [8, false]] as const) {
     }
   });
 }
+
+test('a tied external table: the lookup reads its own initializers over the head\'s bytes, written once, and loads from the file', async () => {
+  const [K, N, blockSize] = [64, 40, 16];
+  const w = randomMatrix(K, N, 5, 0.5);
+  const ids = [3, 0, 39, 17];
+  const build = (external: boolean) => {
+    const graph = new Graph('tied');
+    const input = graph.input('ids', 'int64', ['batch_size', 'sequence_length']);
+    const table = graph.initializer('w', 'float32', [K, N], w, { external });
+    const rows = transpose(gather(table, input, 1), [1, 2, 0]);
+    graph.output(matmul(rows, table), 'head');
+    graph.output(rows, 'rows');
+    quantizeGraph(graph, { bits: 8, blockSize, accuracyLevel: 0 });
+    return graph;
+  };
+  const graph = build(true);
+  const tables = (op: string) => graph.nodes.filter((n) => n.op.opType === op).map((n) => n.inputs[op === 'MatMulNBits' ? 1 : 0]!.name);
+  // Before, both ops read one initializer: ONNX Runtime kept it whole for the lookup beside the head's prepacked copy.
+  assert.deepEqual(tables('MatMulNBits'), ['w.q8']);
+  assert.deepEqual(tables('GatherBlockQuantized'), ['w.q8.lookup']);
+  const codes = (name: string) => graph.initializers.find((t) => t.name === name)!.const!.data;
+  assert.equal(codes('w.q8.lookup'), codes('w.q8'), 'the same array, so serialize writes it once');
+  const dir = mkdtempSync(join(tmpdir(), 'tied-'));
+  try {
+    const path = join(dir, 'model.onnx');
+    const saved = await saveModel(graph, path, { externalDataFile: 'model.onnx_data' });
+    // Codes N * K bytes and scales N * K / blockSize floats, once each (64-byte aligned).
+    assert.equal(saved.external!.bytes, N * K + N * (K / blockSize) * 4);
+    const session = await createSession(path, { device: 'cpu' });
+    try {
+      const out = await session.run({ ids: i64(ids, [1, 4]) });
+      const deq = specDequantize(quantizeMatrix(w, K, N, { bits: 8, blockSize, symmetric: true }));
+      const got = out.rows.data as Float32Array;
+      ids.forEach((id, i) => {
+        for (let k = 0; k < K; k++) assert.ok(Math.abs(got[i * K + k] - deq[k * N + id]) <= 1e-6, `row ${id}, k ${k}`);
+      });
+      assert.deepEqual(out.head.dims, [1, 4, N]);
+    } finally {
+      await session.release();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('the lookup stays float where GatherBlockQuantized cannot take it, with the reason', () => {
   const graph = new Graph('lookup');

@@ -62,6 +62,34 @@ test('initializers marked external go to the data file and the model loads from 
   }
 });
 
+test('external initializers over one typed array are written once and both load', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'onnx-alias-'));
+  try {
+    const g = new E.Graph('alias');
+    const x = g.input('x', 'float32', [4]);
+    const data = Float32Array.of(1, 2, 3, 4);
+    const a = g.initializer('a', 'float32', [4], data, { external: true });
+    const b = g.initializer('b', 'float32', [2, 2], data, { external: true });
+    const c = g.initializer('c', 'float32', [4], Float32Array.of(1, 2, 3, 4), { external: true }); // equal values, its own array
+    g.output(E.add(E.mul(x, a), c), 'y');
+    g.output(E.mul(b, 10), 'z');
+    const path = join(dir, 'model.onnx');
+    const saved = await E.saveModel(g, path, { externalDataFile: 'model.onnx_data' });
+    assert.equal(saved.external?.bytes, 16 + 64 - 16 + 16, 'a and b share their 16 bytes; c has its own, 64-byte aligned');
+    const proto = onnx.ModelProto.decode(readFileSync(path));
+    const offset = (name: string) => proto.graph!.initializer!.find((t) => t.name === name)!.externalData!.find((e) => e.key === 'offset')!.value;
+    assert.equal(offset('a'), offset('b'));
+    assert.notEqual(offset('a'), offset('c'));
+    const session = await E.createSession(path, { device: 'cpu' });
+    const out = await session.run({ x: { dtype: 'float32', data: [1, 1, 1, 1], dims: [4] } });
+    assert.deepEqual(Array.from(out.y.data as Float32Array), [2, 4, 6, 8]);
+    assert.deepEqual(Array.from(out.z.data as Float32Array), [10, 20, 30, 40]);
+    await session.release();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('externalThreshold moves large initializers out', async () => {
   const g = new E.Graph('threshold');
   const x = g.input('x', 'float32', [4]);

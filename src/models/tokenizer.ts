@@ -28,7 +28,12 @@ export async function loadTokenizer(modelDir: string): Promise<TextTokenizer> {
   env.allowRemoteModels = false;
   env.allowLocalModels = true;
   env.localModelPath = dirname(modelDir);
-  return (await AutoTokenizer.from_pretrained(basename(modelDir))) as unknown as TextTokenizer;
+  const tokenizer = await AutoTokenizer.from_pretrained(basename(modelDir));
+  // transformers.js 4 keeps the parsed tokenizer.json (`_tokenizerJSON`) after building its own
+  // tables from it and reads it nowhere else: 44 MB for Qwen's 151k-token vocabulary, resident for as
+  // long as the model is loaded (BENCHMARKS.md, llama.cpp peer).
+  delete (tokenizer as unknown as Record<string, unknown>)._tokenizerJSON;
+  return tokenizer as unknown as TextTokenizer;
 }
 
 /**

@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { explainProviderFailure } from '../onnx/provider-hints';
 import { readJson } from '../models/checkpoint';
+import { loadTokenizer } from '../models/tokenizer';
 import { resolveDevice, type DeviceSetting } from './device';
 import { defaultMemoryLimitBytes } from '../base/child-process';
 import { modelDims, type ModelDims } from './limits';
@@ -100,13 +101,13 @@ function serially<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 async function loadTransformers(source: PreparedModel, device: DeviceSetting, memoryLimitBytes: number, threads: number, log: (m: string) => void): Promise<LoadedModel> {
-  const { env, AutoModelForCausalLM, AutoTokenizer } = await import('@huggingface/transformers');
+  const { env, AutoModelForCausalLM } = await import('@huggingface/transformers');
   return serially(async () => {
+    const tokenizer = await loadTokenizer(source.dir);
     env.allowRemoteModels = false;
     env.allowLocalModels = true;
     env.localModelPath = dirname(source.dir);
     const id = basename(source.dir);
-    const tokenizer = await AutoTokenizer.from_pretrained(id);
     const { device: wanted, note } = resolveDevice(device);
     if (note) log(note);
     // Named, because transformers.js would otherwise pick a dtype by device; our exports are fp32

@@ -11,6 +11,7 @@ import { buildContribInferenceGraph, contribGraphUnsupported } from './decode-gr
 import { buildInferenceGraph, type WeightMap } from './graphs';
 import { loraScale, mergeLoraPair } from './lora';
 import { loadPeftAdapter } from './peft';
+import { rowMajorTiedTables } from './tied-table';
 import { quantizeGraph, type QuantizeOptions } from './quantize';
 import { decoderTensorLayout } from './weights-layout';
 
@@ -138,6 +139,7 @@ function buildExportGraph(config: DecoderConfig, weights: WeightMap, variant: Gr
   const build = variant === 'contrib' ? buildContribInferenceGraph : buildInferenceGraph;
   const graph = build(config, weights, graphOptions);
   if (options.quantize) quantizeGraph(graph, options.quantize);
+  else rowMajorTiedTables(graph);
   return graph;
 }
 

@@ -16,6 +16,7 @@
 //   ONNX Runtime's own quantizer does).
 // Either way a zero weight stays exactly zero.
 import { type Graph, type Tensor } from '../onnx';
+import { type GraphNode, consumerMap, insertAt, isPlain, rewire, rowLookup } from './graph-rewrite';
 import { type BlockQuantizedTable, gatherBlockQuantized, matMulNBitsCall, matMulNBitsOp } from '../onnx/contrib';
 
 export type QuantBits = 4 | 8;
@@ -178,12 +179,6 @@ export function dequantizeMatrix(q: QuantizedMatrix): Float32Array {
   return out;
 }
 
-type GraphNode = Graph['nodes'][number];
-
-function isPlain(node: GraphNode, opType: string): boolean {
-  return node.op.opType === opType && !node.op.domain;
-}
-
 /** Why a constant MatMul weight cannot become MatMulNBits, or undefined when it can. */
 function unsuitable(w: Tensor, readers: { node: GraphNode; slot: number }[]): string | undefined {
   if (w.dtype !== 'float32') return `${w.dtype}, not float32`;
@@ -194,61 +189,6 @@ function unsuitable(w: Tensor, readers: { node: GraphNode; slot: number }[]): st
     if (a.rank < 2) return `multiplied by a rank-${a.rank} tensor (MatMulNBits wants [..., K])`;
   }
   return undefined;
-}
-
-/** The graph's readers of every tensor, and of graph outputs. */
-function consumerMap(graph: Graph): Map<Tensor, GraphNode[]> {
-  const consumers = new Map<Tensor, GraphNode[]>();
-  for (const node of graph.nodes) {
-    for (const t of node.inputs) {
-      if (!t) continue;
-      let list = consumers.get(t);
-      if (!list) consumers.set(t, (list = []));
-      if (!list.includes(node)) list.push(node);
-    }
-  }
-  return consumers;
-}
-
-/**
- * A lookup of table rows that GatherBlockQuantized can take over: the tensor holding the looked-up
- * rows [...indices, K], and the indices. Row-major [N, K] tables: Gather along axis 0. The decoder's
- * tied embedding is stored once as the head's [K, N] and looked up as Transpose(Gather(W, ids, axis 1)),
- * the rows moved last (decoder.ts embedTokens).
- */
-function rowLookup(gather: GraphNode, stored: 'kn' | 'nk', consumers: Map<Tensor, GraphNode[]>, graph: Graph): { rows: Tensor; indices: Tensor } | undefined {
-  const indices = gather.inputs[1]!;
-  const axis = gather.attrs.axis ?? 0;
-  if (stored === 'nk') return axis === 0 ? { rows: gather.outputs[0], indices } : undefined;
-  if (axis !== 1 && axis !== -1) return undefined;
-  const readers = consumers.get(gather.outputs[0]) ?? [];
-  const t = readers[0];
-  const q = indices.rank;
-  const perm = [...Array.from({ length: q }, (_, i) => i + 1), 0];
-  if (readers.length !== 1 || graph.outputs.includes(gather.outputs[0]) || !isPlain(t, 'Transpose')) return undefined;
-  if (JSON.stringify(t.attrs.perm) !== JSON.stringify(perm)) return undefined;
-  return { rows: t.outputs[0], indices };
-}
-
-/** Points every reader of `from` at `to`; a graph output keeps its name. */
-function rewire(graph: Graph, consumers: Map<Tensor, GraphNode[]>, from: Tensor, to: Tensor): void {
-  for (const node of consumers.get(from) ?? []) node.replaceOp(node.op, node.inputs.map((t) => (t === from ? to : t)), node.attrs);
-  const output = graph.outputs.indexOf(from);
-  if (output < 0) return;
-  graph.outputs[output] = to;
-  [to.name, from.name] = [from.name, to.name];
-}
-
-/**
- * Builds nodes with `build` and moves them (appended by the builder) to just before `position`, the
- * first reader of what they replace, so that the node list stays in topological order.
- */
-function insertAt(graph: Graph, position: number, build: () => Tensor): Tensor {
-  const before = graph.nodes.length;
-  const out = build();
-  const added = graph.nodes.splice(before);
-  graph.nodes.splice(position, 0, ...added);
-  return out;
 }
 
 /**

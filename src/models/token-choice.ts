@@ -25,6 +25,13 @@ export class ModelOutputError extends Error {
 /** Tokens whose tempered logit is this far below the best carry < e^-30 each: left out of top-p. */
 const NEGLIGIBLE = 30;
 
+/** The first index of the largest value. */
+function argmaxOf(values: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
+  return best;
+}
+
 /**
  * log sum exp(values * scale) and the first index of the largest value, in one pass: the running
  * sum is rescaled whenever the maximum grows, so a greedy step reads its logits once.
@@ -56,10 +63,12 @@ export function temperedSampling(temperature: number): SamplingParams {
  * The recorded `logprob` ignores the penalty and the filters: it is the model's own tempered
  * distribution, which is what the trainer recomputes; `samplingLogprob` is the behaviour policy exactly.
  */
-export function chooseToken(logits: Float32Array, previous: Iterable<number>, params: SamplingParams, random: () => number): TokenChoice {
+export function chooseToken(logits: Float32Array, previous: Iterable<number>, params: SamplingParams, random: () => number, logSumExp?: number): TokenChoice {
   const greedy = params.temperature === 0;
   const scale = greedy ? 1 : 1 / params.temperature;
-  const { normalizer, argmax } = logSumExpArgmax(logits, scale);
+  // At scale 1 the graph's log sum exp of the row (graphs.ts LOGSUMEXP), when given, saves the
+  // exp of every logit; the argmax is then a plain comparison pass.
+  const { normalizer, argmax } = scale === 1 && logSumExp !== undefined ? { normalizer: logSumExp, argmax: argmaxOf(logits) } : logSumExpArgmax(logits, scale);
   // One NaN or +Infinity makes the normalizer NaN; all -Infinity makes it -Infinity: free to check.
   if (!Number.isFinite(normalizer)) {
     throw new ModelOutputError('the model produced non-finite logits: its weights are broken (NaN or infinite values). Re-download or re-export the model.');
@@ -75,11 +84,7 @@ export function chooseToken(logits: Float32Array, previous: Iterable<number>, pa
   const pick = (token: number, samplingLogprob: number): TokenChoice => ({ token, logprob: logits[token] * scale - normalizer, samplingLogprob });
   // Greedy without a penalty: the argmax of the pass above; no copy, no sort.
   if (greedy && penalized === logits) return pick(argmax, 0);
-  if (greedy) {
-    let best = 0;
-    for (let i = 1; i < penalized.length; i++) if (penalized[i] > penalized[best]) best = i;
-    return pick(best, 0);
-  }
+  if (greedy) return pick(argmaxOf(penalized), 0);
   let max = -Infinity;
   for (let i = 0; i < penalized.length; i++) max = Math.max(max, penalized[i] * scale);
   // Candidates, best first; far-below tokens cannot change which tokens top-p keeps.

@@ -6,7 +6,7 @@
 // Cancellation is checked between passes. transformers.js still provides the tokenizer and template.
 import { StreamingExtractor } from './extract';
 import { IncrementalDecoder } from './incremental-decode';
-import { KvDecoder } from './kv-decoder';
+import { KvDecoder, type PassOutput } from './kv-decoder';
 import { checkContext, checkMemoryBudget, PREFILL_CHUNK_TOKENS } from './limits';
 import type { PromptParts } from '../base/generation-record';
 import { promptMessages, renderPrompt } from '../models/prompts';
@@ -95,7 +95,11 @@ export async function generateText(loaded: LoadedModel, input: GenerateInput, co
     speculation.verifySteps++;
     speculation.drafted += drafts.length;
   };
-  const split = (logits: Float32Array | null, n: number) => (logits ? Array.from({ length: n }, (_, i) => logits.subarray((i * logits.length) / n, ((i + 1) * logits.length) / n)) : []);
+  // A pass's rows, each with its log sum exp where the graph computed it.
+  const split = (out: PassOutput | null, n: number) => (out ? Array.from({ length: n }, (_, i) => ({
+    logits: out.logits.subarray((i * out.logits.length) / n, ((i + 1) * out.logits.length) / n),
+    logSumExp: out.logSumExps?.[i],
+  })) : []);
 
   // A pass never holds more than the prompt and maxNewTokens (drafts stop at the budget).
   const decoder = new KvDecoder(loaded.model.sessions.model, loaded.device === 'cpu' ? promptIds.length + settings.maxNewTokens : undefined);
@@ -114,7 +118,7 @@ export async function generateText(loaded: LoadedModel, input: GenerateInput, co
       while (rows.length > 0 && !signal?.aborted) {
         let done = false;
         for (let i = 0; i < rows.length && !done; i++) {
-          const choice = chooseToken(rows[i], sequence, settings, random);
+          const choice = chooseToken(rows[i].logits, sequence, settings, random, rows[i].logSumExp);
           done = emit(choice);
           if (i < drafts.length && choice.token === drafts[i]) speculation.accepted++;
           else break; // the chosen token replaces the rejected draft; what followed it is moot
@@ -125,14 +129,14 @@ export async function generateText(loaded: LoadedModel, input: GenerateInput, co
         if (signal?.aborted) break;
         const room = settings.maxNewTokens - tokenIds.length - 1; // a pass emits up to drafts + 1
         drafts = lookupDraft(sequence, Math.min(maxDraft, room));
-        const { logits } = await decoder.forward([sequence[sequence.length - 1], ...drafts]);
+        const pass = await decoder.forward([sequence[sequence.length - 1], ...drafts]);
         counters.steps++;
         countDrafts(drafts);
         if (signal?.aborted) {
           counters.stepsAfterAbort++; // this pass's tokens are discarded
           break;
         }
-        rows = split(logits, drafts.length + 1);
+        rows = split(pass, drafts.length + 1);
       }
     }
   } finally {

@@ -5,7 +5,7 @@
 // attention_mask, position_ids (when declared), past_key_values.{i}.key/.value
 // [batch, kv_heads, past, head_dim] in, logits [batch, n, vocab] and present.{i}.key/.value out
 // (the contrib graph's past may be a longer buffer than the tokens it holds: see `buffers`).
-import { CACHE_BUFFER_DIM } from '../models/graphs';
+import { CACHE_BUFFER_DIM, LOGSUMEXP } from '../models/graphs';
 import { decodeHalf } from '../models/half';
 import { toOrtTensor } from '../onnx/runtime';
 import { PREFILL_CHUNK_TOKENS } from './limits';
@@ -24,6 +24,13 @@ export interface DecoderSessionLike {
 /** The shared cache buffer grows in steps of this many tokens (see KvDecoder's buffers). */
 export const SHARED_CACHE_STEP = 128;
 
+/** A pass's last rows: logits [rows * vocab], and each row's log sum exp where the graph computes it. */
+export interface PassOutput {
+  logits: Float32Array;
+  vocab: number;
+  logSumExps?: Float32Array;
+}
+
 export class KvDecoder {
   private readonly cacheNames: { past: string; present: string }[];
   private readonly kvType: 'float32' | 'float16';
@@ -31,6 +38,8 @@ export class KvDecoder {
   private readonly headDim: number;
   private readonly positionIds: boolean;
   private readonly logitsToKeep: boolean;
+  /** Whether the graph outputs each row's log sum exp (exports since graph builder 7). */
+  private readonly logSumExp: boolean;
   private past = new Map<string, OrtTensor>();
   /** Tokens held in the cache. */
   length = 0;
@@ -59,6 +68,7 @@ export class KvDecoder {
     if (!session.outputNames.includes('logits')) throw new Error('the model graph has no logits output');
     this.positionIds = session.inputNames.includes('position_ids');
     this.logitsToKeep = session.inputNames.includes('num_logits_to_keep');
+    this.logSumExp = session.outputNames.includes(LOGSUMEXP);
     const meta = session.inputMetadata?.find((m) => m.name === this.cacheNames[0]?.past);
     const shape = meta?.shape ?? [];
     if (typeof shape[1] !== 'number' || typeof shape[3] !== 'number') {
@@ -81,10 +91,11 @@ export class KvDecoder {
 
   /**
    * Runs `ids` after what the cache holds and returns the logits of their last `keep` positions
-   * (a row predicts the token after its id), as float32 [keep * vocab]. Graphs with a
-   * num_logits_to_keep input compute only those rows; others return all and the rest are dropped.
+   * (a row predicts the token after its id), as float32 [keep * vocab], and each row's log sum exp
+   * when the graph computes it. Graphs with a num_logits_to_keep input compute only those rows;
+   * others return all and the rest are dropped.
    */
-  async forward(ids: readonly number[], keep = ids.length): Promise<{ logits: Float32Array; vocab: number }> {
+  async forward(ids: readonly number[], keep = ids.length): Promise<PassOutput> {
     const n = ids.length;
     const feeds: Record<string, OrtTensor> = {
       input_ids: toOrtTensor('int64', BigInt64Array.from(ids, BigInt), [1, n]),
@@ -98,7 +109,7 @@ export class KvDecoder {
     let fetches: Record<string, OrtTensor | null> | undefined;
     if (this.buffers && total <= this.capacity) {
       this.slot = 1 - this.slot;
-      fetches = { logits: null };
+      fetches = this.outputFetches();
       this.cacheNames.forEach(({ present }, i) => {
         fetches![present] = toOrtTensor(this.kvType, this.buffers![i][this.slot].subarray(0, total * this.kvHeads * this.headDim), [1, this.kvHeads, total, this.headDim]);
       });
@@ -111,14 +122,14 @@ export class KvDecoder {
       this.past.set(past, out[present]);
     }
     this.length += n;
-    return lastRows(out.logits, keep);
+    return this.lastRows(out, keep);
   }
 
   /** A pass on the shared buffers: the graph reads the cache from them and appends the new rows there. */
-  private async forwardShared(feeds: Record<string, OrtTensor>, n: number, keep: number): Promise<{ logits: Float32Array; vocab: number }> {
+  private async forwardShared(feeds: Record<string, OrtTensor>, n: number, keep: number): Promise<PassOutput> {
     const total = this.length + n;
     const { tensors } = this.growShared(total);
-    const fetches: Record<string, OrtTensor | null> = { logits: null };
+    const fetches = this.outputFetches();
     this.cacheNames.forEach(({ past, present }, i) => {
       feeds[past] = tensors[i];
       fetches[present] = tensors[i];
@@ -126,7 +137,22 @@ export class KvDecoder {
     const out = await this.session.run(feeds, fetches);
     this.passes++;
     this.length = total;
-    return lastRows(out.logits, keep);
+    return this.lastRows(out, keep);
+  }
+
+  /** The outputs a pass fetches besides the cache. */
+  private outputFetches(): Record<string, OrtTensor | null> {
+    return this.logSumExp ? { logits: null, [LOGSUMEXP]: null } : { logits: null };
+  }
+
+  /** The last `keep` rows of a pass's logits [1, n, vocab] as float32, and of its log sum exps [1, n]. */
+  private async lastRows(out: Record<string, OrtTensor>, keep: number): Promise<PassOutput> {
+    const vocab = out.logits.dims[out.logits.dims.length - 1];
+    const data = await floatData(out.logits);
+    const logits = data.subarray(data.length - keep * vocab);
+    if (!this.logSumExp) return { logits, vocab };
+    const sums = await floatData(out[LOGSUMEXP]);
+    return { logits, vocab, logSumExps: sums.subarray(sums.length - keep) };
   }
 
   /** The shared buffers, regrown to the next multiple of SHARED_CACHE_STEP tokens when `total` does not fit. */
@@ -148,21 +174,21 @@ export class KvDecoder {
 
   /**
    * Runs a prompt in passes of about `chunk` tokens, so one pass's working memory is bounded by the
-   * chunk rather than the prompt, and returns the logits of its last `keep` positions (null when
+   * chunk rather than the prompt, and returns its last `keep` positions' rows (null when
    * `aborted` said so between passes). The last pass takes at least `keep` tokens.
    */
-  async prefill(ids: readonly number[], chunk = PREFILL_CHUNK_TOKENS, aborted: () => boolean = () => false, keep = 1): Promise<Float32Array | null> {
+  async prefill(ids: readonly number[], chunk = PREFILL_CHUNK_TOKENS, aborted: () => boolean = () => false, keep = 1): Promise<PassOutput | null> {
     if (ids.length === 0) throw new Error('prefill needs at least one token');
     const starts: number[] = [];
     for (let at = 0; at < ids.length; at += chunk) starts.push(at);
     while (starts.length > 1 && ids.length - starts[starts.length - 1] < keep) starts.pop();
-    let logits: Float32Array | null = null;
+    let out: PassOutput | null = null;
     for (let i = 0; i < starts.length; i++) {
       if (i > 0 && aborted()) return null;
       const last = i === starts.length - 1;
-      ({ logits } = await this.forward(ids.slice(starts[i], last ? ids.length : starts[i + 1]), last ? keep : 1));
+      out = await this.forward(ids.slice(starts[i], last ? ids.length : starts[i + 1]), last ? keep : 1);
     }
-    return logits;
+    return out;
   }
 
   /** Keeps the first `length` cached tokens: the cache as it was before the rejected ones ran. */
@@ -204,13 +230,6 @@ export class KvDecoder {
   private release(tensor: OrtTensor | undefined): void {
     if (tensor && tensor.location !== 'cpu') tensor.dispose();
   }
-}
-
-/** The last `keep` rows of a pass's logits [1, n, vocab], as float32. */
-async function lastRows(logits: OrtTensor, keep: number): Promise<{ logits: Float32Array; vocab: number }> {
-  const vocab = logits.dims[logits.dims.length - 1];
-  const data = await floatData(logits);
-  return { logits: data.subarray(data.length - keep * vocab), vocab };
 }
 
 async function floatData(tensor: OrtTensor): Promise<Float32Array> {

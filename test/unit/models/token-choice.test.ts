@@ -46,6 +46,21 @@ test('greedy picks the (penalized) argmax and records T = 1 log-probs', () => {
   assert.ok(penalized[3] < plain[3] / 3);
 });
 
+test('a given log sum exp (the graph\'s) normalizes the log-prob at temperature 1 and greedy; at other temperatures it is ignored', () => {
+  const lse = Math.log(Array.from(logits).reduce((s, v) => s + Math.exp(v), 0));
+  const offset = 0.25; // a normalizer that is visibly not the row's own, to see which one is used
+  for (const params of [{ ...base, temperature: 0 }, base]) {
+    const given = chooseToken(logits, [], params, seededRandom(9), lse + offset);
+    const own = chooseToken(logits, [], params, seededRandom(9));
+    assert.equal(given.token, own.token, 'the same choice');
+    assert.ok(Math.abs(given.logprob - (own.logprob - offset)) < 1e-9, `T=${params.temperature}: the log-prob uses the given normalizer`);
+  }
+  const tempered = { ...base, temperature: 0.5 };
+  assert.deepEqual(chooseToken(logits, [], tempered, seededRandom(9), lse + offset), chooseToken(logits, [], tempered, seededRandom(9)));
+  // Broken weights are still caught when the graph's normalizer is NaN.
+  assert.throws(() => chooseToken(Float32Array.of(1, NaN), [], { ...base, temperature: 0 }, () => 0.5, NaN), /non-finite logits/);
+});
+
 test('top-k and top-p restrict the support as Hugging Face does', () => {
   const topK = frequencies({ ...base, topK: 3 }, 5000);
   assert.deepEqual(topK.map((f) => f > 0), [true, false, false, false, true, false, false, true]);

@@ -43,7 +43,7 @@ test('chunked prefill, cut-back cache and preallocated buffers give the logits o
     for (const capacity of [undefined, ids.length]) {
       const label = capacity ? 'preallocated' : 'ORT-allocated';
       const decoder = new KvDecoder(session, capacity);
-      assertClose((await decoder.prefill(ids.slice(0, 17), 5))!, row(16), `${label}: prefill in chunks of 5`);
+      assertClose((await decoder.prefill(ids.slice(0, 17), 5))!.logits, row(16), `${label}: prefill in chunks of 5`);
       assert.equal(decoder.length, 17);
       assert.equal(decoder.passes, 4);
       // Two wrong tokens verified, then cut back: the next pass sees only the prompt.
@@ -61,7 +61,14 @@ test('chunked prefill, cut-back cache and preallocated buffers give the logits o
     const decoder = new KvDecoder(session);
     const last5 = (await decoder.prefill(ids, 10, undefined, 5))!;
     assert.equal(decoder.passes, 2);
-    for (let i = 0; i < 5; i++) assertClose(last5.subarray(i * vocab, (i + 1) * vocab), row(18 + i), `prefill keeping 5 rows, row ${i}`);
+    for (let i = 0; i < 5; i++) {
+      const logits = last5.logits.subarray(i * vocab, (i + 1) * vocab);
+      assertClose(logits, row(18 + i), `prefill keeping 5 rows, row ${i}`);
+      // The graph's log sum exp of each kept row (what chooseToken normalizes by at temperature 1).
+      const max = Math.max(...logits);
+      const expected = max + Math.log(logits.reduce((sum, v) => sum + Math.exp(v - max), 0));
+      assert.ok(Math.abs(last5.logSumExps![i] - expected) < 1e-4, `row ${i}: log sum exp ${last5.logSumExps![i]} vs ${expected}`);
+    }
     decoder.dispose();
   });
 });
@@ -99,7 +106,7 @@ test('the contrib graph\'s cache is one buffer written in place (int8 default to
     // The refiner's pass pattern: a chunked prefill, drafts verified on the filled cache and cut back,
     // then one token at a time. Returns each pass's logits rows with the position each row predicts from.
     const script = async (decoder: KvDecoder): Promise<[Float32Array, number][]> => {
-      const rows: [Float32Array, number][] = [[(await decoder.prefill(long.slice(0, 150), 60))!, 149]];
+      const rows: [Float32Array, number][] = [[(await decoder.prefill(long.slice(0, 150), 60))!.logits, 149]];
       await decoder.forward([1, 2, 3, 4]);
       await decoder.truncate(150);
       const next = await decoder.forward(long.slice(150, 156));

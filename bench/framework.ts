@@ -125,9 +125,10 @@ export function formatTable(rows: BenchRow[], previous: SavedRun | undefined): s
 export const withHalfBillionShape = (): boolean => process.env.SLHF_BENCH_05B !== '0';
 
 /**
- * `entry` bundled as the product bundles its workers (scripts/bundle-options.mjs) into a .cjs, to run under plain node: a child measured for speed or memory runs as the refiner worker
- * does, not through tsx, whose on-the-fly compiler added ~150 MB of resident memory and per-call
- * overhead to every process it ran (BENCHMARKS.md, llama.cpp peer).
+ * `entry` bundled as the product bundles its workers (scripts/bundle-options.mjs) into a .cjs, to run
+ * under plain node: a child measured for speed or memory runs as the refiner worker does, not through
+ * tsx, whose on-the-fly compiler added about 120 MB to our child's peak RSS and slowed its decode
+ * (BENCHMARKS.md, llama.cpp peer).
  */
 export async function bundledScript(entry: string, external: string[] = []): Promise<string> {
   const esbuild = await import('esbuild');

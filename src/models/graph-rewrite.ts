@@ -1,5 +1,5 @@
 // Rewrites of a built graph that the export passes share (quantize.ts, tied-table.ts): who reads a
-// tensor, a tied table's row lookup, pointing readers at a replacement, inserting nodes in order.
+// tensor, a tied table's row lookup, replacing a tensor by new nodes inserted in order.
 import { type Graph, type Tensor } from '../onnx';
 
 export type GraphNode = Graph['nodes'][number];
@@ -43,7 +43,7 @@ export function rowLookup(gather: GraphNode, stored: 'kn' | 'nk', consumers: Map
 }
 
 /** Points every reader of `from` at `to`; a graph output keeps its name. */
-export function rewire(graph: Graph, consumers: Map<Tensor, GraphNode[]>, from: Tensor, to: Tensor): void {
+function rewire(graph: Graph, consumers: Map<Tensor, GraphNode[]>, from: Tensor, to: Tensor): void {
   for (const node of consumers.get(from) ?? []) node.replaceOp(node.op, node.inputs.map((t) => (t === from ? to : t)), node.attrs);
   const output = graph.outputs.indexOf(from);
   if (output < 0) return;
@@ -52,13 +52,16 @@ export function rewire(graph: Graph, consumers: Map<Tensor, GraphNode[]>, from: 
 }
 
 /**
- * Builds nodes with `build` and moves them (appended by the builder) to just before `position`, the
- * first reader of what they replace, so that the node list stays in topological order.
+ * Replaces `from` by what `build` makes: the new nodes (appended by the builder) move to just before
+ * the first reader of `from`, so that the node list stays in topological order, and every reader of
+ * `from` (a graph output too) then reads the result.
  */
-export function insertAt(graph: Graph, position: number, build: () => Tensor): Tensor {
+export function replaceTensor(graph: Graph, consumers: Map<Tensor, GraphNode[]>, from: Tensor, build: () => Tensor): Tensor {
+  const first = Math.min(...(consumers.get(from) ?? []).map((c) => graph.nodes.indexOf(c)));
   const before = graph.nodes.length;
   const out = build();
   const added = graph.nodes.splice(before);
-  graph.nodes.splice(position, 0, ...added);
+  graph.nodes.splice(Number.isFinite(first) ? first : graph.nodes.length, 0, ...added);
+  rewire(graph, consumers, from, out);
   return out;
 }

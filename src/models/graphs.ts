@@ -64,8 +64,9 @@ export function initializerSource(graph: Graph, config: DecoderConfig, weights: 
   return Object.assign((name: string) => make(name, false), { transposed: (name: string) => make(name, true) });
 }
 
-function transposeCopy(data: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(data.length);
+/** A row-major [rows, cols] matrix as [cols, rows], in a new array of its type (float16 kept as raw bits). */
+export function transposeCopy<T extends Float32Array | Uint16Array>(data: T, rows: number, cols: number): T {
+  const out = new (data.constructor as new (length: number) => T)(data.length);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
   return out;
 }

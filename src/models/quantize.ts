@@ -16,7 +16,7 @@
 //   ONNX Runtime's own quantizer does).
 // Either way a zero weight stays exactly zero.
 import { type Graph, type Tensor } from '../onnx';
-import { type GraphNode, consumerMap, insertAt, isPlain, rewire, rowLookup } from './graph-rewrite';
+import { type GraphNode, consumerMap, isPlain, replaceTensor, rowLookup } from './graph-rewrite';
 import { type BlockQuantizedTable, gatherBlockQuantized, matMulNBitsCall, matMulNBitsOp } from '../onnx/contrib';
 
 export type QuantBits = 4 | 8;
@@ -265,9 +265,7 @@ export function quantizeGraph(graph: Graph, options: QuantizeOptions): QuantizeR
         floatReaders++;
         continue;
       }
-      const first = Math.min(...(consumers.get(lookup.rows) ?? []).map((c) => graph.nodes.indexOf(c)));
-      const rows = insertAt(graph, Number.isFinite(first) ? first : graph.nodes.length, () => gatherBlockQuantized(lookupTable, lookup.indices));
-      rewire(graph, consumers, lookup.rows, rows);
+      replaceTensor(graph, consumers, lookup.rows, () => gatherBlockQuantized(lookupTable, lookup.indices));
       if (!report.lookups.includes(w.name)) report.lookups.push(w.name);
     }
     // serialize() leaves out nodes and initializers no output depends on any more.

@@ -7,17 +7,12 @@
 // in place rather than prepacking) and the lookup gathers rows: one copy, file-backed, and measured as
 // fast as the prepacked head (BENCHMARKS.md, llama.cpp peer). Quantized exports do not need this:
 // MatMulNBits' layout is already [vocab, blocks] (quantize.ts).
-import { type Graph, type Tensor, gather, matmul, swapLast } from '../onnx';
-import { consumerMap, insertAt, isPlain, rewire, rowLookup } from './graph-rewrite';
+import { type Graph, gather, matmul, swapLast } from '../onnx';
+import { transposeCopy } from './graphs';
+import { consumerMap, isPlain, replaceTensor, rowLookup } from './graph-rewrite';
 
 /** Tables smaller than this stay as they are: the built-in model's (a few MB) gains nothing. */
 export const ROW_MAJOR_TABLE_MIN_BYTES = 64 * 2 ** 20;
-
-function transposed(data: Float32Array | Uint16Array, rows: number, cols: number): Float32Array | Uint16Array {
-  const out = new (data.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(rows * cols);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
-  return out;
-}
 
 /**
  * Rewrites each float table that a MatMul multiplies as B [K, N] and a Gather looks up along axis 1
@@ -36,18 +31,13 @@ export function rowMajorTiedTables(graph: Graph, minBytes = ROW_MAJOR_TABLE_MIN_
     const lookups = gathers.map((g) => rowLookup(g, 'kn', consumers, graph));
     if (lookups.some((l) => !l)) continue;
     const [k, n] = w.shape as number[];
-    const table = graph.initializer(`${w.name}.rows`, w.dtype, [n, k], transposed(w.const!.data as Float32Array | Uint16Array, k, n), { external: w.external });
+    const table = graph.initializer(`${w.name}.rows`, w.dtype, [n, k], transposeCopy(w.const!.data as Float32Array | Uint16Array, k, n), { external: w.external });
     for (const head of heads) {
       const x = head.inputs[0]!;
       // x [..., S, K] -> (table [N, K] @ x^T [..., K, S]) = logits^T [..., N, S] -> [..., S, N]
-      const logits = insertAt(graph, graph.nodes.indexOf(head), () => swapLast(matmul(table, swapLast(x))));
-      rewire(graph, consumers, head.outputs[0], logits);
+      replaceTensor(graph, consumers, head.outputs[0], () => swapLast(matmul(table, swapLast(x))));
     }
-    for (const lookup of lookups) {
-      const first = Math.min(...(consumers.get(lookup!.rows) ?? []).map((c) => graph.nodes.indexOf(c)));
-      const rows: Tensor = insertAt(graph, Number.isFinite(first) ? first : graph.nodes.length, () => gather(table, lookup!.indices, 0));
-      rewire(graph, consumers, lookup!.rows, rows);
-    }
+    for (const lookup of lookups) replaceTensor(graph, consumers, lookup!.rows, () => gather(table, lookup!.indices, 0));
     // serialize() leaves out the nodes that read the old table, now that nothing depends on them.
     graph.initializers.splice(graph.initializers.indexOf(w), 1);
     rewritten.push(w.name);

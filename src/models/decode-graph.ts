@@ -1,5 +1,6 @@
 // The inference graph rebuilt on ONNX Runtime's contrib ops, for decoding: the same inputs, outputs
-// and KV layout as the plain graph (transformers.js loads either unchanged), the same math, fewer and
+// and KV layout as the plain graph (transformers.js loads either unchanged), plus each pass's new cache
+// rows (newRowsName, for the refiner's own cache), the same math, fewer and
 // fused kernels. Per layer: one packed q/k/v MatMul, RotaryEmbedding on q and k, GroupQueryAttention
 // (appends to the cache, causal softmax), SkipSimplifiedLayerNormalization (residual add + RMSNorm in
 // one pass) and one packed gate/up MatMul. Forward only; training and scoring keep the plain graph.
@@ -8,7 +9,7 @@ import { groupQueryAttention, rotaryEmbedding, simplifiedLayerNorm, skipSimplifi
 import type { DecoderConfig } from './config';
 import { additiveMask, allowedKeys, embedTokens, lastPositions, linear, lmHead, type KvTensors, type WeightSource } from './decoder';
 import { frozenLinear } from './frozen-linear';
-import { CACHE_BUFFER_DIM, type GraphWeightOptions, type InferenceInputs, type WeightDType, type WeightMap, inferenceInputs, inferenceOutputs, initializerSource, storedAs } from './graphs';
+import { CACHE_BUFFER_DIM, type GraphWeightOptions, type InferenceInputs, type WeightDType, type WeightMap, inferenceInputs, inferenceOutputs, initializerSource, newRowsName, storedAs } from './graphs';
 import { ropeInvFreq } from './rope';
 import { decoderTensorLayout } from './weights-layout';
 
@@ -95,14 +96,15 @@ interface LayerContext {
   attn: { seqlensK: Tensor; total: Tensor; bias: Tensor };
 }
 
-function attention(ctx: LayerContext, x: Tensor, prefix: string, past: KvTensors): { out: Tensor; present: KvTensors } {
+function attention(ctx: LayerContext, x: Tensor, prefix: string, past: KvTensors): { out: Tensor; present: KvTensors; rows: KvTensors } {
   const { config, io, rope } = ctx;
   const { numHeads: nh, numKvHeads: nkv } = config;
   const attn = `${prefix}.self_attn`;
   const [q, k, v] = ctx.pack(x, [`${attn}.q_proj`, `${attn}.k_proj`, `${attn}.v_proj`], config.qkvBias, `${attn}.qkv_proj`);
+  const key = rotaryEmbedding(k, io.positionIds, rope.cos, rope.sin, nkv);
   const result = groupQueryAttention({
     query: rotaryEmbedding(q, io.positionIds, rope.cos, rope.sin, nh),
-    key: rotaryEmbedding(k, io.positionIds, rope.cos, rope.sin, nkv),
+    key,
     value: v,
     pastKey: past.key,
     pastValue: past.value,
@@ -113,7 +115,7 @@ function attention(ctx: LayerContext, x: Tensor, prefix: string, past: KvTensors
     kvNumHeads: nkv,
   });
   const out = linear(result.output, ctx.weight, `${attn}.o_proj`, config.oBias);
-  return { out, present: { key: result.presentKey, value: result.presentValue } };
+  return { out, present: { key: result.presentKey, value: result.presentValue }, rows: { key, value: v } };
 }
 
 function mlp(ctx: LayerContext, x: Tensor, prefix: string): Tensor {
@@ -153,17 +155,23 @@ export function buildContribInferenceGraph(config: DecoderConfig, weights: Weigh
   let normed = simplifiedLayerNorm(residual, norm(0, 'input_layernorm'), eps);
   let pending: Tensor | undefined;
   const present: KvTensors[] = [];
+  const rows: KvTensors[] = [];
   for (let l = 0; l < config.numLayers; l++) {
     const prefix = `model.layers.${l}`;
     // Each block's output joins the residual stream inside the next norm (SkipSimplifiedLayerNormalization).
     if (pending) ({ normalized: normed, sum: residual } = skipSimplifiedLayerNorm(pending, residual, norm(l, 'input_layernorm'), eps));
     const attn = attention(ctx, normed, prefix, io.past[l]);
     present.push(attn.present);
+    rows.push(attn.rows);
     ({ normalized: normed, sum: residual } = skipSimplifiedLayerNorm(attn.out, residual, norm(l, 'post_attention_layernorm'), eps));
     pending = mlp(ctx, normed, prefix);
   }
   // Norm and head for the kept positions only: both act per position.
   const last = skipSimplifiedLayerNorm(lastPositions(pending!, io.numLogitsToKeep), lastPositions(residual, io.numLogitsToKeep), weight('model.norm.weight'), eps);
   inferenceOutputs(graph, frozenLinear(last.normalized, lmHead(config, weight)), present);
+  rows.forEach((kv, l) => {
+    graph.output(kv.key, newRowsName(l, 'key'));
+    graph.output(kv.value, newRowsName(l, 'value'));
+  });
   return graph;
 }

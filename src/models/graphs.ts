@@ -83,6 +83,12 @@ export const INVERSE_TEMPERATURE = 'inverse_temperature';
 /** Names transformers.js expects; see docs/models-graphs.md. */
 export const pastName = (layer: number, kind: 'key' | 'value'): string => `past_key_values.${layer}.${kind}`;
 export const presentName = (layer: number, kind: 'key' | 'value'): string => `present.${layer}.${kind}`;
+/**
+ * The contrib graph's extra outputs: each pass's own cache rows [batch, sequence_length, kv_heads *
+ * head_dim] (keys rotated), for a caller that keeps the cache itself (see CACHE_BUFFER_DIM). Not named
+ * present.*: transformers.js takes every present.* output for its next past.
+ */
+export const newRowsName = (layer: number, kind: 'key' | 'value'): string => `new_rows.${layer}.${kind}`;
 export const NUM_LOGITS_TO_KEEP = 'num_logits_to_keep';
 
 /** The inputs every inference graph variant declares, in the transformers.js layout. */
@@ -104,8 +110,9 @@ export interface InferenceInputs {
 export const PAST_LENGTH_DIM = 'past_sequence_length';
 /**
  * The contrib graph's cache length: a buffer that may be longer than the tokens it holds, since
- * GroupQueryAttention takes the length from attention_mask. A caller may feed one capacity-sized
- * buffer as past and bind the same memory as present: the kernel then writes only the new rows.
+ * GroupQueryAttention takes the length from attention_mask. A caller may keep one buffer per cache
+ * tensor, feed it as past on every pass, fetch only the pass's new rows (newRowsName) and write them
+ * into it: nothing of the size of the cache crosses back to JS.
  */
 export const CACHE_BUFFER_DIM = 'past_buffer_length';
 

@@ -4,7 +4,8 @@
 // inputs and outputs are those src/models/export.ts writes (transformers.js layout): input_ids,
 // attention_mask, position_ids (when declared), past_key_values.{i}.key/.value
 // [batch, kv_heads, past, head_dim] in, logits [batch, n, vocab] and present.{i}.key/.value out
-// (the contrib graph's past may be a longer buffer than the tokens it holds: see `buffers`).
+// (the contrib graph's past may be a longer buffer than the tokens it holds, and it outputs each
+// pass's new rows as new_rows.{i}.key/.value: see `buffers`).
 import { CACHE_BUFFER_DIM, LOGSUMEXP } from '../models/graphs';
 import { decodeHalf } from '../models/half';
 import { toOrtTensor } from '../onnx/runtime';
@@ -21,8 +22,8 @@ export interface DecoderSessionLike {
 }
 
 
-/** The shared cache buffer grows in steps of this many tokens (see KvDecoder's buffers). */
-export const SHARED_CACHE_STEP = 128;
+/** The appended-to cache buffer grows in steps of this many tokens (see KvDecoder's buffers). */
+export const CACHE_BUFFER_STEP = 128;
 
 /** A pass's last rows: logits [rows * vocab], and each row's log sum exp where the graph computes it. */
 export interface PassOutput {
@@ -32,7 +33,7 @@ export interface PassOutput {
 }
 
 export class KvDecoder {
-  private readonly cacheNames: { past: string; present: string }[];
+  private readonly cacheNames: { past: string; present: string; rows: string }[];
   private readonly kvType: 'float32' | 'float16';
   private readonly kvHeads: number;
   private readonly headDim: number;
@@ -46,23 +47,25 @@ export class KvDecoder {
   /** Forward passes run, prefill chunks included. */
   passes = 0;
   /**
-   * With a capacity (CPU sessions), the cache lives in preallocated buffers. Graphs whose cache input
-   * may be longer than the tokens it holds (the contrib graph: CACHE_BUFFER_DIM) get one buffer per
-   * cache tensor, fed as past and bound as present, so GroupQueryAttention writes only the new rows in
-   * place instead of copying the whole past into a new present. onnxruntime-node still copies every
-   * fetched output back to JS, so that buffer grows with the cache in steps of SHARED_CACHE_STEP
-   * tokens rather than starting at the capacity. Other graphs (the plain one concatenates onto its
-   * past) get two buffers of `capacity` tokens, and ORT writes a pass's present into the one the past
-   * is not in. Measured in BENCHMARKS.md ("Refinement throughput", long contexts).
+   * With a capacity (CPU sessions), the cache lives in preallocated buffers. Graphs that output each
+   * pass's new cache rows and take a cache input longer than the tokens it holds (the contrib graph:
+   * new_rows.*, CACHE_BUFFER_DIM) get one buffer per cache tensor: fed as past on every pass, with the
+   * pass's new rows written into it here; the presents are not fetched. onnxruntime-node copies every
+   * fetched output into a new ArrayBuffer, even one bound to a preallocated tensor, and at editor-length
+   * contexts those copies (28 MB a token at 1,024 tokens of the 0.5B shape) and the garbage collections
+   * they set off cost a token more than its attention does. The buffer grows in steps of
+   * CACHE_BUFFER_STEP tokens, since GroupQueryAttention's own present is as long as the buffer. Other
+   * graphs (the plain one concatenates onto its past) get two buffers of `capacity` tokens, and ORT
+   * writes a pass's present into the one the past is not in. Measured in BENCHMARKS.md ("llama.cpp peer").
    */
   private readonly buffers: [Float32Array | Uint16Array, Float32Array | Uint16Array][] | null;
-  private shared: { tokens: number; tensors: OrtTensor[] } | null;
+  private appended: { tokens: number; tensors: OrtTensor[] } | null;
   private readonly capacity: number;
   private slot = 0;
 
   /** `capacity`: the most tokens the cache will hold (prompt, answer and drafts); only for CPU sessions. */
   constructor(private readonly session: DecoderSessionLike, capacity?: number) {
-    this.cacheNames = session.inputNames.filter((n) => n.startsWith('past_key_values.')).map((past) => ({ past, present: past.replace('past_key_values.', 'present.') }));
+    this.cacheNames = session.inputNames.filter((n) => n.startsWith('past_key_values.')).map((past) => ({ past, present: past.replace('past_key_values.', 'present.'), rows: past.replace('past_key_values.', 'new_rows.') }));
     if (this.cacheNames.length === 0) throw new Error('the model graph has no past_key_values inputs: export it with a KV cache (slhf export-onnx does)');
     for (const { present } of this.cacheNames) if (!session.outputNames.includes(present)) throw new Error(`the model graph has no ${present} output for its cache input`);
     if (!session.outputNames.includes('logits')) throw new Error('the model graph has no logits output');
@@ -79,14 +82,14 @@ export class KvDecoder {
     this.kvType = meta?.type === 'float16' ? 'float16' : 'float32';
     this.capacity = capacity ?? 0;
     const size = this.capacity * this.kvHeads * this.headDim;
-    const sharable = shape[2] === CACHE_BUFFER_DIM;
-    this.shared = capacity && sharable ? { tokens: 0, tensors: [] } : null;
-    this.buffers = capacity && !sharable ? this.cacheNames.map(() => [this.cacheArray(size), this.cacheArray(size)]) : null;
+    const appendable = shape[2] === CACHE_BUFFER_DIM && this.cacheNames.every(({ rows }) => session.outputNames.includes(rows));
+    this.appended = capacity && appendable ? { tokens: 0, tensors: [] } : null;
+    this.buffers = capacity && !appendable ? this.cacheNames.map(() => [this.cacheArray(size), this.cacheArray(size)]) : null;
   }
 
-  /** Whether the cache is one buffer the graph writes in place (see `buffers`). */
-  get sharesBuffer(): boolean {
-    return this.shared !== null;
+  /** Whether the cache is one buffer per tensor that this decoder appends each pass's rows to (see `buffers`). */
+  get appendsRows(): boolean {
+    return this.appended !== null;
   }
 
   /**
@@ -103,7 +106,7 @@ export class KvDecoder {
     };
     if (this.logitsToKeep) feeds.num_logits_to_keep = toOrtTensor('int64', BigInt64Array.of(BigInt(keep)), []);
     if (this.positionIds) feeds.position_ids = toOrtTensor('int64', BigInt64Array.from({ length: n }, (_, i) => BigInt(this.length + i)), [1, n]);
-    if (this.shared) return this.forwardShared(feeds, n, keep);
+    if (this.appended) return this.forwardAppending(feeds, n, keep);
     const total = this.length + n;
     for (const { past } of this.cacheNames) feeds[past] = this.past.get(past) ?? this.empty();
     let fetches: Record<string, OrtTensor | null> | undefined;
@@ -125,18 +128,25 @@ export class KvDecoder {
     return this.lastRows(out, keep);
   }
 
-  /** A pass on the shared buffers: the graph reads the cache from them and appends the new rows there. */
-  private async forwardShared(feeds: Record<string, OrtTensor>, n: number, keep: number): Promise<PassOutput> {
-    const total = this.length + n;
-    const { tensors } = this.growShared(total);
+  /** A pass that reads the cache from the buffers and writes its new rows there (each head's rows at head * tokens). */
+  private async forwardAppending(feeds: Record<string, OrtTensor>, n: number, keep: number): Promise<PassOutput> {
+    const { tokens, tensors } = this.growBuffers(this.length + n);
     const fetches = this.outputFetches();
-    this.cacheNames.forEach(({ past, present }, i) => {
+    this.cacheNames.forEach(({ past, rows }, i) => {
       feeds[past] = tensors[i];
-      fetches[present] = tensors[i];
+      fetches[rows] = null;
     });
     const out = await this.session.run(feeds, fetches);
     this.passes++;
-    this.length = total;
+    const { kvHeads: heads, headDim: dim, length } = this;
+    this.cacheNames.forEach(({ rows }, i) => {
+      const data = tensors[i].data as Float32Array | Uint16Array;
+      const added = out[rows].data as Float32Array | Uint16Array; // [1, n, heads * dim]
+      for (let t = 0; t < n; t++) {
+        for (let h = 0; h < heads; h++) data.set(added.subarray((t * heads + h) * dim, (t * heads + h + 1) * dim), (h * tokens + length + t) * dim);
+      }
+    });
+    this.length += n;
     return this.lastRows(out, keep);
   }
 
@@ -155,21 +165,21 @@ export class KvDecoder {
     return { logits, vocab, logSumExps: sums.subarray(sums.length - keep) };
   }
 
-  /** The shared buffers, regrown to the next multiple of SHARED_CACHE_STEP tokens when `total` does not fit. */
-  private growShared(total: number): { tokens: number; tensors: OrtTensor[] } {
-    const shared = this.shared!;
-    if (total <= shared.tokens) return shared;
-    const tokens = Math.ceil(total / SHARED_CACHE_STEP) * SHARED_CACHE_STEP;
+  /** The appended-to buffers, regrown to the next multiple of CACHE_BUFFER_STEP tokens when `total` does not fit. */
+  private growBuffers(total: number): { tokens: number; tensors: OrtTensor[] } {
+    const buffers = this.appended!;
+    if (total <= buffers.tokens) return buffers;
+    const tokens = Math.ceil(total / CACHE_BUFFER_STEP) * CACHE_BUFFER_STEP;
     const { kvHeads: heads, headDim: dim, length } = this;
-    shared.tensors = this.cacheNames.map((_, i) => {
+    buffers.tensors = this.cacheNames.map((_, i) => {
       const data = this.cacheArray(heads * tokens * dim);
-      const old = shared.tensors[i]?.data as Float32Array | Uint16Array | undefined;
+      const old = buffers.tensors[i]?.data as Float32Array | Uint16Array | undefined;
       // Each head's rows start at head * tokens * dim: the held ones move to the new stride.
-      if (old) for (let h = 0; h < heads; h++) data.set(old.subarray(h * shared.tokens * dim, (h * shared.tokens + length) * dim), h * tokens * dim);
+      if (old) for (let h = 0; h < heads; h++) data.set(old.subarray(h * buffers.tokens * dim, (h * buffers.tokens + length) * dim), h * tokens * dim);
       return toOrtTensor(this.kvType, data, [1, heads, tokens, dim]);
     });
-    shared.tokens = tokens;
-    return shared;
+    buffers.tokens = tokens;
+    return buffers;
   }
 
   /**
@@ -194,7 +204,7 @@ export class KvDecoder {
   /** Keeps the first `length` cached tokens: the cache as it was before the rejected ones ran. */
   async truncate(length: number): Promise<void> {
     if (length >= this.length) return;
-    if (this.shared) {
+    if (this.appended) {
       // The rows past `length` are overwritten by the next pass, which starts there.
       this.length = length;
       return;

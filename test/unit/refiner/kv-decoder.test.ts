@@ -1,12 +1,12 @@
 // The decoder's own KV-cache handling against one whole pass over the same tokens: a prompt run in
 // chunks, a cache cut back after rejected tokens, and the preallocated cache buffers (two alternating
-// ones for the plain graph, one written in place for the contrib graph) all give the logits a single
-// pass gives.
+// ones for the plain graph, one per tensor that the decoder appends the contrib graph's new rows to)
+// all give the logits a single pass gives.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ModelHost } from '../../../src/refiner/host';
-import { KvDecoder, SHARED_CACHE_STEP } from '../../../src/refiner/kv-decoder';
+import { KvDecoder, CACHE_BUFFER_STEP } from '../../../src/refiner/kv-decoder';
 import { makeTinyModel, TINY_SHAPE } from '../../../src/models/tiny-models/tiny-model';
 import { TINY, tempRoot } from './fixtures';
 
@@ -83,7 +83,7 @@ test('a prefill stops between chunks once asked to (Cancel during a long prompt)
   });
 });
 
-test('the contrib graph\'s cache is one buffer written in place (int8 default too): the plain graph\'s logits at every step, across the buffer\'s growth', async () => {
+test('the contrib graph\'s cache is one buffer the decoder appends each pass\'s rows to, never fetched back (int8 default too): the plain graph\'s logits at every step, across the buffer\'s growth', async () => {
   const { exportOnnx, CPU_DEFAULT_FORMAT } = await import('../../../src/models/export');
   const checkpoint = join(root, 'shaped');
   await makeTinyModel({ ...TINY_SHAPE, arch: 'qwen2', tokenizer: 'bytes', out: checkpoint, seed: 6 });
@@ -92,8 +92,8 @@ test('the contrib graph\'s cache is one buffer written in place (int8 default to
   await exportOnnx(checkpoint, folders.contrib, { graph: 'contrib' });
   await exportOnnx(checkpoint, folders.int8, CPU_DEFAULT_FORMAT);
   const shaped = new ModelHost({ cacheDir: join(root, 'cache'), idleUnloadMs: 0 });
-  // Longer than two growth steps of the shared buffer, so it is regrown (and its rows moved) twice.
-  const long = Array.from({ length: 2 * SHARED_CACHE_STEP + 40 }, (_, i) => 3 + ((i * 37) % 250));
+  // Longer than two growth steps of the buffer, so it is regrown (and its rows moved) twice.
+  const long = Array.from({ length: 2 * CACHE_BUFFER_STEP + 40 }, (_, i) => 3 + ((i * 37) % 250));
   try {
     shaped.configure({ follower: { spec: folders.plain } });
     const reference = await shaped.use('follower', async (m) => {
@@ -118,23 +118,35 @@ test('the contrib graph\'s cache is one buffer written in place (int8 default to
     for (const [label, folder] of [['contrib', folders.contrib], ['int8 contrib', folders.int8]] as const) {
       shaped.configure({ follower: { spec: folder } });
       await shaped.use('follower', async (m) => {
-        const shared = new KvDecoder(m.model.sessions.model, long.length);
-        assert.equal(shared.sharesBuffer, true, `${label}: the contrib graph shares its cache buffer`);
-        const got = await script(shared);
+        const session = m.model.sessions.model;
+        // What each pass fetches: onnxruntime-node copies every fetched output into a new buffer.
+        const fetched = new Set<string>();
+        const watched = {
+          inputNames: session.inputNames, outputNames: session.outputNames, inputMetadata: session.inputMetadata,
+          run: (feeds: any, fetches: any) => {
+            for (const name of Object.keys(fetches ?? {})) fetched.add(name);
+            return session.run(feeds, fetches);
+          },
+        };
+        const appending = new KvDecoder(watched, long.length);
+        assert.equal(appending.appendsRows, true, `${label}: the contrib graph's cache is appended to`);
+        const got = await script(appending);
+        assert.deepEqual([...fetched].filter((name) => name.startsWith('present.')), [], `${label}: no present is fetched`);
+        assert.ok(fetched.has('new_rows.0.key'), `${label}: the new rows are`);
         // The same passes with ORT allocating every present: the same kernels on the same shapes.
-        const unshared = new KvDecoder(m.model.sessions.model);
-        assert.equal(unshared.sharesBuffer, false);
-        const expected = await script(unshared);
-        got.forEach(([logits, at], i) => assertClose(logits, expected[i][0], `${label}: shared against ORT-allocated cache, position ${at}`));
+        const allocated = new KvDecoder(m.model.sessions.model);
+        assert.equal(allocated.appendsRows, false);
+        const expected = await script(allocated);
+        got.forEach(([logits, at], i) => assertClose(logits, expected[i][0], `${label}: appended against ORT-allocated cache, position ${at}`));
         // Float32: the plain graph's whole pass too (int8 moves logits by its drift, and by more where
         // a kernel takes another path for one row than for many).
         if (label === 'contrib') got.forEach(([logits, at]) => assertClose(logits, row(at), `${label}: against the plain graph, position ${at}`));
-        shared.dispose();
-        unshared.dispose();
+        appending.dispose();
+        allocated.dispose();
       });
     }
     shaped.configure({ follower: { spec: folders.plain } });
-    await shaped.use('follower', async (m) => assert.equal(new KvDecoder(m.model.sessions.model, 8).sharesBuffer, false, 'the plain graph concatenates: no shared buffer'));
+    await shaped.use('follower', async (m) => assert.equal(new KvDecoder(m.model.sessions.model, 8).appendsRows, false, 'the plain graph concatenates: no appended buffer'));
   } finally {
     await shaped.unloadAll();
   }

@@ -1,6 +1,7 @@
-// Explicit garbage collection at the few points where a multi-GB weight copy has just become
-// unreachable. V8 frees large ArrayBuffers only when it decides to collect, and ONNX Runtime's native
-// allocations do not count towards that decision, so without this two copies can be alive at once.
+// Explicit garbage collection at the few points where a lot has just become unreachable right before
+// a memory peak: a multi-GB weight copy, a tokenizer's build garbage before a model load. V8 frees
+// memory only when it decides to collect, and ONNX Runtime's native allocations do not count towards
+// that decision, so without this the garbage is still held at the peak.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 

@@ -14,7 +14,7 @@ import type { HubOptions } from './hub';
 import { resolveModelSpec } from './spec';
 
 /** Bump when the exported graphs change in a way cached exports must not survive (it keys the cache). */
-export const GRAPH_BUILDER_VERSION = 'decoder-graph-8'; // 8: the contrib graph outputs its new cache rows; 7: a logsumexp output (6: a tied table held once; 5: the contrib cache is past_buffer_length)
+export const GRAPH_BUILDER_VERSION = 'decoder-graph-9'; // 9: large quantized weights multiplied in parts; 8: the contrib graph outputs its new cache rows; 7: a logsumexp output (6: a tied table held once; 5: the contrib cache is past_buffer_length)
 const MARKER = 'slhf-export.json';
 
 /** A model spec made loadable (not to be confused with src/onnx's ModelSource, a graph to open). */

@@ -11,15 +11,17 @@ export function isPlain(node: GraphNode, opType: string): boolean {
 /** The graph's readers of every tensor, and of graph outputs. */
 export function consumerMap(graph: Graph): Map<Tensor, GraphNode[]> {
   const consumers = new Map<Tensor, GraphNode[]>();
-  for (const node of graph.nodes) {
-    for (const t of node.inputs) {
-      if (!t) continue;
-      let list = consumers.get(t);
-      if (!list) consumers.set(t, (list = []));
-      if (!list.includes(node)) list.push(node);
-    }
-  }
+  for (const node of graph.nodes) addReads(consumers, node);
   return consumers;
+}
+
+function addReads(consumers: Map<Tensor, GraphNode[]>, node: GraphNode): void {
+  for (const t of node.inputs) {
+    if (!t) continue;
+    let list = consumers.get(t);
+    if (!list) consumers.set(t, (list = []));
+    if (!list.includes(node)) list.push(node);
+  }
 }
 
 /**
@@ -54,7 +56,8 @@ function rewire(graph: Graph, consumers: Map<Tensor, GraphNode[]>, from: Tensor,
 /**
  * Replaces `from` by what `build` makes: the new nodes (appended by the builder) move to just before
  * the first reader of `from`, so that the node list stays in topological order, and every reader of
- * `from` (a graph output too) then reads the result.
+ * `from` (a graph output too) then reads the result. `consumers` learns the new nodes' reads, so a
+ * later replacement of a tensor they read rewires them too.
  */
 export function replaceTensor(graph: Graph, consumers: Map<Tensor, GraphNode[]>, from: Tensor, build: () => Tensor): Tensor {
   const first = Math.min(...(consumers.get(from) ?? []).map((c) => graph.nodes.indexOf(c)));
@@ -63,5 +66,6 @@ export function replaceTensor(graph: Graph, consumers: Map<Tensor, GraphNode[]>,
   const added = graph.nodes.splice(before);
   graph.nodes.splice(Number.isFinite(first) ? first : graph.nodes.length, 0, ...added);
   rewire(graph, consumers, from, out);
+  for (const node of added) addReads(consumers, node);
   return out;
 }

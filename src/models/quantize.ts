@@ -15,9 +15,9 @@
 //   w ~ (q - zp) * scale with q in [0, 2^bits - 1] over the block's range widened to include 0 (as
 //   ONNX Runtime's own quantizer does).
 // Either way a zero weight stays exactly zero.
-import { type Graph, type Tensor } from '../onnx';
+import { type Graph, type Tensor, concat } from '../onnx';
 import { type GraphNode, consumerMap, isPlain, replaceTensor, rowLookup } from './graph-rewrite';
-import { type BlockQuantizedTable, gatherBlockQuantized, matMulNBitsCall, matMulNBitsOp } from '../onnx/contrib';
+import { type BlockQuantizedTable, gatherBlockQuantized, matMulNBits, matMulNBitsCall, matMulNBitsOp } from '../onnx/contrib';
 
 export type QuantBits = 4 | 8;
 
@@ -49,6 +49,8 @@ export interface QuantizeOptions extends QuantFormat {
    * The head is the largest matrix of a small model (28% of Qwen2.5-0.5B), so quantizing it pays most.
    */
   shared?: 'quantized' | 'copy' | 'float';
+  /** External weights of more code bytes than this are multiplied in parts (MATMUL_PART_BYTES, the default). */
+  partBytes?: number;
 }
 
 export interface QuantizeReport {
@@ -179,6 +181,38 @@ export function dequantizeMatrix(q: QuantizedMatrix): Float32Array {
   return out;
 }
 
+/**
+ * Quantized weights of more code bytes than this are multiplied in parts of at most this many (whole
+ * rows of N, 64 at a time) whose outputs are concatenated. ONNX Runtime maps a weight's bytes from the
+ * data file while it prepacks them for MatMulNBits and unmaps them after: with the 0.5B shape's head
+ * in one part, its 136 MB mapping and its prepacked copy coexisted, and that moment was the process's
+ * peak RSS. Parts are views of one table (serialize writes the bytes once); each output column is
+ * computed as before, so the logits are the same.
+ */
+export const MATMUL_PART_BYTES = 32 * 2 ** 20;
+
+/** The table as row ranges of at most MATMUL_PART_BYTES of codes, each its own initializers over the same arrays. */
+function tableParts(graph: Graph, table: BlockQuantizedTable, q: QuantizedMatrix, stem: string, partBytes: number): BlockQuantizedTable[] {
+  const { n, blocks } = q;
+  const rowBytes = q.packed.length / n;
+  const zpRow = q.zeroPoints ? q.zeroPoints.length / n : 0;
+  const rowsPerPart = Math.max(64, Math.floor(partBytes / rowBytes / 64) * 64);
+  const external = { external: true };
+  if (n <= rowsPerPart) return [table];
+  const parts: BlockQuantizedTable[] = [];
+  for (let r0 = 0, i = 0; r0 < n; r0 += rowsPerPart, i++) {
+    const rows = Math.min(rowsPerPart, n - r0);
+    const name = `${stem}.part${i}`;
+    parts.push({
+      ...table,
+      codes: graph.initializer(name, 'uint8', [rows, ...(table.codes.shape.slice(1) as number[])], q.packed.subarray(r0 * rowBytes, (r0 + rows) * rowBytes), external),
+      scales: graph.initializer(`${name}.scales`, 'float32', [rows, blocks], q.scales.subarray(r0 * blocks, (r0 + rows) * blocks), external),
+      ...(q.zeroPoints ? { zeroPoints: graph.initializer(`${name}.zero_points`, 'uint8', [rows, zpRow], q.zeroPoints.subarray(r0 * zpRow, (r0 + rows) * zpRow), external) } : {}),
+    });
+  }
+  return parts;
+}
+
 /** Why a constant MatMul weight cannot become MatMulNBits, or undefined when it can. */
 function unsuitable(w: Tensor, readers: { node: GraphNode; slot: number }[]): string | undefined {
   if (w.dtype !== 'float32') return `${w.dtype}, not float32`;
@@ -238,7 +272,13 @@ export function quantizeGraph(graph: Graph, options: QuantizeOptions): QuantizeR
       ...(q.zeroPoints ? { zeroPoints: graph.initializer(`${stem}.zero_points`, 'uint8', [n, q.zeroPoints.length / n], q.zeroPoints, external) } : {}),
       bits: format.bits, blockSize: format.blockSize, k,
     };
+    const parts = w.external ? tableParts(graph, table, q, stem, options.partBytes ?? MATMUL_PART_BYTES) : [table];
     for (const node of matmuls) {
+      if (parts.length > 1) {
+        const x = node.inputs[0]!;
+        replaceTensor(graph, consumers, node.outputs[0], () => concat(parts.map((part) => matMulNBits(x, part, accuracyLevel)), -1));
+        continue;
+      }
       const { inputs, attrs } = matMulNBitsCall(node.inputs[0]!, table, accuracyLevel);
       node.replaceOp(matMulNBitsOp, inputs, attrs);
     }

@@ -4,7 +4,7 @@ import { createWriteStream } from 'node:fs';
 import { basename } from 'node:path';
 import { onnx } from 'onnx-proto';
 import { type Graph, type Tensor, type Node, type AttrKind, type ConstTensor } from './graph';
-import { onnxDataType, rawBytes } from './dtype';
+import { type TypedArray, onnxDataType, rawBytes } from './dtype';
 
 export const IR_VERSION = 10;
 export const OPSET = 21;
@@ -52,20 +52,24 @@ export function serialize(graph: Graph, options: SerializeOptions = {}): ModelBy
   }
   const external: ExternalData | undefined = externals.length > 0 ? { file: options.externalDataFile!, chunks: [], bytes: 0 } : undefined;
 
-  // External initializers over one typed array (a tied table read by two ops under two names) are
-  // written once and point at the same bytes; each still loads as its own tensor.
-  const written = new Map<ArrayBufferView, number>();
+  // External initializers over bytes that another one holds (a tied table read by two ops under two
+  // names, a weight multiplied in parts) are written once and point into those bytes; each still loads
+  // as its own tensor. Only bytes some initializer holds are written.
+  const holder = containers(externals.map((t) => t.const!.data));
+  const written = new Map<TypedArray, number>();
   const initializerProtos = initializers.map((t) => {
     if (!external || !isExternal(t)) return tensorProto(t.name, t.const!);
-    const data = rawBytes(t.const!.data);
-    let offset = written.get(t.const!.data);
-    if (offset === undefined) {
-      offset = Math.ceil(external.bytes / EXTERNAL_ALIGN) * EXTERNAL_ALIGN;
-      if (offset > external.bytes) external.chunks.push(new Uint8Array(offset - external.bytes));
-      external.chunks.push(data);
-      external.bytes = offset + data.byteLength;
-      written.set(t.const!.data, offset);
+    const { data } = t.const!;
+    const whole = holder.get(t.const!.data)!;
+    let start = written.get(whole);
+    if (start === undefined) {
+      start = Math.ceil(external.bytes / EXTERNAL_ALIGN) * EXTERNAL_ALIGN;
+      if (start > external.bytes) external.chunks.push(new Uint8Array(start - external.bytes));
+      external.chunks.push(rawBytes(whole));
+      external.bytes = start + whole.byteLength;
+      written.set(whole, start);
     }
+    const offset = start + data.byteOffset - whole.byteOffset;
     return {
       name: t.name,
       dims: [...t.const!.shape],
@@ -97,6 +101,24 @@ export function serialize(graph: Graph, options: SerializeOptions = {}): ModelBy
   hash.update(bytes);
   for (const c of external?.chunks ?? []) hash.update(c);
   return { bytes, hash: hash.digest('hex'), external };
+}
+
+/** For each view, the first of the largest views over the same buffer whose bytes include its bytes (itself if none). */
+function containers(views: readonly TypedArray[]): Map<TypedArray, TypedArray> {
+  const byBuffer = new Map<ArrayBufferLike, TypedArray[]>();
+  for (const v of views) {
+    const list = byBuffer.get(v.buffer);
+    if (list) list.push(v);
+    else byBuffer.set(v.buffer, [v]);
+  }
+  const holder = new Map<TypedArray, TypedArray>();
+  for (const list of byBuffer.values()) {
+    const largestFirst = [...list].sort((a, b) => b.byteLength - a.byteLength);
+    for (const v of list) {
+      holder.set(v, largestFirst.find((c) => c.byteOffset <= v.byteOffset && v.byteOffset + v.byteLength <= c.byteOffset + c.byteLength)!);
+    }
+  }
+  return holder;
 }
 
 /** Writes the model (and its external data file beside it). Returns the hash. */

@@ -331,6 +331,51 @@ test('a tied external table: the lookup reads its own initializers over the head
   }
 });
 
+test('a large external weight is multiplied in parts over its table\'s bytes (written once): the same outputs as one MatMulNBits', async () => {
+  // ONNX Runtime maps a weight's bytes while it prepacks them: one 136 MB head mapping beside its
+  // prepacked copy set the 0.5B shape's peak RSS. Here 4 parts of 64, 64, 64 and 8 rows of 64 bytes.
+  const [K, N, blockSize] = [64, 200, 16];
+  const w = randomMatrix(K, N, 9, 0.5);
+  const ids = [3, 0, 199, 70];
+  const build = (partBytes?: number) => {
+    const graph = new Graph('parts');
+    const input = graph.input('ids', 'int64', ['batch_size', 'sequence_length']);
+    const table = graph.initializer('w', 'float32', [K, N], w, { external: true });
+    const rows = transpose(gather(table, input, 1), [1, 2, 0]);
+    graph.output(matmul(rows, table), 'head');
+    graph.output(rows, 'rows');
+    quantizeGraph(graph, { bits: 8, blockSize, accuracyLevel: 4, partBytes });
+    return graph;
+  };
+  const run = async (graph: Graph) => {
+    const dir = mkdtempSync(join(tmpdir(), 'parts-'));
+    try {
+      const path = join(dir, 'model.onnx');
+      const saved = await saveModel(graph, path, { externalDataFile: 'model.onnx_data' });
+      const session = await createSession(path, { device: 'cpu' });
+      try {
+        const out = await session.run({ ids: i64(ids, [1, 4]) });
+        return { bytes: saved.external!.bytes, head: out.head.data as Float32Array, rows: out.rows.data as Float32Array, dims: out.head.dims };
+      } finally {
+        await session.release();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  const parted = build(64 * K);
+  const tables = parted.nodes.filter((n) => n.op.opType === 'MatMulNBits').map((n) => n.inputs[1]!.name);
+  assert.deepEqual(tables, ['w.q8.part0', 'w.q8.part1', 'w.q8.part2', 'w.q8.part3']);
+  const whole = await run(build());
+  const got = await run(parted);
+  // Codes and scales once each: the parts and the lookup point into the same bytes.
+  assert.equal(got.bytes, N * K + N * (K / blockSize) * 4);
+  assert.equal(got.bytes, whole.bytes);
+  assert.deepEqual(got.dims, [1, 4, N]);
+  for (let i = 0; i < whole.head.length; i++) assert.ok(Math.abs(got.head[i] - whole.head[i]) <= 1e-5 * (1 + Math.abs(whole.head[i])), `head ${i}: ${got.head[i]} vs ${whole.head[i]}`);
+  assert.deepEqual(got.rows, whole.rows);
+});
+
 test('the lookup stays float where GatherBlockQuantized cannot take it, with the reason', () => {
   const graph = new Graph('lookup');
   const input = graph.input('ids', 'int64', ['batch_size', 'sequence_length']);

@@ -87,10 +87,12 @@ test('the contrib graph\'s cache is one buffer the decoder appends each pass\'s 
   const { exportOnnx, CPU_DEFAULT_FORMAT } = await import('../../../src/models/export');
   const checkpoint = join(root, 'shaped');
   await makeTinyModel({ ...TINY_SHAPE, arch: 'qwen2', tokenizer: 'bytes', out: checkpoint, seed: 6 });
-  const folders = { plain: join(root, 'shaped-plain'), contrib: join(root, 'shaped-contrib'), int8: join(root, 'shaped-int8') };
+  const folders = { plain: join(root, 'shaped-plain'), contrib: join(root, 'shaped-contrib'), int8: join(root, 'shaped-int8'), fp16: join(root, 'shaped-fp16') };
   await exportOnnx(checkpoint, folders.plain, { graph: 'plain' });
   await exportOnnx(checkpoint, folders.contrib, { graph: 'contrib' });
   await exportOnnx(checkpoint, folders.int8, CPU_DEFAULT_FORMAT);
+  // A float16 cache: the new rows come back as float16 bits and go into Uint16Array buffers.
+  await exportOnnx(checkpoint, folders.fp16, { graph: 'contrib', dtype: 'float16' });
   const shaped = new ModelHost({ cacheDir: join(root, 'cache'), idleUnloadMs: 0 });
   // Longer than two growth steps of the buffer, so it is regrown (and its rows moved) twice.
   const long = Array.from({ length: 2 * CACHE_BUFFER_STEP + 40 }, (_, i) => 3 + ((i * 37) % 250));
@@ -115,7 +117,7 @@ test('the contrib graph\'s cache is one buffer the decoder appends each pass\'s 
       for (let p = 153; p < long.length; p++) rows.push([(await decoder.forward([long[p]])).logits.slice(), p]);
       return rows;
     };
-    for (const [label, folder] of [['contrib', folders.contrib], ['int8 contrib', folders.int8]] as const) {
+    for (const [label, folder] of [['contrib', folders.contrib], ['int8 contrib', folders.int8], ['float16 contrib', folders.fp16]] as const) {
       shaped.configure({ follower: { spec: folder } });
       await shaped.use('follower', async (m) => {
         const session = m.model.sessions.model;

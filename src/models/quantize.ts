@@ -18,6 +18,7 @@
 import { type Graph, type Tensor, concat } from '../onnx';
 import { type GraphNode, consumerMap, isPlain, replaceTensor, rowLookup } from './graph-rewrite';
 import { type BlockQuantizedTable, gatherBlockQuantized, matMulNBits, matMulNBitsCall, matMulNBitsOp } from '../onnx/contrib';
+import { argmaxOf } from './token-choice';
 
 export type QuantBits = 4 | 8;
 
@@ -345,12 +346,6 @@ function entropy(row: Float32Array, normalizer: number): number {
   return h;
 }
 
-function argMax(row: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
-  return best;
-}
-
 /**
  * How far a quantized model's next-token log-probs move from the float model's over one text:
  * `reference` and `logits` are [T, vocab] from a full-sequence pass over `ids` (length T); position t
@@ -374,7 +369,7 @@ export function logProbDrift(reference: Float32Array, logits: Float32Array, ids:
     sum += d;
     maxAbs = Math.max(maxAbs, d);
     entropySum += entropy(ref, refNormalizer);
-    if (argMax(ref) === argMax(ours)) agree++;
+    if (argmaxOf(ref) === argmaxOf(ours)) agree++;
   }
   return { meanAbs: sum / positions, maxAbs, top1Agreement: agree / positions, referenceEntropy: entropySum / positions, positions };
 }

@@ -26,7 +26,7 @@ export class ModelOutputError extends Error {
 const NEGLIGIBLE = 30;
 
 /** The first index of the largest value. */
-function argmaxOf(values: ArrayLike<number>): number {
+export function argmaxOf(values: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
   return best;

@@ -167,19 +167,19 @@ export class KvDecoder {
 
   /** The appended-to buffers, regrown to the next multiple of CACHE_BUFFER_STEP tokens when `total` does not fit. */
   private growBuffers(total: number): { tokens: number; tensors: OrtTensor[] } {
-    const buffers = this.appended!;
-    if (total <= buffers.tokens) return buffers;
+    const appended = this.appended!;
+    if (total <= appended.tokens) return appended;
     const tokens = Math.ceil(total / CACHE_BUFFER_STEP) * CACHE_BUFFER_STEP;
     const { kvHeads: heads, headDim: dim, length } = this;
-    buffers.tensors = this.cacheNames.map((_, i) => {
+    appended.tensors = this.cacheNames.map((_, i) => {
       const data = this.cacheArray(heads * tokens * dim);
-      const old = buffers.tensors[i]?.data as Float32Array | Uint16Array | undefined;
+      const old = appended.tensors[i]?.data as Float32Array | Uint16Array | undefined;
       // Each head's rows start at head * tokens * dim: the held ones move to the new stride.
-      if (old) for (let h = 0; h < heads; h++) data.set(old.subarray(h * buffers.tokens * dim, (h * buffers.tokens + length) * dim), h * tokens * dim);
+      if (old) for (let h = 0; h < heads; h++) data.set(old.subarray(h * appended.tokens * dim, (h * appended.tokens + length) * dim), h * tokens * dim);
       return toOrtTensor(this.kvType, data, [1, heads, tokens, dim]);
     });
-    buffers.tokens = tokens;
-    return buffers;
+    appended.tokens = tokens;
+    return appended;
   }
 
   /**

@@ -26,6 +26,7 @@ import { basename, dirname, join } from 'node:path';
 import { CPU_DEFAULT_FORMAT, exportOnnx, type ExportOptions } from '../src/models/export';
 import type { PromptParts } from '../src/base/generation-record';
 import { DEFAULT_FOLLOWER_INSTRUCTION, promptMessages, renderPrompt } from '../src/models/prompts';
+import { REFINER_PROCESS_RUNTIME } from '../src/refiner/client';
 import { type BenchContext, type BenchRow, bundledScript, median, withHalfBillionShape } from './framework';
 import type { DecodeJob, DecodeResult } from './gguf/decode-child';
 import { checkpointToGguf, type GgufFileType } from './gguf/from-checkpoint';
@@ -118,10 +119,15 @@ async function followerPrompt(onnxDir: string, target: number): Promise<{ parts:
 
 interface Sample { result: DecodeResult; load: number }
 
-/** One child's result; null when it ran past `timeoutS` (a contended machine can stall spinning thread pools). */
+/**
+ * One child's result; null when it ran past `timeoutS` (a contended machine can stall spinning thread
+ * pools). Ours runs with the refiner process's Node flags and environment, as the product runs it;
+ * llama.cpp with plain Node, as its users run it.
+ */
 function runChild(script: string, job: DecodeJob, timeoutS: number): DecodeResult | null {
-  const out = spawnSync(process.execPath, [script, JSON.stringify(job)], {
-    cwd: REPO, encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, SLHF_DRAFT_TOKENS: '0' }, timeout: timeoutS * 1000, killSignal: 'SIGKILL',
+  const runtime = job.engine === 'ours' ? REFINER_PROCESS_RUNTIME : { execArgv: [], env: {} };
+  const out = spawnSync(process.execPath, [...runtime.execArgv, script, JSON.stringify(job)], {
+    cwd: REPO, encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, ...runtime.env, SLHF_DRAFT_TOKENS: '0' }, timeout: timeoutS * 1000, killSignal: 'SIGKILL',
   });
   if (out.signal === 'SIGKILL') return null;
   if (out.status !== 0) throw new Error(`${job.engine} child failed (${out.status}): ${out.stderr.slice(-2000)}`);

@@ -9,6 +9,8 @@ import { totalmem } from 'node:os';
 export interface ProcessEntry {
   path: string;
   execArgv: string[];
+  /** Variables added to the inherited environment (e.g. the C library's allocator settings). */
+  env?: Record<string, string>;
 }
 
 export interface ForkOptions {
@@ -23,7 +25,7 @@ export function forkEntry(entry: ProcessEntry, options: ForkOptions = {}): Child
   return fork(entry.path, [], {
     execArgv: entry.execArgv,
     // In VS Code desktop process.execPath is Electron: this makes it a plain Node.
-    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+    env: { ...process.env, ...entry.env, ELECTRON_RUN_AS_NODE: '1' },
     stdio: ['ignore', stdio, stdio, 'ipc'],
     serialization: options.serialization ?? 'json',
   });

@@ -33,12 +33,30 @@ export interface RefinerClientOptions {
   cancelGraceMs?: number;
 }
 
+/**
+ * How the refiner process's Node and C library are set up, for its peak memory (measured in
+ * BENCHMARKS.md, "llama.cpp peer"):
+ * - a 1 MB young generation (V8's default grows to 16 MB semi-spaces): the process allocates few JS
+ *   objects per token, and the young generation's committed pages count in its resident memory;
+ *   its extra scavenges took 7 ms per generation of 64 tokens after a 1,000-token prompt;
+ * - glibc's mmap threshold fixed at 1 MB: by default it rises after the first large free (up to
+ *   32 MB), and from then on ONNX Runtime's load-time scratch and its prefill tensors come from the
+ *   main heap, which fragments and does not shrink; above the threshold each block is a mapping of
+ *   its own, returned to the system when freed. Lower, each pass's logits array (608 KB on a 152k
+ *   vocabulary) would be mapped and faulted in anew every token.
+ */
+export const REFINER_PROCESS_RUNTIME: { execArgv: string[]; env: Record<string, string> } = {
+  execArgv: ['--max-semi-space-size=1'],
+  env: { MALLOC_MMAP_THRESHOLD_: String(2 ** 20) },
+};
+
 function entryFor(file: string | undefined): ProcessEntry {
-  if (file) return { path: file, execArgv: file.endsWith('.ts') ? ['--import', 'tsx'] : [] };
-  if (__filename.endsWith('.ts')) return { path: join(__dirname, 'refiner-worker.ts'), execArgv: ['--import', 'tsx'] };
+  const runtime = (execArgv: string[]): Omit<ProcessEntry, 'path'> => ({ execArgv: [...REFINER_PROCESS_RUNTIME.execArgv, ...execArgv], env: REFINER_PROCESS_RUNTIME.env });
+  if (file) return { path: file, ...runtime(file.endsWith('.ts') ? ['--import', 'tsx'] : []) };
+  if (__filename.endsWith('.ts')) return { path: join(__dirname, 'refiner-worker.ts'), ...runtime(['--import', 'tsx']) };
   const bundled = join(__dirname, 'refiner-worker.js');
   if (!existsSync(bundled)) throw new Error(`the refiner worker bundle is missing: ${bundled} (build it from src/refiner/refiner-worker.ts)`);
-  return { path: bundled, execArgv: [] };
+  return { path: bundled, ...runtime([]) };
 }
 
 /** Errors thrown in the process come back with their kind, so input errors stay user-facing. */

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseDecoderConfig } from '../../../src/models/config';
 import { initLoraAdapter } from '../../../src/models/lora';
 import { savePeftAdapter } from '../../../src/models/peft';
-import { RefinerClient, WorkerCrashedError } from '../../../src/refiner/client';
+import { REFINER_PROCESS_RUNTIME, RefinerClient, WorkerCrashedError } from '../../../src/refiner/client';
 import type { RefineEvent, RefineRequest } from '../../../src/refiner/loop';
 import { RefinerInputError } from '../../../src/refiner/refiner-settings';
 import { collect, constantModel, results, tempRoot, tinyModel } from './fixtures';
@@ -48,6 +48,15 @@ test('a request runs in the refiner process and streams its events in order', as
   assert.equal(chunks, rounds[0].text);
   assert.ok(logs.some((l) => /^exporting .* to ONNX/.test(l)), 'the process\'s log reaches the client');
   assert.ok(client.pid !== undefined && client.pid !== process.pid, 'the models run in a child process');
+});
+
+test('the refiner process runs with REFINER_PROCESS_RUNTIME\'s Node flags and environment', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
+  await collect(client.refine(request));
+  const args = readFileSync(`/proc/${client.pid}/cmdline`, 'utf8').split('\0');
+  const env = readFileSync(`/proc/${client.pid}/environ`, 'utf8').split('\0');
+  for (const flag of REFINER_PROCESS_RUNTIME.execArgv) assert.ok(args.includes(flag), `${flag} in ${args.join(' ')}`);
+  for (const [name, value] of Object.entries(REFINER_PROCESS_RUNTIME.env)) assert.ok(env.includes(`${name}=${value}`), `${name}=${value} in the environment`);
+  assert.ok(REFINER_PROCESS_RUNTIME.execArgv.length > 0 && Object.keys(REFINER_PROCESS_RUNTIME.env).length > 0);
 });
 
 test('input errors come back as RefinerInputError', async () => {

@@ -95,6 +95,9 @@ async function lineWith(text: string): Promise<string> {
 }
 
 async function refineLine(text: string): Promise<void> {
+  // The previous review's lenses linger until the editor next asks for lenses: waiting for the new
+  // review's lens while one of them is still there would go on at once (and click a stale lens).
+  await lens(/Accept (All|Rest)/).first().waitFor({ state: 'detached' });
   await sourceEditor().locator('.view-line', { hasText: text }).first().click();
   await page.keyboard.press('Home');
   await page.keyboard.press('Shift+End');

@@ -74,10 +74,12 @@ test('cancelling through the process stops within one step', async () => {
   const [draft] = results(events);
   assert.equal(draft.role, 'leader');
   assert.equal(draft.stopReason, 'cancelled');
-  // The abort crosses a message hop, so a few steps may pass before the process sees it, not hundreds;
-  // with speculation a step (one forward pass) emits up to 1 + DEFAULT_DRAFT_TOKENS tokens.
-  const fewSteps = 8 * (1 + DEFAULT_DRAFT_TOKENS);
-  assert.ok(draft.tokenIds.length < fewSteps, `${draft.tokenIds.length} tokens of 500 (a few steps: under ${fewSteps})`);
+  // The abort crosses two message hops (the chunk out, the cancel back), and this model's steps take
+  // about a millisecond, so how many pass meanwhile depends on the machine's load (74 tokens, 8 steps,
+  // in one CI run); loop.test.ts pins the one step after the abort is seen. Here: far short of the
+  // budget. With speculation a step (one forward pass) emits up to 1 + DEFAULT_DRAFT_TOKENS tokens.
+  const bound = 16 * (1 + DEFAULT_DRAFT_TOKENS);
+  assert.ok(draft.tokenIds.length < bound, `${draft.tokenIds.length} tokens of 500 (under ${bound})`);
 });
 
 /** Ends the refiner process from outside (as the kernel's out-of-memory killer would), or makes it throw an uncaught exception. */

@@ -6,7 +6,7 @@
 // [batch, kv_heads, past, head_dim] in, logits [batch, n, vocab] and present.{i}.key/.value out
 // (the contrib graph's past may be a longer buffer than the tokens it holds, and it outputs each
 // pass's new rows as new_rows.{i}.key/.value: see `buffers`).
-import { CACHE_BUFFER_DIM, LOGSUMEXP } from '../models/graphs';
+import { CACHE_BUFFER_DIM, LOGSUMEXP, newRowsName, presentName } from '../models/graphs';
 import { decodeHalf } from '../models/half';
 import { toOrtTensor } from '../onnx/runtime';
 import { PREFILL_CHUNK_TOKENS } from './limits';
@@ -65,7 +65,10 @@ export class KvDecoder {
 
   /** `capacity`: the most tokens the cache will hold (prompt, answer and drafts); only for CPU sessions. */
   constructor(private readonly session: DecoderSessionLike, capacity?: number) {
-    this.cacheNames = session.inputNames.filter((n) => n.startsWith('past_key_values.')).map((past) => ({ past, present: past.replace('past_key_values.', 'present.'), rows: past.replace('past_key_values.', 'new_rows.') }));
+    this.cacheNames = session.inputNames.filter((n) => n.startsWith('past_key_values.')).map((past) => {
+      const [, layer, kind] = past.split('.') as [string, string, 'key' | 'value'];
+      return { past, present: presentName(Number(layer), kind), rows: newRowsName(Number(layer), kind) };
+    });
     if (this.cacheNames.length === 0) throw new Error('the model graph has no past_key_values inputs: export it with a KV cache (slhf export-onnx does)');
     for (const { present } of this.cacheNames) if (!session.outputNames.includes(present)) throw new Error(`the model graph has no ${present} output for its cache input`);
     if (!session.outputNames.includes('logits')) throw new Error('the model graph has no logits output');
